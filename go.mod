@@ -1,0 +1,10 @@
+module arena
+
+go 1.26
+
+require (
+	github.com/stretchr/testify v1.12.1
+	google.golang.org/protobuf v1.36.12
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect
