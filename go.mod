@@ -7,4 +7,8 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/klauspost/compress v1.17.9 // indirect
+	github.com/lxzan/gws v1.10.2 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)

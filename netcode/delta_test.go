@@ -278,3 +278,8 @@ func BenchmarkSnapshotFrame(b *testing.B) {
 		buf = AppendSnapshotFrame(buf[:0], 100000, 2, 5000, state)
 	}
 }
+
+func TestArenaRoundTrip(t *testing.T) {
+	cfg := sim.Config{Rules: sim.NewRules(60), Arena: sim.DefaultArena(), Seed: 99}
+	assert.Equal(t, cfg, SimConfig(ArenaProto(&cfg)))
+}

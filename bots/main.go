@@ -1,0 +1,104 @@
+// Command bots runs a swarm of headless players against a server: each
+// quick-joins (or fills rooms of -room-size), moves and shoots with a simple
+// AI, and the swarm reports what they saw. Run with -h for the flags.
+//
+// Exit status: 0 when every bot connected and saw no error, 1 otherwise,
+// 2 for bad flags.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"arena/bots/swarm"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bots", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: bots [flags]\n\nRuns headless bots against an arena server and reports what they saw.\n\n")
+		fs.PrintDefaults()
+	}
+	var cfg swarm.Config
+	var jsonPath string
+	var seed uint64
+	fs.StringVar(&cfg.URL, "server", "ws://127.0.0.1:8080/ws", "server WebSocket URL")
+	fs.IntVar(&cfg.Bots, "n", 16, "number of bots")
+	fs.IntVar(&cfg.RoomSize, "room-size", 0, "put the bots in rooms of this many (0: quick join)")
+	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to play once all are connected (0: until interrupted)")
+	fs.Uint64Var(&seed, "seed", 1, "random seed; the same seed replays the same choices")
+	fs.IntVar(&cfg.ConnectRate, "connect-rate", 200, "new connections per second")
+	fs.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
+	quiet := fs.Bool("quiet", false, "no live progress line on stderr")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bots: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if cfg.Bots < 1 || cfg.Bots > 100_000 || cfg.RoomSize < 0 || cfg.Duration < 0 {
+		fmt.Fprintln(stderr, "bots: -n must be 1..100000, -room-size and -duration not negative")
+		return 2
+	}
+	cfg.Seed = seed
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+	rep, err := swarm.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "bots:", err)
+		return 1
+	}
+	printSummary(stdout, rep)
+	if jsonPath != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintln(stderr, "bots:", err)
+			return 1
+		}
+	}
+	for _, e := range rep.ErrorList {
+		fmt.Fprintln(stderr, "bots: error:", e)
+	}
+	if rep.Failed() {
+		return 1
+	}
+	return 0
+}
+
+func printSummary(w io.Writer, r *swarm.Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "bots\t%d\n", r.Bots)
+	fmt.Fprintf(tw, "connected\t%d (ws %d, poll %d)\n", r.Connected, r.Transport.WS, r.Transport.Poll)
+	fmt.Fprintf(tw, "errors\t%d\n", r.Errors)
+	fmt.Fprintf(tw, "measured\t%.1f s\n", r.DurationS)
+	fmt.Fprintf(tw, "snapshots/s per bot\t%.1f\n", r.SnapshotsPerBotS)
+	fmt.Fprintf(tw, "bytes/s down per bot\t%.0f\n", r.BytesDownPerBotS)
+	fmt.Fprintf(tw, "bytes/s up per bot\t%.0f\n", r.BytesUpPerBotS)
+	fmt.Fprintf(tw, "input→ack ms\tp50 %.2f  p99 %.2f  max %.2f\n", r.InputAckMs.P50, r.InputAckMs.P99, r.InputAckMs.Max)
+	if r.PredictionChecks > 0 {
+		fmt.Fprintf(tw, "prediction\t%d checked, %d corrected (%.2f%%)\n", r.PredictionChecks, r.PredictionMisses,
+			100*float64(r.PredictionMisses)/float64(r.PredictionChecks))
+	}
+	tw.Flush()
+}

@@ -1,0 +1,380 @@
+// Package swarm runs many headless bots against a server: each connects,
+// joins a match and plays with a simple AI, while the swarm measures what
+// the players see (snapshot rate, bandwidth, input→ack latency, prediction
+// agreement) and reports it live and at the end.
+//
+// Bots are clients without a renderer: swarm uses the same client package
+// as the desktop client and never imports the server.
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"arena/netcode"
+	"arena/netcode/client"
+	"arena/netcode/wsconn"
+	"arena/proto/arenapb"
+)
+
+// Config is a swarm's settings. Zero fields take defaults.
+type Config struct {
+	// URL is the server's WebSocket endpoint. Default ws://127.0.0.1:8080/ws.
+	URL string
+	// Bots is how many bots to run. Default 16.
+	Bots int
+	// RoomSize, when non-zero, groups the bots into rooms of that many: the
+	// first of each group creates the room and the others join it. Zero
+	// means every bot quick-joins.
+	RoomSize int
+	// Duration is how long to measure once every bot has connected; zero
+	// means until ctx ends.
+	Duration time.Duration
+	// Seed makes the bots' choices reproducible. Bot i uses Seed+i.
+	Seed uint64
+	// ConnectRate bounds new connections per second. Default 200.
+	ConnectRate int
+	// Dial holds transport options for every bot.
+	Dial wsconn.DialOptions
+	// Progress receives a live status line every second; nil for none.
+	Progress io.Writer
+}
+
+// Report is what a run measured. Its JSON form is read by other tools: keep
+// the field names.
+type Report struct {
+	Bots             int        `json:"bots"`
+	Connected        int        `json:"connected"`
+	Errors           int        `json:"errors"`
+	DurationS        float64    `json:"duration_s"`
+	SnapshotsPerBotS float64    `json:"snapshots_per_bot_s"`
+	BytesDownPerBotS float64    `json:"bytes_down_per_bot_s"`
+	BytesUpPerBotS   float64    `json:"bytes_up_per_bot_s"`
+	InputAckMs       Latency    `json:"input_ack_ms"`
+	Transport        Transports `json:"transport"`
+
+	// Not part of the JSON report.
+	PredictionChecks uint64   `json:"-"` // own-player predictions compared
+	PredictionMisses uint64   `json:"-"` // of which the server disagreed
+	ErrorList        []string `json:"-"` // the first errors seen, for humans
+	SnapshotRates    []float64 `json:"-"` // per connected bot, snapshots/s
+}
+
+// Latency is a distribution summary in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Transports counts bots by the transport they ended on.
+type Transports struct {
+	WS   int `json:"ws"`
+	Poll int `json:"poll"`
+}
+
+// Failed reports whether any bot failed to connect or saw an error.
+func (r *Report) Failed() bool { return r.Errors > 0 || r.Connected < r.Bots }
+
+func (c *Config) fill() {
+	if c.URL == "" {
+		c.URL = "ws://127.0.0.1:8080/ws"
+	}
+	if c.Bots <= 0 {
+		c.Bots = 16
+	}
+	if c.ConnectRate <= 0 {
+		c.ConnectRate = 200
+	}
+}
+
+// swarm is one run's shared state.
+type swarm struct {
+	cfg       Config
+	bots      []*bot
+	connected atomic.Int64
+	failed    atomic.Int64
+	errMu     sync.Mutex
+	errs      []string
+}
+
+func (s *swarm) fail(b *bot, err error) {
+	s.failed.Add(1)
+	s.errMu.Lock()
+	if len(s.errs) < 10 {
+		s.errs = append(s.errs, fmt.Sprintf("bot %d: %v", b.id, err))
+	}
+	s.errMu.Unlock()
+}
+
+// Run connects the bots, lets them play for cfg.Duration after the last
+// one connected (or until ctx ends), and reports. It returns an error only
+// when it could not run at all; failing bots are counted in the report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg.fill()
+	s := &swarm{cfg: cfg}
+	playCtx, stopPlay := context.WithCancel(ctx)
+	defer stopPlay()
+
+	rooms := newRoomDirectory()
+	var wg sync.WaitGroup
+	ready := make(chan struct{}, cfg.Bots)
+	pace := time.NewTicker(time.Second / time.Duration(cfg.ConnectRate))
+	defer pace.Stop()
+	for i := range cfg.Bots {
+		b := &bot{id: i, rng: rand.New(rand.NewPCG(cfg.Seed+uint64(i), 0x5eed))}
+		s.bots = append(s.bots, b)
+		select {
+		case <-pace.C:
+		case <-ctx.Done():
+		}
+		wg.Go(func() {
+			err := s.runBot(playCtx, b, rooms, ready)
+			if err != nil && playCtx.Err() == nil {
+				s.fail(b, err)
+			}
+		})
+	}
+	// Wait for every bot to be connected (or failed) before measuring.
+	for waited := 0; waited < cfg.Bots; waited++ {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			waited = cfg.Bots
+		}
+	}
+
+	start := time.Now()
+	base := s.totals()
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		s.progress(playCtx, start)
+	}()
+	if cfg.Duration > 0 {
+		select {
+		case <-time.After(cfg.Duration):
+		case <-ctx.Done():
+		}
+	} else {
+		<-ctx.Done()
+	}
+	end := s.totals()
+	elapsed := time.Since(start)
+	stopPlay()
+	wg.Wait()
+	<-progressDone
+	return s.report(base, end, elapsed), nil
+}
+
+// runBot connects one bot, joins, plays until ctx ends, and leaves. It
+// signals ready once connected or failed.
+func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready chan<- struct{}) error {
+	signalled := false
+	signal := func() {
+		if !signalled {
+			signalled = true
+			ready <- struct{}{}
+		}
+	}
+	defer signal()
+	protoErr := make(chan error, 1)
+	conn, err := client.Dial(ctx, client.Config{
+		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Dial: s.cfg.Dial,
+		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck,
+		OnError: func(e *netcode.Error) {
+			select {
+			case protoErr <- e:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	b.mu.Lock()
+	b.conn = conn
+	b.mu.Unlock()
+
+	j, err := s.join(ctx, b, conn, rooms)
+	if err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
+	b.joined(j)
+	s.connected.Add(1)
+	signal()
+
+	playErr := make(chan error, 1)
+	go func() { playErr <- b.play(ctx, int(conn.Welcome().GetTickRate())) }()
+	playDone := false
+	select {
+	case err = <-playErr: // nil when ctx ended, else the connection broke
+		playDone = true
+	case err = <-protoErr:
+	}
+	if ctx.Err() != nil {
+		leaveCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = conn.Leave(leaveCtx)
+		cancel()
+	}
+	_ = conn.Close()
+	if !playDone {
+		<-playErr // the loop ends with the connection
+	}
+	if ctx.Err() != nil && (err == nil || errors.Is(err, client.ErrClosed)) {
+		return nil
+	}
+	return err
+}
+
+// join seats the bot: quick join, or the room of its group.
+func (s *swarm) join(ctx context.Context, b *bot, conn *client.Conn, rooms *roomDirectory) (*arenapb.Joined, error) {
+	if s.cfg.RoomSize <= 0 {
+		return conn.Join(ctx, "", false)
+	}
+	group := b.id / s.cfg.RoomSize
+	id, err := rooms.get(ctx, group, func() (string, error) {
+		info, err := conn.CreateRoom(ctx, uint32(s.cfg.RoomSize))
+		if err != nil {
+			return "", err
+		}
+		return info.GetId(), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return conn.Join(ctx, id, false)
+}
+
+// roomDirectory lets the first bot of each group create the group's room.
+type roomDirectory struct {
+	mu    sync.Mutex
+	rooms map[int]*groupRoom
+}
+
+type groupRoom struct {
+	done chan struct{}
+	id   string
+	err  error
+}
+
+func newRoomDirectory() *roomDirectory { return &roomDirectory{rooms: map[int]*groupRoom{}} }
+
+func (d *roomDirectory) get(ctx context.Context, group int, create func() (string, error)) (string, error) {
+	d.mu.Lock()
+	g, ok := d.rooms[group]
+	if !ok {
+		g = &groupRoom{done: make(chan struct{})}
+		d.rooms[group] = g
+	}
+	d.mu.Unlock()
+	if !ok {
+		g.id, g.err = create()
+		close(g.done)
+	}
+	select {
+	case <-g.done:
+		return g.id, g.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+type totals struct {
+	snapshots, bytesIn, bytesOut uint64
+	perBot                       []uint64
+}
+
+func (s *swarm) totals() totals {
+	var t totals
+	for _, b := range s.bots {
+		b.mu.Lock()
+		c := b.conn
+		b.mu.Unlock()
+		b.mu.Lock()
+		snaps := b.snaps
+		b.mu.Unlock()
+		if c != nil {
+			st := c.Stats()
+			t.bytesIn += st.BytesIn
+			t.bytesOut += st.BytesOut
+		}
+		t.snapshots += snaps
+		t.perBot = append(t.perBot, snaps)
+	}
+	return t
+}
+
+func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
+	secs := elapsed.Seconds()
+	r := &Report{
+		Bots: s.cfg.Bots, Connected: int(s.connected.Load()), Errors: int(s.failed.Load()),
+		DurationS: secs,
+	}
+	r.Transport.WS = r.Connected
+	var lat Histogram
+	for i, b := range s.bots {
+		b.mu.Lock()
+		lat.Merge(&b.lat)
+		r.PredictionChecks += b.checks
+		r.PredictionMisses += b.misses
+		connected := b.conn != nil && b.player != 0
+		b.mu.Unlock()
+		if connected && secs > 0 {
+			r.SnapshotRates = append(r.SnapshotRates, float64(end.perBot[i]-base.perBot[i])/secs)
+		}
+	}
+	if n := float64(max(r.Connected, 1)); secs > 0 {
+		r.SnapshotsPerBotS = float64(end.snapshots-base.snapshots) / secs / n
+		r.BytesDownPerBotS = float64(end.bytesIn-base.bytesIn) / secs / n
+		r.BytesUpPerBotS = float64(end.bytesOut-base.bytesOut) / secs / n
+	}
+	r.InputAckMs = Latency{P50: ms(lat.Quantile(0.5)), P99: ms(lat.Quantile(0.99)), Max: ms(lat.Max())}
+	s.errMu.Lock()
+	r.ErrorList = append(r.ErrorList, s.errs...)
+	s.errMu.Unlock()
+	return r
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// progress writes one status line a second until ctx ends.
+func (s *swarm) progress(ctx context.Context, start time.Time) {
+	if s.cfg.Progress == nil {
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	prev := s.totals()
+	prevAt := start
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(s.cfg.Progress)
+			return
+		case now := <-t.C:
+			cur := s.totals()
+			var win Histogram
+			for _, b := range s.bots {
+				b.mu.Lock()
+				win.Merge(&b.window)
+				b.window.Reset()
+				b.mu.Unlock()
+			}
+			n := float64(max(s.connected.Load(), 1))
+			secs := now.Sub(prevAt).Seconds()
+			fmt.Fprintf(s.cfg.Progress, "\r%5.0fs  connected %d/%d  snapshots/s per bot %5.1f  down %6.0f B/s  errors %d  input→ack p99 %6.1f ms ",
+				now.Sub(start).Seconds(), s.connected.Load(), s.cfg.Bots,
+				float64(cur.snapshots-prev.snapshots)/secs/n, float64(cur.bytesIn-prev.bytesIn)/secs/n,
+				s.failed.Load(), ms(win.Quantile(0.99)))
+			prev, prevAt = cur, now
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package wsconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+// DialOptions configure a client connection. Zero fields take defaults.
+type DialOptions struct {
+	// MaxMessage is the largest frame accepted from the server. Default 1 MiB
+	// (a full snapshot of a big room is a few KiB).
+	MaxMessage int
+	// HandshakeTimeout bounds the TCP dial plus the upgrade. Default 5 s.
+	HandshakeTimeout time.Duration
+	// ReadTimeout gives up on a server that sent nothing (not even a ping)
+	// for this long. Default 15 s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds one Send. Default 2 s.
+	WriteTimeout time.Duration
+	// Header is added to the upgrade request.
+	Header http.Header
+	// DialContext opens the TCP connection; nil means a net.Dialer. A link
+	// conditioner plugs in here.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+func (o *DialOptions) fill() {
+	if o.MaxMessage <= 0 {
+		o.MaxMessage = 1 << 20
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 5 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 15 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 2 * time.Second
+	}
+	if o.DialContext == nil {
+		o.DialContext = (&net.Dialer{}).DialContext
+	}
+}
+
+// ErrUpgradeRefused means the server (or a proxy) answered the upgrade
+// request with something other than 101 Switching Protocols.
+var ErrUpgradeRefused = errors.New("wsconn: websocket upgrade refused")
+
+// ClientConn is a client's WebSocket connection. Send and Close are safe for
+// concurrent use.
+type ClientConn struct {
+	opt       DialOptions
+	socket    *gws.Conn
+	closeOnce sync.Once
+	done      chan struct{}
+	err       error // set before done closes
+}
+
+// Dial connects to a ws:// or wss:// URL and starts reading: onFrame gets
+// each binary message (data valid only during the call) on the read
+// goroutine, and onClose is called once when the connection ends.
+func Dial(ctx context.Context, rawURL string, opt DialOptions, onFrame func([]byte), onClose func(error)) (*ClientConn, error) {
+	opt.fill()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("wsconn: bad url: %w", err)
+	}
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return nil, fmt.Errorf("wsconn: url scheme %q is not ws or wss", u.Scheme)
+	}
+	ctx, cancel := context.WithTimeout(ctx, opt.HandshakeTimeout)
+	defer cancel()
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"ws": "80", "wss": "443"}[u.Scheme])
+	}
+	netConn, err := opt.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, fmt.Errorf("wsconn: dial: %w", err)
+	}
+	if u.Scheme == "wss" {
+		netConn = tlsClient(netConn, u.Hostname())
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = netConn.SetDeadline(dl)
+	}
+	socket, resp, err := gws.NewClientFromConn(events{}, &gws.ClientOption{
+		Addr: rawURL, RequestHeader: opt.Header, ReadMaxPayloadSize: opt.MaxMessage,
+		HandshakeTimeout: opt.HandshakeTimeout, Logger: discardLogger{},
+	}, netConn)
+	if err != nil {
+		_ = netConn.Close()
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, fmt.Errorf("%w: HTTP %d", ErrUpgradeRefused, resp.StatusCode)
+		}
+		return nil, fmt.Errorf("wsconn: handshake: %w", err)
+	}
+	_ = netConn.SetDeadline(time.Time{})
+	c := &ClientConn{opt: opt, socket: socket, done: make(chan struct{})}
+	socket.Session().Store(sessionKey, c)
+	_ = socket.SetReadDeadline(time.Now().Add(opt.ReadTimeout))
+	go c.readLoop(onFrame, onClose)
+	return c, nil
+}
+
+// readLoop runs until the connection ends; it owns calling onClose.
+func (c *ClientConn) readLoop(onFrame func([]byte), onClose func(error)) {
+	var err error
+	for {
+		msg, rerr := c.socket.ReadMessage()
+		if rerr != nil {
+			err = rerr
+			break
+		}
+		_ = c.socket.SetReadDeadline(time.Now().Add(c.opt.ReadTimeout))
+		if msg.Opcode == gws.OpcodeBinary {
+			onFrame(msg.Bytes())
+		}
+		_ = msg.Close()
+	}
+	_ = c.socket.NetConn().Close()
+	var ce *gws.CloseError
+	if errors.As(err, &ce) {
+		err = &CloseError{Code: ce.Code, Reason: string(ce.Reason)}
+	}
+	c.err = err
+	close(c.done)
+	if onClose != nil {
+		onClose(err)
+	}
+}
+
+// CloseError reports the close frame the server sent.
+type CloseError struct {
+	Code   uint16
+	Reason string
+}
+
+func (e *CloseError) Error() string {
+	return fmt.Sprintf("wsconn: closed by server: %d %s", e.Code, e.Reason)
+}
+
+// Send writes one binary frame, blocking up to the write timeout.
+func (c *ClientConn) Send(frame []byte) error {
+	_ = c.socket.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout))
+	return c.socket.WriteMessage(gws.OpcodeBinary, frame)
+}
+
+// Close sends a normal close frame and closes the connection.
+func (c *ClientConn) Close() error {
+	c.closeOnce.Do(func() {
+		_ = c.socket.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = c.socket.WriteClose(1000, nil)
+		_ = c.socket.NetConn().Close()
+	})
+	return nil
+}
+
+// Done is closed when the connection has ended; Err then tells why.
+func (c *ClientConn) Done() <-chan struct{} { return c.done }
+
+// Err is why the connection ended (nil while it is open).
+func (c *ClientConn) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}

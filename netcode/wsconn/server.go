@@ -1,0 +1,254 @@
+// Package wsconn carries protocol frames over WebSocket (github.com/lxzan/gws):
+// one protobuf message per binary frame. The server side drains an outbox
+// onto the socket and hands complete frames to a handler; the client side
+// dials and does the same in reverse.
+//
+// wsconn knows nothing of rooms: it imports netcode and its outbox only.
+package wsconn
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"arena/netcode"
+	"arena/netcode/outbox"
+	"arena/proto/arenapb"
+)
+
+// ServerOptions are the limits of one server-side connection. Zero fields
+// take the defaults named in their comments (Fill).
+type ServerOptions struct {
+	// MaxMessage is the largest frame the handler accepts; a larger one gets
+	// Error{TOO_LARGE} and a close. Default 4 KiB (Nakama's and Colyseus's).
+	MaxMessage int
+	// HardMaxMessage is where the transport stops reading a frame at all and
+	// closes with code 1009 before the handler sees it. Default 2×MaxMessage.
+	HardMaxMessage int
+	// ReadTimeout is how long the server waits for a complete message or a
+	// pong before it gives up on the peer. Default 10 s.
+	ReadTimeout time.Duration
+	// PingInterval is how often the server pings a peer that has sent
+	// nothing. Default 5 s.
+	PingInterval time.Duration
+	// WriteTimeout cuts a peer whose socket does not take a batch of frames
+	// in time. Default 2 s.
+	WriteTimeout time.Duration
+	// Logger receives per-connection debug logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Fill sets defaults for zero fields.
+func (o *ServerOptions) Fill() {
+	if o.MaxMessage <= 0 {
+		o.MaxMessage = 4 << 10
+	}
+	if o.HardMaxMessage <= 0 {
+		o.HardMaxMessage = 2 * o.MaxMessage
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 10 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 5 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Handler receives one connection's frames.
+type Handler interface {
+	// Frame is called on the connection's read goroutine with one complete
+	// message; data is valid only during the call. A non-nil error stops
+	// reading; the handler has already closed the outbox with its final frame
+	// and a reason (a *netcode.Error gives the close code 4000+code).
+	Frame(data []byte) error
+	// Closed is called once, when the connection is gone, from the read
+	// goroutine.
+	Closed(err error)
+}
+
+// Upgrader turns HTTP requests into served WebSocket connections.
+type Upgrader struct {
+	opt ServerOptions
+	up  *gws.Upgrader
+}
+
+// NewUpgrader returns an Upgrader with opt's limits. permessage-deflate stays
+// off: for frames of a hundred bytes it costs more CPU than the write, and
+// it is a zip-bomb surface.
+func NewUpgrader(opt ServerOptions) *Upgrader {
+	opt.Fill()
+	return &Upgrader{opt: opt, up: gws.NewUpgrader(events{}, &gws.ServerOption{
+		ReadMaxPayloadSize: opt.HardMaxMessage,
+		ReadBufferSize:     4 << 10,
+		HandshakeTimeout:   5 * time.Second,
+		Logger:             discardLogger{},
+	})}
+}
+
+// Serve upgrades the request and runs the connection until it closes. It
+// blocks: the read loop runs on the calling goroutine, the writer on one it
+// starts and waits for. An upgrade failure has already been answered with an
+// HTTP error when Serve returns it.
+func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, out *outbox.Outbox, h Handler) error {
+	socket, err := u.up.Upgrade(w, r)
+	if err != nil {
+		return err
+	}
+	c := &serverConn{opt: &u.opt, socket: socket, out: out, h: h, writerDone: make(chan struct{})}
+	socket.Session().Store(sessionKey, c)
+	c.lastRead.Store(time.Now().UnixNano())
+	_ = socket.SetReadDeadline(time.Now().Add(u.opt.ReadTimeout))
+	go c.writeLoop()
+	err = c.readLoop()
+	out.Close(nil, nil) // stops the writer if the reader ended first
+	<-c.writerDone
+	h.Closed(err)
+	return nil
+}
+
+const sessionKey = "wsconn"
+
+type serverConn struct {
+	opt        *ServerOptions
+	socket     *gws.Conn
+	out        *outbox.Outbox
+	h          Handler
+	writerDone chan struct{}
+	lastRead   atomic.Int64 // unix nanos of the last complete message or pong
+}
+
+// errTooLarge is what Frame-level size checks report.
+var errTooLarge = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOO_LARGE, "frame larger than the limit")
+
+// readLoop reads until the peer goes away or the handler fails. A panic
+// anywhere in reading or handling closes this connection only.
+func (c *serverConn) readLoop() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.opt.Logger.Error("connection read panicked", "panic", p, "stack", string(debug.Stack()))
+			c.fail(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error"))
+			err = errors.New("wsconn: read panicked")
+		}
+	}()
+	for {
+		msg, rerr := c.socket.ReadMessage()
+		if rerr != nil {
+			return rerr
+		}
+		now := time.Now()
+		c.lastRead.Store(now.UnixNano())
+		_ = c.socket.SetReadDeadline(now.Add(c.opt.ReadTimeout))
+		var herr error
+		switch {
+		case msg.Opcode != gws.OpcodeBinary:
+			herr = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "text frames are not accepted; send binary protobuf")
+			c.fail(herr.(*netcode.Error))
+		case msg.Data.Len() > c.opt.MaxMessage:
+			herr = errTooLarge
+			c.fail(errTooLarge)
+		default:
+			herr = c.h.Frame(msg.Bytes())
+		}
+		_ = msg.Close()
+		if herr != nil {
+			return herr
+		}
+	}
+}
+
+// fail closes the outbox with e as its final frame.
+func (c *serverConn) fail(e *netcode.Error) {
+	c.out.Close(e.Frame(0), e)
+}
+
+// closeCode maps why an outbox closed to a WebSocket close code and text:
+// 4000+code for a protocol error, 1000 for a normal close.
+func closeCode(reason error) (uint16, string) {
+	var pe *netcode.Error
+	if errors.As(reason, &pe) {
+		return uint16(netcode.CloseCodeBase + int(pe.Code)), pe.Message
+	}
+	if reason != nil {
+		return 1011, reason.Error()
+	}
+	return 1000, "closed"
+}
+
+// writeLoop is the only writer of the socket's data frames. It exits when
+// the outbox closes (after writing what it held and a close frame) or when a
+// write fails; either way it closes the socket so the reader stops too.
+func (c *serverConn) writeLoop() {
+	defer close(c.writerDone)
+	defer c.socket.NetConn().Close()
+	ping := time.NewTicker(c.opt.PingInterval)
+	defer ping.Stop()
+	var batch outbox.Batch
+	for {
+		select {
+		case <-c.out.Ready():
+		case now := <-ping.C:
+			if now.Sub(time.Unix(0, c.lastRead.Load())) >= c.opt.PingInterval {
+				_ = c.socket.SetWriteDeadline(now.Add(c.opt.WriteTimeout))
+				if c.socket.WritePing(nil) != nil {
+					return
+				}
+			}
+			continue
+		}
+		closed := c.out.Take(&batch)
+		if len(batch.Frames) > 0 {
+			_ = c.socket.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout))
+			for _, f := range batch.Frames {
+				if c.socket.WriteMessage(gws.OpcodeBinary, f) != nil {
+					return
+				}
+			}
+		}
+		if closed {
+			code, text := closeCode(c.out.Reason())
+			_ = c.socket.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout))
+			_ = c.socket.WriteClose(code, []byte(text))
+			return
+		}
+	}
+}
+
+// events answers pings and refreshes the read deadline on pongs. It is shared
+// by every connection of an Upgrader (and by clients); the per-connection
+// state is in the socket's session.
+type events struct{ gws.BuiltinEventHandler }
+
+func (events) OnPing(socket *gws.Conn, payload []byte) {
+	_ = socket.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	_ = socket.WritePong(payload)
+}
+
+func (events) OnPong(socket *gws.Conn, _ []byte) {
+	v, ok := socket.Session().Load(sessionKey)
+	if !ok {
+		return
+	}
+	switch c := v.(type) {
+	case *serverConn:
+		now := time.Now()
+		c.lastRead.Store(now.UnixNano())
+		_ = socket.SetReadDeadline(now.Add(c.opt.ReadTimeout))
+	case *ClientConn:
+		_ = socket.SetReadDeadline(time.Now().Add(c.opt.ReadTimeout))
+	}
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Error(...any) {}

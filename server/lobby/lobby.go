@@ -1,0 +1,229 @@
+// Package lobby keeps the rooms of one server: it lists them, creates them,
+// seats players by room id or by quick join, and forgets rooms when they
+// close.
+//
+// lobby imports the room package; it knows nothing of transports.
+package lobby
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"arena/server/room"
+)
+
+var (
+	// ErrNotFound means no open room has the requested id.
+	ErrNotFound = errors.New("lobby: room not found")
+	// ErrTooManyRooms means the server hosts MaxRooms rooms already.
+	ErrTooManyRooms = errors.New("lobby: too many rooms")
+	// ErrClosed means the lobby is shutting down and takes no one.
+	ErrClosed = errors.New("lobby: closed")
+)
+
+// Config is the lobby's settings; zero fields take defaults.
+type Config struct {
+	// Room is the template for every room; CreateRoom may change Capacity.
+	Room room.Config
+	// MaxRooms bounds the rooms this server hosts. Default 1000.
+	MaxRooms int
+	// Logger receives lifecycle logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Lobby is safe for concurrent use.
+type Lobby struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex // guards rooms and closed
+	rooms  map[string]*room.Room
+	closed bool
+}
+
+// New returns an empty lobby. It checks the room template once so that
+// room creation cannot fail on configuration later.
+func New(cfg Config) (*Lobby, error) {
+	if cfg.MaxRooms <= 0 {
+		cfg.MaxRooms = 1000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Room.Logger == nil {
+		cfg.Room.Logger = cfg.Logger
+	}
+	probe := cfg.Room
+	probe.Fill()
+	if err := probe.Validate(); err != nil {
+		return nil, err
+	}
+	return &Lobby{cfg: cfg, log: cfg.Logger, rooms: map[string]*room.Room{}}, nil
+}
+
+// List returns every open room's info, sorted by id.
+func (l *Lobby) List() []room.Info {
+	l.mu.Lock()
+	infos := make([]room.Info, 0, len(l.rooms))
+	for _, r := range l.rooms {
+		infos = append(infos, r.Info())
+	}
+	l.mu.Unlock()
+	slices.SortFunc(infos, func(a, b room.Info) int { return cmp.Compare(a.ID, b.ID) })
+	return infos
+}
+
+// Rooms returns the open rooms.
+func (l *Lobby) Rooms() []*room.Room {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rs := make([]*room.Room, 0, len(l.rooms))
+	for _, r := range l.rooms {
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// Create opens a room with capacity seats (0: the default).
+func (l *Lobby) Create(capacity int) (*room.Room, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.createLocked(capacity)
+}
+
+func (l *Lobby) createLocked(capacity int) (*room.Room, error) {
+	if l.closed {
+		return nil, ErrClosed
+	}
+	if len(l.rooms) >= l.cfg.MaxRooms {
+		return nil, ErrTooManyRooms
+	}
+	cfg := l.cfg.Room
+	if capacity != 0 {
+		cfg.Capacity = capacity
+	}
+	id := newID()
+	for l.rooms[id] != nil {
+		id = newID()
+	}
+	r, err := room.New(id, cfg, l.forget)
+	if err != nil {
+		return nil, err
+	}
+	l.rooms[id] = r
+	return r, nil
+}
+
+func (l *Lobby) forget(r *room.Room) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rooms[r.ID()] == r {
+		delete(l.rooms, r.ID())
+	}
+}
+
+// Room returns the open room with id, or nil.
+func (l *Lobby) Room(id string) *room.Room {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rooms[id]
+}
+
+// Join seats req in the room with id.
+func (l *Lobby) Join(ctx context.Context, id string, req room.JoinRequest) (*room.Member, error) {
+	l.mu.Lock()
+	r, closed := l.rooms[id], l.closed
+	l.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	if r == nil {
+		return nil, ErrNotFound
+	}
+	m, err := r.Join(ctx, req)
+	if errors.Is(err, room.ErrClosed) {
+		return nil, ErrNotFound
+	}
+	return m, err
+}
+
+// QuickJoin seats req in the fullest open room with a free seat, or in a new
+// room when none has one. It retries when a room fills or closes under it.
+func (l *Lobby) QuickJoin(ctx context.Context, req room.JoinRequest) (*room.Member, error) {
+	for range 8 {
+		r, err := l.pick(req.Spectate)
+		if err != nil {
+			return nil, err
+		}
+		m, err := r.Join(ctx, req)
+		if errors.Is(err, room.ErrFull) || errors.Is(err, room.ErrClosed) {
+			continue
+		}
+		return m, err
+	}
+	return nil, fmt.Errorf("lobby: quick join found no seat after 8 tries: %w", room.ErrFull)
+}
+
+// pick chooses the fullest room with space, creating one when there is none.
+func (l *Lobby) pick(spectate bool) (*room.Room, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, ErrClosed
+	}
+	var best *room.Room
+	bestPlayers := -1
+	for _, r := range l.rooms {
+		info := r.Info()
+		free := info.Players < info.Capacity
+		if spectate {
+			free = info.Spectators < info.Capacity && info.Players > 0
+		}
+		if !free {
+			continue
+		}
+		if info.Players > bestPlayers || (info.Players == bestPlayers && r.ID() < best.ID()) {
+			best, bestPlayers = r, info.Players
+		}
+	}
+	if best != nil {
+		return best, nil
+	}
+	return l.createLocked(0)
+}
+
+// Close stops taking players, closes every room with reason and waits for
+// them to finish (or ctx to end).
+func (l *Lobby) Close(ctx context.Context, reason error) error {
+	l.mu.Lock()
+	l.closed = true
+	rooms := make([]*room.Room, 0, len(l.rooms))
+	for _, r := range l.rooms {
+		rooms = append(rooms, r)
+	}
+	l.mu.Unlock()
+	for _, r := range rooms {
+		r.Close(reason)
+	}
+	for _, r := range rooms {
+		select {
+		case <-r.Done():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func newID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "r" + hex.EncodeToString(b[:])
+}

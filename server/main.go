@@ -1,0 +1,166 @@
+// Command server is the dedicated arena server: it hosts match rooms over
+// WebSocket. Run with -h for its flags; every flag can also be set by an
+// environment variable named ARENA_ plus the flag in upper case with - as _
+// (for example ARENA_TICK_RATE=30); a flag on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"arena/netcode/wsconn"
+	"arena/server/gateway"
+	"arena/server/lobby"
+	"arena/server/room"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil))
+}
+
+// options are the server's flags.
+type options struct {
+	addr         string
+	tickRate     uint
+	snapshotRate uint
+	roomSize     int
+	maxRooms     int
+	emptyGrace   time.Duration
+	maxMessage   int
+	logFormat    string
+	logLevel     string
+}
+
+// parseFlags reads flags, with ARENA_* environment variables as defaults.
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: server [flags]\n\nThe dedicated arena server. Every flag may also come from the environment:\nARENA_<FLAG> with dashes as underscores (ARENA_TICK_RATE=30). Flags win.\n\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port); use :8080 to accept other machines")
+	fs.UintVar(&o.tickRate, "tick-rate", 60, "simulation ticks per second (10..240)")
+	fs.UintVar(&o.snapshotRate, "snapshot-rate", 30, "snapshots per second to each player (1..tick rate)")
+	fs.IntVar(&o.roomSize, "room-size", 16, "player seats per room (1..256)")
+	fs.IntVar(&o.maxRooms, "max-rooms", 1000, "most rooms this server hosts at once")
+	fs.DurationVar(&o.emptyGrace, "empty-grace", 10*time.Second, "how long an empty room stays open")
+	fs.IntVar(&o.maxMessage, "max-message", 4096, "largest client frame in bytes")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "ARENA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("environment %s=%q: %w", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return o, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return o, fmt.Errorf("-log-format must be text or json, not %q", o.logFormat)
+	}
+	return o, nil
+}
+
+func newLogger(o options, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, hopts)), nil
+}
+
+// run starts the server and blocks until ctx ends; it returns the exit code.
+// When ready is not nil it receives the listening address once serving.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- string) int {
+	o, err := parseFlags(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "server:", err)
+		return 2
+	}
+	log, err := newLogger(o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "server:", err)
+		return 2
+	}
+	roomCfg := room.Config{
+		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate), Capacity: o.roomSize,
+		EmptyGrace: o.emptyGrace, Logger: log,
+	}
+	lob, err := lobby.New(lobby.Config{Room: roomCfg, MaxRooms: o.maxRooms, Logger: log})
+	if err != nil {
+		fmt.Fprintln(stderr, "server:", err)
+		return 2
+	}
+	gw := gateway.New(lob, gateway.Config{
+		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate),
+		MaxRoomSize: max(64, o.roomSize), Logger: log,
+		WS:          wsconn.ServerOptions{MaxMessage: o.maxMessage},
+	})
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		log.Error("listen failed", "addr", o.addr, "err", err)
+		return 1
+	}
+	srv := &http.Server{
+		Handler:           gw.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	log.Info("serving", "addr", addr, "ws", "ws://"+addr+"/ws", "tick_rate", o.tickRate,
+		"snapshot_rate", o.snapshotRate, "room_size", o.roomSize)
+	if ready != nil {
+		ready <- addr
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		log.Error("server stopped", "err", err)
+		return 1
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	_ = gw.Close(shutCtx)
+	_ = lob.Close(shutCtx, room.ErrShutdown)
+	log.Info("stopped")
+	return 0
+}

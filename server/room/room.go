@@ -1,0 +1,533 @@
+// Package room runs one match: a goroutine that alone owns a sim.World,
+// steps it on a drift-free schedule, applies its members' inputs and sends
+// each member a delta snapshot against what that member acknowledged.
+//
+// Other goroutines use only Join, Member's methods, Info and Close, which
+// are safe for concurrent use. The tick never blocks on the network: frames
+// go to each member's outbox, which a transport drains.
+//
+// room imports netcode, sim and proto; never the lobby, the gateway or a
+// transport.
+package room
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"arena/netcode"
+	"arena/netcode/outbox"
+	"arena/proto/arenapb"
+	"arena/sim"
+)
+
+var (
+	// ErrFull means the room has no free seat.
+	ErrFull = errors.New("room: full")
+	// ErrClosed means the room has closed (or is closing).
+	ErrClosed = errors.New("room: closed")
+	// ErrPanicked is the reason given to members of a room whose tick panicked.
+	ErrPanicked = errors.New("room: internal error")
+	// ErrSlowConsumer is the reason a member is removed when its reliable
+	// queue is full.
+	ErrSlowConsumer = errors.New("room: member did not keep up")
+	// ErrShutdown is the reason given when the server closes the room.
+	ErrShutdown = errors.New("room: closed by the server")
+)
+
+// Room is one match. Create it with New; it runs until Close, until it has
+// been empty for Config.EmptyGrace, or until its tick panics.
+type Room struct {
+	id      string
+	cfg     Config
+	log     *slog.Logger
+	arena   *arenapb.Arena
+	onClose func(*Room)
+
+	ctrl      chan func() // requests run on the room goroutine; bounded
+	stop      chan struct{}
+	stopOnce  sync.Once
+	stopWhy   atomic.Pointer[error]
+	done      chan struct{}
+	seats     atomic.Int32 // players, including joins in flight
+	watchers  atomic.Int32 // spectators, including joins in flight
+	tickNow   atomic.Uint32
+	stats     atomic.Pointer[TickStats]
+	overruns  atomic.Uint64
+	skipped   atomic.Uint64
+	snapshots atomic.Uint64 // snapshot frames offered to members
+	fullSnaps atomic.Uint64 // of which full (no usable baseline)
+
+	// Owned by the room goroutine.
+	world      *sim.World
+	members    []*Member
+	nextPlayer sim.PlayerID
+	snapAcc    uint32
+	hist       history
+	cache      baselineCache
+	frame      []byte
+	emptySince time.Time
+	durations  [256]time.Duration
+	durN       int
+	lastStats  time.Time
+}
+
+// TickStats summarises recent tick durations (the last 256 ticks, refreshed
+// about once a second).
+type TickStats struct {
+	P50, P99, Max time.Duration
+}
+
+// Info is a room's published state, safe to read from any goroutine.
+type Info struct {
+	ID         string
+	Players    int
+	Spectators int
+	Capacity   int
+	Tick       uint32
+	TickStats  TickStats
+	Overruns   uint64 // ticks whose work took longer than the period
+	Skipped    uint64 // scheduled ticks skipped to catch up after overruns
+	Snapshots  uint64 // snapshot frames offered to members
+	FullSnaps  uint64 // of which full snapshots
+}
+
+// New starts a room. onClose, if not nil, is called from the room goroutine
+// just before it exits, whatever the reason.
+func New(id string, cfg Config, onClose func(*Room)) (*Room, error) {
+	cfg.Fill()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Seed == 0 {
+		for _, c := range id {
+			cfg.Seed = cfg.Seed*31 + uint64(c)
+		}
+	}
+	simCfg := sim.Config{Rules: sim.NewRules(cfg.TickRate), Arena: sim.DefaultArena(), Seed: cfg.Seed}
+	r := &Room{
+		id: id, cfg: cfg, log: cfg.Logger.With("room", id), onClose: onClose,
+		arena: netcode.ArenaProto(&simCfg),
+		ctrl:  make(chan func(), 256), stop: make(chan struct{}), done: make(chan struct{}),
+		world: sim.NewWorld(simCfg), nextPlayer: 1,
+		hist: newHistory(cfg.History),
+	}
+	r.stats.Store(&TickStats{})
+	r.log.Info("room opened", "capacity", cfg.Capacity, "tick_rate", cfg.TickRate, "snapshot_rate", cfg.SnapshotRate)
+	go r.run()
+	return r, nil
+}
+
+// ID returns the room's id.
+func (r *Room) ID() string { return r.id }
+
+// Done is closed when the room's goroutine has exited.
+func (r *Room) Done() <-chan struct{} { return r.done }
+
+// Info returns the room's published state.
+func (r *Room) Info() Info {
+	return Info{
+		ID: r.id, Players: int(r.seats.Load()), Spectators: int(r.watchers.Load()),
+		Capacity: r.cfg.Capacity, Tick: r.tickNow.Load(), TickStats: *r.stats.Load(),
+		Overruns: r.overruns.Load(), Skipped: r.skipped.Load(),
+		Snapshots: r.snapshots.Load(), FullSnaps: r.fullSnaps.Load(),
+	}
+}
+
+// Proto returns Info as the wire's RoomInfo.
+func (i Info) Proto() *arenapb.RoomInfo {
+	return &arenapb.RoomInfo{Id: i.ID, Players: uint32(i.Players), Capacity: uint32(i.Capacity), Tick: i.Tick}
+}
+
+// Close stops the room: members are told why (reason; nil means
+// ErrShutdown) and removed. It does not wait; see Done.
+func (r *Room) Close(reason error) {
+	if reason == nil {
+		reason = ErrShutdown
+	}
+	r.stopOnce.Do(func() {
+		r.stopWhy.Store(&reason)
+		close(r.stop)
+	})
+}
+
+// post runs f on the room goroutine at the start of its next tick.
+func (r *Room) post(ctx context.Context, f func()) error {
+	select {
+	case r.ctrl <- f:
+		return nil
+	case <-r.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// JoinRequest describes who wants a seat.
+type JoinRequest struct {
+	Name     string
+	Spectate bool
+	// RequestID is echoed in the Joined frame.
+	RequestID uint32
+	// Out receives the member's frames: Joined first, then roster changes
+	// and snapshots.
+	Out *outbox.Outbox
+	// OnRemoved, if not nil, is called once from the room goroutine when the
+	// member leaves the room for any reason other than Leave: the room
+	// closed, or the member could not keep up. It must not block.
+	OnRemoved func(reason error)
+}
+
+// Join takes a seat (or a spectator's place). On success the Joined frame is
+// already in req.Out, ahead of any snapshot.
+func (r *Room) Join(ctx context.Context, req JoinRequest) (*Member, error) {
+	counter := &r.seats
+	if req.Spectate {
+		counter = &r.watchers
+	}
+	if counter.Add(1) > int32(r.cfg.Capacity) {
+		counter.Add(-1)
+		return nil, ErrFull
+	}
+	m := &Member{room: r, name: req.Name, out: req.Out, onRemoved: req.OnRemoved, spectator: req.Spectate}
+	result := make(chan error, 1)
+	if err := r.post(ctx, func() { result <- r.add(m, req.RequestID) }); err != nil {
+		counter.Add(-1)
+		return nil, err
+	}
+	select {
+	case err := <-result:
+		if err != nil {
+			counter.Add(-1)
+			return nil, err
+		}
+		return m, nil
+	case <-r.done:
+		return nil, ErrClosed
+	}
+}
+
+// Member is one seat (or spectator) in a room. Its methods are safe for
+// concurrent use.
+type Member struct {
+	room      *Room
+	name      string
+	out       *outbox.Outbox
+	onRemoved func(error)
+	spectator bool
+	player    sim.PlayerID // set on the room goroutine before Join returns
+	inputs    inputQueue
+	acked     atomic.Uint32
+	leaving   atomic.Bool
+
+	// Owned by the room goroutine.
+	inputAck uint32
+	removed  bool
+}
+
+// PlayerID is the member's entity id in snapshots; 0 for a spectator.
+func (m *Member) PlayerID() sim.PlayerID { return m.player }
+
+// Room returns the member's room.
+func (m *Member) Room() *Room { return m.room }
+
+// Submit queues inputs numbered firstSeq, firstSeq+1, ... for the coming
+// ticks. Sequence numbers already applied or queued are ignored. Inputs of a
+// spectator are ignored.
+func (m *Member) Submit(firstSeq uint32, ins []sim.Input) {
+	if !m.spectator {
+		m.inputs.add(firstSeq, ins)
+	}
+}
+
+// Ack records that the member holds the snapshot of tick; later snapshots
+// are deltas from the newest acknowledged one still in the room's history.
+func (m *Member) Ack(tick uint32) {
+	for {
+		old := m.acked.Load()
+		if tick <= old || tick > m.room.tickNow.Load() || m.acked.CompareAndSwap(old, tick) {
+			return
+		}
+	}
+}
+
+// InputsDropped is how many of this member's inputs were dropped because its
+// queue was full.
+func (m *Member) InputsDropped() uint64 {
+	m.inputs.mu.Lock()
+	defer m.inputs.mu.Unlock()
+	return m.inputs.dropped
+}
+
+// Leave gives up the seat. With requestID non-zero a Left frame answering it
+// goes to the member's outbox. Leave does not wait for the room; calling it
+// twice is harmless.
+func (m *Member) Leave(requestID uint32) {
+	if m.leaving.Swap(true) {
+		return
+	}
+	r := m.room
+	_ = r.post(context.Background(), func() {
+		if m.removed {
+			return
+		}
+		r.remove(m, nil)
+		if requestID != 0 {
+			_ = m.out.Push(netcode.Marshal(&arenapb.ServerMessage{RequestId: requestID,
+				Body: &arenapb.ServerMessage_Left{Left: &arenapb.Left{RoomId: r.id, Reason: "left"}}}))
+		}
+	})
+}
+
+// run is the room goroutine. It exits on Close, after EmptyGrace without
+// members, or when a tick panics; in every case members are removed and
+// onClose is called.
+func (r *Room) run() {
+	reason := ErrShutdown
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("room tick panicked; closing the room", "tick", r.world.Tick, "panic", p, "stack", string(debug.Stack()))
+			reason = ErrPanicked
+		}
+		r.closeMembers(reason)
+		if r.onClose != nil {
+			r.onClose(r)
+		}
+		close(r.done)
+		r.log.Info("room closed", "reason", reason.Error(), "tick", r.world.Tick)
+	}()
+	reason = r.loop()
+}
+
+// loop ticks on a drift-free schedule: tick n runs at start + n·period. After
+// an overrun it runs at most MaxCatchUp late ticks back to back, then skips
+// the schedule ahead rather than bursting.
+func (r *Room) loop() error {
+	period := time.Second / time.Duration(r.cfg.TickRate)
+	start := time.Now()
+	timer := time.NewTimer(period)
+	defer timer.Stop()
+	for n := int64(1); ; n++ {
+		target := start.Add(time.Duration(n) * period)
+		if wait := time.Until(target); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-r.stop:
+				return *r.stopWhy.Load()
+			}
+		} else {
+			if late := -wait; late > time.Duration(r.cfg.MaxCatchUp)*period {
+				skip := int64(late / period)
+				n += skip
+				r.skipped.Add(uint64(skip))
+			}
+			select {
+			case <-r.stop:
+				return *r.stopWhy.Load()
+			default:
+			}
+		}
+		t0 := time.Now()
+		r.tick()
+		r.record(t0, time.Since(t0), period)
+		if len(r.members) == 0 && r.seats.Load() == 0 && r.watchers.Load() == 0 {
+			if r.emptySince.IsZero() {
+				r.emptySince = t0
+			} else if t0.Sub(r.emptySince) >= r.cfg.EmptyGrace {
+				return ErrClosed
+			}
+		} else {
+			r.emptySince = time.Time{}
+		}
+	}
+}
+
+// tick is one step of the match: requests, inputs, Step, snapshots.
+func (r *Room) tick() {
+	for {
+		select {
+		case f := <-r.ctrl:
+			f()
+			continue
+		default:
+		}
+		break
+	}
+	for _, m := range r.members {
+		if m.player != 0 {
+			in, ack := m.inputs.next()
+			r.world.SetInput(m.player, in)
+			m.inputAck = ack
+		}
+	}
+	r.world.Step()
+	r.tickNow.Store(r.world.Tick)
+	r.snapAcc += r.cfg.SnapshotRate
+	if r.snapAcc >= r.cfg.TickRate {
+		r.snapAcc -= r.cfg.TickRate
+		r.snapshot()
+	}
+}
+
+// snapshot records the state and offers each member its delta, encoding
+// once per distinct baseline.
+func (r *Room) snapshot() {
+	tick := r.world.Tick
+	r.hist.push(&r.world.State)
+	r.cache.reset()
+	gone := false
+	for _, m := range r.members {
+		acked := m.acked.Load()
+		base := r.hist.find(acked)
+		var age uint32
+		if base != nil {
+			age = tick - acked
+		} else {
+			acked = 0
+			r.fullSnaps.Add(1)
+		}
+		state := r.cache.get(acked)
+		if state == nil {
+			state = r.cache.put(acked, func(dst []byte) []byte { return netcode.AppendDelta(dst, base, &r.world.State) })
+		}
+		r.frame = netcode.AppendSnapshotFrame(r.frame[:0], tick, age, m.inputAck, state)
+		if !m.out.OfferSnapshot(r.frame) {
+			m.removed = true // its connection closed; drop the seat below
+			gone = true
+		}
+	}
+	r.snapshots.Add(uint64(len(r.members)))
+	if gone {
+		r.sweep(nil)
+	}
+}
+
+// add seats m; it runs on the room goroutine.
+func (r *Room) add(m *Member, requestID uint32) error {
+	if !m.spectator {
+		m.player = r.nextPlayer
+		if _, err := r.world.AddPlayer(m.player); err != nil {
+			return fmt.Errorf("room: add player: %w", err)
+		}
+		r.nextPlayer++
+	}
+	joined := netcode.Marshal(&arenapb.ServerMessage{RequestId: requestID, Body: &arenapb.ServerMessage_Joined{Joined: &arenapb.Joined{
+		Room: r.Info().Proto(), PlayerId: uint32(m.player), Arena: r.arena, Tick: r.world.Tick,
+	}}})
+	if err := m.out.Push(joined); err != nil {
+		r.world.RemovePlayer(m.player)
+		return err
+	}
+	r.members = append(r.members, m)
+	r.log.Debug("member joined", "player", m.player, "name", m.name, "spectator", m.spectator)
+	r.broadcastRoster()
+	return nil
+}
+
+// remove takes m out of the room; reason nil means it left by itself.
+func (r *Room) remove(m *Member, reason error) {
+	m.removed = true
+	r.sweep(reason)
+}
+
+// sweep drops every member marked removed, frees their seats and tells the
+// others.
+func (r *Room) sweep(reason error) {
+	kept := r.members[:0]
+	for _, m := range r.members {
+		if !m.removed {
+			kept = append(kept, m)
+			continue
+		}
+		if m.spectator {
+			r.watchers.Add(-1)
+		} else {
+			r.world.RemovePlayer(m.player)
+			r.seats.Add(-1)
+		}
+		if reason != nil && m.onRemoved != nil {
+			m.onRemoved(reason)
+		}
+	}
+	clear(r.members[len(kept):])
+	r.members = kept
+	r.broadcastRoster()
+}
+
+// broadcastRoster sends the player list to every member; members that cannot
+// take it are cut as slow consumers.
+func (r *Room) broadcastRoster() {
+	roster := &arenapb.Roster{}
+	for _, m := range r.members {
+		if !m.spectator {
+			roster.Players = append(roster.Players, &arenapb.PlayerInfo{Id: uint32(m.player), Name: m.name})
+		}
+	}
+	r.broadcast(netcode.Marshal(&arenapb.ServerMessage{Body: &arenapb.ServerMessage_Roster{Roster: roster}}))
+}
+
+// broadcast pushes a reliable frame to every member. A member whose queue is
+// full is removed and its connection closed as a slow consumer.
+func (r *Room) broadcast(frame []byte) {
+	slow := false
+	for _, m := range r.members {
+		if err := m.out.Push(frame); errors.Is(err, outbox.ErrFull) {
+			m.removed = true
+			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "too many messages queued")
+			m.out.Close(e.Frame(0), e)
+			slow = true
+		}
+	}
+	if slow {
+		r.sweep(ErrSlowConsumer)
+	}
+}
+
+// closeMembers removes everyone, telling them why.
+func (r *Room) closeMembers(reason error) {
+	code := arenapb.ErrorCode_ERROR_CODE_ROOM_CLOSED
+	frame := netcode.ErrorFrame(0, code, false, reason.Error())
+	for _, m := range r.members {
+		_ = m.out.Push(frame)
+		m.removed = true
+		if m.onRemoved != nil {
+			m.onRemoved(reason)
+		}
+		if m.spectator {
+			r.watchers.Add(-1)
+		} else {
+			r.seats.Add(-1)
+		}
+	}
+	r.members = nil
+	// Joins still queued find the room closed.
+	for {
+		select {
+		case <-r.ctrl:
+		default:
+			return
+		}
+	}
+}
+
+// record keeps the tick duration and refreshes the published statistics
+// about once a second.
+func (r *Room) record(now time.Time, d, period time.Duration) {
+	if d > period {
+		r.overruns.Add(1)
+	}
+	r.durations[r.durN%len(r.durations)] = d
+	r.durN++
+	if now.Sub(r.lastStats) < time.Second {
+		return
+	}
+	r.lastStats = now
+	n := min(r.durN, len(r.durations))
+	r.stats.Store(summarize(r.durations[:n]))
+}
