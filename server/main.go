@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	gw := gateway.New(lob, gateway.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate),
 		MaxRoomSize: max(64, o.roomSize), Logger: log,
-		WS:          wsconn.ServerOptions{MaxMessage: o.maxMessage},
+		WS: wsconn.ServerOptions{MaxMessage: o.maxMessage},
 	})
 
 	ln, err := net.Listen("tcp", o.addr)

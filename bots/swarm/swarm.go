@@ -60,9 +60,9 @@ type Report struct {
 	Transport        Transports `json:"transport"`
 
 	// Not part of the JSON report.
-	PredictionChecks uint64   `json:"-"` // own-player predictions compared
-	PredictionMisses uint64   `json:"-"` // of which the server disagreed
-	ErrorList        []string `json:"-"` // the first errors seen, for humans
+	PredictionChecks uint64    `json:"-"` // own-player predictions compared
+	PredictionMisses uint64    `json:"-"` // of which the server disagreed
+	ErrorList        []string  `json:"-"` // the first errors seen, for humans
 	SnapshotRates    []float64 `json:"-"` // per connected bot, snapshots/s
 }
 

@@ -69,13 +69,13 @@ type Conn struct {
 	ws      *wsconn.ClientConn
 	welcome *arenapb.Welcome
 
-	nextRID atomic.Uint32
-	mu      sync.Mutex // guards waiters, room state, inputs and closeErr
-	waiters map[uint32]chan *arenapb.ServerMessage
-	joined  *arenapb.Joined
-	history history
-	inputs  inputLog
-	ackTick uint32 // newest snapshot tick decoded
+	nextRID  atomic.Uint32
+	mu       sync.Mutex // guards waiters, room state, inputs and closeErr
+	waiters  map[uint32]chan *arenapb.ServerMessage
+	joined   *arenapb.Joined
+	history  history
+	inputs   inputLog
+	ackTick  uint32 // newest snapshot tick decoded
 	closeErr error
 
 	bytesIn, bytesOut, framesIn atomic.Uint64

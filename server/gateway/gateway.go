@@ -153,4 +153,3 @@ func (s *Server) Close(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
