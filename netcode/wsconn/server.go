@@ -9,6 +9,7 @@ package wsconn
 import (
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"sync/atomic"
@@ -39,6 +40,12 @@ type ServerOptions struct {
 	// WriteTimeout cuts a peer whose socket does not take a batch of frames
 	// in time. Default 2 s.
 	WriteTimeout time.Duration
+	// SendBuffer, when positive, fixes the kernel send buffer of each
+	// connection (SO_SNDBUF) instead of letting it grow to the system
+	// maximum: with it, what the server holds for a peer that stops reading
+	// is this plus one snapshot and the bounded reliable queue. Default 0
+	// (the operating system's autotuning).
+	SendBuffer int
 	// Logger receives per-connection debug logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -104,6 +111,9 @@ func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, out *outbox.Out
 	socket, err := u.up.Upgrade(w, r)
 	if err != nil {
 		return err
+	}
+	if tc, ok := socket.NetConn().(*net.TCPConn); ok && u.opt.SendBuffer > 0 {
+		_ = tc.SetWriteBuffer(u.opt.SendBuffer)
 	}
 	c := &serverConn{opt: &u.opt, socket: socket, out: out, h: h, writerDone: make(chan struct{})}
 	socket.Session().Store(sessionKey, c)

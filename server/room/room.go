@@ -62,6 +62,7 @@ type Room struct {
 	skipped   atomic.Uint64
 	snapshots atomic.Uint64 // snapshot frames offered to members
 	fullSnaps atomic.Uint64 // of which full (no usable baseline)
+	encodes   atomic.Uint64 // state encodings: one per distinct baseline per snapshot
 
 	// Owned by the room goroutine.
 	world      *sim.World
@@ -95,6 +96,7 @@ type Info struct {
 	Skipped    uint64 // scheduled ticks skipped to catch up after overruns
 	Snapshots  uint64 // snapshot frames offered to members
 	FullSnaps  uint64 // of which full snapshots
+	Encodes    uint64 // state encodings, one per distinct baseline per snapshot
 }
 
 // New starts a room. onClose, if not nil, is called from the room goroutine
@@ -135,7 +137,7 @@ func (r *Room) Info() Info {
 		ID: r.id, Players: int(r.seats.Load()), Spectators: int(r.watchers.Load()),
 		Capacity: r.cfg.Capacity, Tick: r.tickNow.Load(), TickStats: *r.stats.Load(),
 		Overruns: r.overruns.Load(), Skipped: r.skipped.Load(),
-		Snapshots: r.snapshots.Load(), FullSnaps: r.fullSnaps.Load(),
+		Snapshots: r.snapshots.Load(), FullSnaps: r.fullSnaps.Load(), Encodes: r.encodes.Load(),
 	}
 }
 
@@ -394,6 +396,7 @@ func (r *Room) snapshot() {
 		}
 		state := r.cache.get(acked)
 		if state == nil {
+			r.encodes.Add(1)
 			state = r.cache.put(acked, func(dst []byte) []byte { return netcode.AppendDelta(dst, base, &r.world.State) })
 		}
 		r.frame = netcode.AppendSnapshotFrame(r.frame[:0], tick, age, m.inputAck, state)

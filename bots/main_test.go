@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"arena/bots/serverproc"
+)
+
+func TestJSONReportHasExactlyTheAgreedFields(t *testing.T) {
+	bin, err := serverproc.Build(context.Background(), t.TempDir(), "")
+	require.NoError(t, err)
+	srv, err := serverproc.Start(bin, "-addr", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer srv.Kill()
+
+	path := filepath.Join(t.TempDir(), "report.json")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-server", "ws://" + srv.Addr + "/ws", "-n", "4",
+		"-duration", "2s", "-json", path, "-quiet"}, &stdout, &stderr)
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	assert.Contains(t, stdout.String(), "snapshots/s per bot")
+
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var fields map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &fields))
+	var keys []string
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	assert.Equal(t, []string{"bots", "bytes_down_per_bot_s", "bytes_up_per_bot_s", "connected", "duration_s",
+		"errors", "input_ack_ms", "snapshots_per_bot_s", "transport"}, keys)
+	var nested struct {
+		InputAck  map[string]float64 `json:"input_ack_ms"`
+		Transport map[string]int     `json:"transport"`
+		Bots      int                `json:"bots"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &nested))
+	assert.Len(t, nested.InputAck, 3)
+	assert.Contains(t, nested.InputAck, "p50")
+	assert.Contains(t, nested.InputAck, "p99")
+	assert.Contains(t, nested.InputAck, "max")
+	assert.Equal(t, map[string]int{"ws": 4, "poll": 0}, nested.Transport)
+	assert.Equal(t, 4, nested.Bots)
+}
+
+func TestExitStatusWhenBotsCannotConnect(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	code := run(ctx, []string{"-server", "ws://127.0.0.1:1/ws", "-n", "2", "-duration", "100ms", "-quiet"}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "connect")
+}
+
+func TestBadFlags(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 2, run(context.Background(), []string{"-n", "0"}, &stdout, &stderr))
+	assert.Equal(t, 2, run(context.Background(), []string{"-nope"}, &stdout, &stderr))
+	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "-server")
+}

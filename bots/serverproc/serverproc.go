@@ -1,0 +1,126 @@
+// Package serverproc builds the server binary and runs it as a child
+// process, for tests and benchmarks that treat the server as a black box
+// (a separate process, a real port). It imports nothing of the project's.
+package serverproc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Build compiles the server package ("arena/server" unless pkg is set) into
+// dir and returns the binary's path.
+func Build(ctx context.Context, dir, pkg string) (string, error) {
+	if pkg == "" {
+		pkg = "arena/server"
+	}
+	bin := filepath.Join(dir, "arena-server")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("serverproc: go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin, nil
+}
+
+// Proc is a running server.
+type Proc struct {
+	Addr string // host:port it listens on
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+
+	mu  sync.Mutex
+	log strings.Builder
+}
+
+var servingRE = regexp.MustCompile(`msg=serving addr=(\S+)|"msg":"serving","addr":"([^"]+)"`)
+
+// Start runs bin with args (add -addr 127.0.0.1:0 to pick a free port) and
+// waits until it logs that it is serving.
+func Start(bin string, args ...string) (*Proc, error) {
+	cmd := exec.Command(bin, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &Proc{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			if p.log.Len() < 4<<20 {
+				p.log.WriteString(line + "\n")
+			}
+			p.mu.Unlock()
+			if m := servingRE.FindStringSubmatch(line); m != nil {
+				select {
+				case addr <- m[1] + m[2]:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+	}()
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	select {
+	case a := <-addr:
+		p.Addr = a
+		return p, nil
+	case <-p.done:
+		return nil, fmt.Errorf("serverproc: server exited before serving: %v\n%s", p.err, p.Log())
+	case <-time.After(15 * time.Second):
+		_ = p.Kill()
+		return nil, errors.New("serverproc: server did not start within 15 s")
+	}
+}
+
+// Log returns what the server has written to stderr so far.
+func (p *Proc) Log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// Pid is the process id.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the server.
+func (p *Proc) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits for the process to exit (up to timeout) and returns its exit
+// error (nil for status 0).
+func (p *Proc) Wait(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		return errors.New("serverproc: server still running")
+	}
+}
+
+// Kill stops the server at once and waits for it.
+func (p *Proc) Kill() error {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+	return nil
+}

@@ -1,0 +1,83 @@
+package swarm
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"arena/bots/serverproc"
+)
+
+var (
+	buildOnce sync.Once
+	serverBin string
+	buildErr  error
+)
+
+// startServer runs the real server binary on a free loopback port.
+func startServer(t *testing.T, args ...string) *serverproc.Proc {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "arena-swarm-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		serverBin, buildErr = serverproc.Build(context.Background(), dir, "")
+	})
+	require.NoError(t, buildErr)
+	p, err := serverproc.Start(serverBin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = p.Kill()
+		if t.Failed() {
+			t.Logf("server log:\n%s", p.Log())
+		}
+	})
+	return p
+}
+
+// TestSwarmPlaysAMatch is the end-to-end test: a real server process, real
+// bots over real WebSockets for several seconds.
+func TestSwarmPlaysAMatch(t *testing.T) {
+	srv := startServer(t)
+	rep, err := Run(context.Background(), Config{
+		URL: "ws://" + srv.Addr + "/ws", Bots: 12, RoomSize: 6, Duration: 5 * time.Second, Seed: 3,
+	})
+	require.NoError(t, err)
+	require.Empty(t, rep.ErrorList)
+	assert.Equal(t, 12, rep.Connected)
+	assert.Zero(t, rep.Errors)
+	assert.False(t, rep.Failed())
+	// Every bot receives snapshots at the configured rate, ±10%.
+	require.Len(t, rep.SnapshotRates, 12)
+	for i, r := range rep.SnapshotRates {
+		assert.InDelta(t, 30, r, 3, "bot %d snapshots/s", i)
+	}
+	// Inputs are acknowledged, within a sane bound even under -race.
+	assert.Positive(t, rep.InputAckMs.P50)
+	assert.Less(t, rep.InputAckMs.P99, 250.0)
+	// Each bot's own player moves as its inputs say: the server's position
+	// matches the bot's replay of its inputs with the game's movement code.
+	// Only a death or an input that arrived too late for its tick may make
+	// them differ.
+	require.Greater(t, rep.PredictionChecks, uint64(500))
+	assert.Less(t, float64(rep.PredictionMisses)/float64(rep.PredictionChecks), 0.05,
+		"%d of %d predictions corrected", rep.PredictionMisses, rep.PredictionChecks)
+	assert.Positive(t, rep.BytesDownPerBotS)
+	assert.Positive(t, rep.BytesUpPerBotS)
+}
+
+func TestSwarmReportsConnectFailures(t *testing.T) {
+	rep, err := Run(context.Background(), Config{URL: "ws://127.0.0.1:1/ws", Bots: 3, Duration: 100 * time.Millisecond})
+	require.NoError(t, err)
+	assert.Zero(t, rep.Connected)
+	assert.Equal(t, 3, rep.Errors)
+	assert.True(t, rep.Failed())
+	assert.NotEmpty(t, rep.ErrorList)
+}

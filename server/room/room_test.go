@@ -1,0 +1,303 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"arena/netcode"
+	"arena/netcode/outbox"
+	"arena/proto/arenapb"
+	"arena/sim"
+)
+
+func quietConfig(c Config) Config {
+	c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return c
+}
+
+// receiver plays a member's transport: it drains the outbox, decodes every
+// frame and keeps the decoded world like a client would.
+type receiver struct {
+	t         *testing.T
+	out       *outbox.Outbox
+	batch     outbox.Batch
+	snapshots []*arenapb.Snapshot
+	others    []*arenapb.ServerMessage
+	states    map[uint32]*sim.State
+	latest    uint32
+}
+
+func newReceiver(t *testing.T) *receiver {
+	return &receiver{t: t, out: outbox.New(0), states: map[uint32]*sim.State{}}
+}
+
+// drain takes and decodes everything pending.
+func (r *receiver) drain() {
+	r.t.Helper()
+	r.out.Take(&r.batch)
+	for _, f := range r.batch.Frames {
+		var m arenapb.ServerMessage
+		require.NoError(r.t, proto.Unmarshal(f, &m))
+		s := m.GetSnapshot()
+		if s == nil {
+			r.others = append(r.others, &m)
+			continue
+		}
+		r.snapshots = append(r.snapshots, s)
+		var base *sim.State
+		if s.BaselineAge != 0 {
+			base = r.states[s.Tick-s.BaselineAge]
+			require.NotNil(r.t, base, "delta against a baseline this receiver never had")
+		}
+		st := &sim.State{}
+		require.NoError(r.t, netcode.ApplyDelta(st, base, s.Tick, s.State))
+		r.states[s.Tick] = st
+		r.latest = s.Tick
+	}
+}
+
+func join(t *testing.T, r *Room, rc *receiver, spectate bool) *Member {
+	t.Helper()
+	m, err := r.Join(context.Background(), JoinRequest{Name: "p", Spectate: spectate, RequestID: 7, Out: rc.out})
+	require.NoError(t, err)
+	return m
+}
+
+func TestTickScheduleAndSnapshotRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New("r1", quietConfig(Config{TickRate: 60, SnapshotRate: 30}), nil)
+		require.NoError(t, err)
+		defer r.Close(nil)
+		rc := newReceiver(t)
+		join(t, r, rc, false)
+		start := r.Info().Tick
+		for range 300 {
+			time.Sleep(time.Second / 30)
+			synctest.Wait()
+			rc.drain()
+		}
+		// Drift-free: exactly 600 ticks and 300 snapshots in ten seconds.
+		assert.Equal(t, uint32(600), r.Info().Tick-start)
+		assert.Len(t, rc.snapshots, 300)
+		require.NotEmpty(t, rc.others)
+		assert.NotNil(t, rc.others[0].GetJoined(), "Joined comes before anything else")
+		assert.Equal(t, uint32(7), rc.others[0].GetRequestId())
+	})
+}
+
+func TestDeltasFollowAcknowledgements(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New("r1", quietConfig(Config{}), nil)
+		require.NoError(t, err)
+		defer r.Close(nil)
+		rcs := []*receiver{newReceiver(t), newReceiver(t), newReceiver(t)}
+		var ms []*Member
+		for _, rc := range rcs {
+			ms = append(ms, join(t, r, rc, false))
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		for i, rc := range rcs {
+			rc.drain()
+			require.NotEmpty(t, rc.snapshots)
+			assert.Zero(t, rc.snapshots[0].BaselineAge, "the first snapshot is full")
+			ms[i].Ack(rc.latest)
+		}
+		encodes := r.Info().Encodes
+		time.Sleep(time.Second / 30)
+		synctest.Wait()
+		// All three acknowledged the same tick: one encoding served them all.
+		assert.Equal(t, encodes+1, r.Info().Encodes)
+		for i, rc := range rcs {
+			acked := rc.latest
+			n := len(rc.snapshots)
+			rc.drain()
+			require.Greater(t, len(rc.snapshots), n)
+			s := rc.snapshots[n]
+			assert.Equal(t, acked, s.Tick-s.BaselineAge, "receiver %d: delta from what it acknowledged", i)
+		}
+		// The decoded states equal the room's own history.
+		rc := rcs[0]
+		assert.Equal(t, r.hist.find(rc.latest).Hash(), rc.states[rc.latest].Hash())
+	})
+}
+
+func TestFullSnapshotWhenBaselineIsGone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New("r1", quietConfig(Config{History: 4}), nil)
+		require.NoError(t, err)
+		defer r.Close(nil)
+		rc := newReceiver(t)
+		m := join(t, r, rc, false)
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		rc.drain()
+		m.Ack(rc.snapshots[0].Tick) // then fall behind: four snapshots later it is gone
+		time.Sleep(time.Second)
+		synctest.Wait()
+		n := len(rc.snapshots)
+		time.Sleep(time.Second / 30)
+		synctest.Wait()
+		rc.drain()
+		assert.Zero(t, rc.snapshots[n].BaselineAge)
+		assert.Positive(t, r.Info().FullSnaps)
+	})
+}
+
+func TestInputsAreAppliedAndAcknowledged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New("r1", quietConfig(Config{}), nil)
+		require.NoError(t, err)
+		defer r.Close(nil)
+		rc := newReceiver(t)
+		m := join(t, r, rc, false)
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		rc.drain()
+		startX := rc.states[rc.latest].Player(m.PlayerID()).X
+		dir := sim.ButtonRight
+		if startX > sim.DefaultArena().Width/2 {
+			dir = sim.ButtonLeft
+		}
+		for seq := uint32(1); seq <= 10; seq++ {
+			m.Submit(seq, []sim.Input{{Buttons: dir}})
+			time.Sleep(time.Second / 60)
+			synctest.Wait()
+		}
+		time.Sleep(time.Second / 30)
+		synctest.Wait()
+		rc.drain()
+		last := rc.snapshots[len(rc.snapshots)-1]
+		assert.GreaterOrEqual(t, last.InputAck, uint32(10))
+		moved := rc.states[last.Tick].Player(m.PlayerID()).X - startX
+		speed := sim.NewRules(60).PlayerSpeed
+		// Ten inputs, then the last one repeated for up to four missing ticks.
+		assert.GreaterOrEqual(t, abs32(moved), 10*speed)
+		assert.LessOrEqual(t, abs32(moved), 14*speed)
+	})
+}
+
+func abs32(v int32) int32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+func TestSlowMemberIsSkippedNotWaitedFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New("r1", quietConfig(Config{}), nil)
+		require.NoError(t, err)
+		defer r.Close(nil)
+		fast, slow := newReceiver(t), newReceiver(t)
+		join(t, r, fast, false)
+		join(t, r, slow, false)
+		for range 150 {
+			time.Sleep(time.Second / 30)
+			synctest.Wait()
+			fast.drain()
+		}
+		assert.InDelta(t, 150, len(fast.snapshots), 1)
+		assert.LessOrEqual(t, slow.out.Pending(), 3, "one snapshot and the roster frames, nothing more")
+		assert.Greater(t, slow.out.Replaced(), uint64(140))
+		slow.drain()
+		require.Len(t, slow.snapshots, 1, "only the newest snapshot was kept")
+		assert.Equal(t, fast.latest, slow.latest)
+	})
+}
+
+func TestEmptyRoomClosesAfterGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		closed := make(chan *Room, 1)
+		r, err := New("r1", quietConfig(Config{EmptyGrace: 3 * time.Second}), func(r *Room) { closed <- r })
+		require.NoError(t, err)
+		rc := newReceiver(t)
+		m := join(t, r, rc, false)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		select {
+		case <-r.Done():
+			t.Fatal("a room with a member must not close")
+		default:
+		}
+		m.Leave(0)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		select {
+		case <-r.Done():
+			t.Fatal("closed before the grace period")
+		default:
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		<-r.Done()
+		assert.Equal(t, r, <-closed)
+		_, err = r.Join(context.Background(), JoinRequest{Out: outbox.New(0)})
+		assert.ErrorIs(t, err, ErrClosed)
+	})
+}
+
+func TestCapacityAndSpectators(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New("r1", quietConfig(Config{Capacity: 2}), nil)
+		require.NoError(t, err)
+		defer r.Close(nil)
+		a := join(t, r, newReceiver(t), false)
+		join(t, r, newReceiver(t), false)
+		_, err = r.Join(context.Background(), JoinRequest{Out: outbox.New(0)})
+		assert.ErrorIs(t, err, ErrFull)
+		spec := join(t, r, newReceiver(t), true)
+		assert.Zero(t, spec.PlayerID())
+		assert.NotZero(t, a.PlayerID())
+		info := r.Info()
+		assert.Equal(t, 2, info.Players)
+		assert.Equal(t, 1, info.Spectators)
+		a.Leave(0)
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		assert.Equal(t, 1, r.Info().Players)
+	})
+}
+
+func TestCloseTellsMembersWhy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New("r1", quietConfig(Config{}), nil)
+		require.NoError(t, err)
+		rc := newReceiver(t)
+		var why error
+		_, err = r.Join(context.Background(), JoinRequest{Out: rc.out, OnRemoved: func(e error) { why = e }})
+		require.NoError(t, err)
+		r.Close(nil)
+		<-r.Done()
+		assert.ErrorIs(t, why, ErrShutdown)
+		rc.drain()
+		last := rc.others[len(rc.others)-1]
+		assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_ROOM_CLOSED, last.GetError().GetCode())
+		assert.False(t, last.GetError().GetFatal())
+	})
+}
+
+func TestConfigValidation(t *testing.T) {
+	tests := []Config{
+		{TickRate: 5}, {TickRate: 60, SnapshotRate: 61}, {Capacity: 300}, {History: 1}, {EmptyGrace: -1},
+	}
+	for _, c := range tests {
+		c.Fill()
+		assert.ErrorIs(t, c.Validate(), ErrConfig, "%+v", c)
+	}
+	var ok Config
+	ok.Fill()
+	assert.NoError(t, ok.Validate())
+	assert.Equal(t, 32, ok.History)
+	_, err := New("x", Config{TickRate: 1}, nil)
+	assert.True(t, errors.Is(err, ErrConfig))
+}
