@@ -1,4 +1,4 @@
-module arena
+module github.com/arenaserver/arena
 
 go 1.26
 

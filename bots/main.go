@@ -19,7 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"arena/bots/swarm"
+	"github.com/arenaserver/arena/bots/swarm"
 )
 
 func main() {

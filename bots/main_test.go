@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"arena/bots/serverproc"
+	"github.com/arenaserver/arena/bots/serverproc"
 )
 
 func TestJSONReportHasExactlyTheAgreedFields(t *testing.T) {

@@ -1,8 +1,8 @@
 package netcode
 
 import (
-	"arena/proto/arenapb"
-	"arena/sim"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/sim"
 )
 
 // ArenaProto describes a world's map and rules for Joined.

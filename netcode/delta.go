@@ -6,7 +6,7 @@ import (
 	"math"
 	"slices"
 
-	"arena/sim"
+	"github.com/arenaserver/arena/sim"
 )
 
 // ErrMalformedState is returned when snapshot state bytes do not decode

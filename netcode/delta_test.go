@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
-	"arena/proto/arenapb"
-	"arena/sim"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/sim"
 )
 
 // stripInputs clears Player.In, which is not part of a snapshot.

@@ -3,7 +3,7 @@ package netcode
 import (
 	"fmt"
 
-	"arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/arenapb"
 )
 
 // Error is a protocol-level failure with its wire code. Fatal errors close

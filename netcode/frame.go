@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	"arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/arenapb"
 )
 
 // Field numbers of arena.proto used by the hand-written encoders below. A

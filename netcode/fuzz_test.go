@@ -5,8 +5,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"arena/proto/arenapb"
-	"arena/sim"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/sim"
 )
 
 // FuzzApplyDelta feeds arbitrary bytes to the state decoder against a real

@@ -3,4 +3,4 @@
 // protoc-gen-go (see the README).
 package proto
 
-//go:generate protoc --go_out=. --go_opt=module=arena/proto arena.proto
+//go:generate protoc --go_out=. --go_opt=module=github.com/arenaserver/arena/proto arena.proto

@@ -19,10 +19,10 @@ import (
 	"syscall"
 	"time"
 
-	"arena/netcode/wsconn"
-	"arena/server/gateway"
-	"arena/server/lobby"
-	"arena/server/room"
+	"github.com/arenaserver/arena/netcode/wsconn"
+	"github.com/arenaserver/arena/server/gateway"
+	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/room"
 )
 
 func main() {

@@ -18,11 +18,11 @@ import (
 	"time"
 )
 
-// Build compiles the server package ("arena/server" unless pkg is set) into
+// Build compiles the server package ("github.com/arenaserver/arena/server" unless pkg is set) into
 // dir and returns the binary's path.
 func Build(ctx context.Context, dir, pkg string) (string, error) {
 	if pkg == "" {
-		pkg = "arena/server"
+		pkg = "github.com/arenaserver/arena/server"
 	}
 	bin := filepath.Join(dir, "arena-server")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)

@@ -7,10 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"arena/netcode"
-	"arena/netcode/client"
-	"arena/proto/arenapb"
-	"arena/sim"
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/client"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/sim"
 )
 
 // bot is one headless player: a protocol client with a simple AI. Its

@@ -17,10 +17,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arena/netcode"
-	"arena/netcode/client"
-	"arena/netcode/wsconn"
-	"arena/proto/arenapb"
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/client"
+	"github.com/arenaserver/arena/netcode/wsconn"
+	"github.com/arenaserver/arena/proto/arenapb"
 )
 
 // Config is a swarm's settings. Zero fields take defaults.

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"arena/bots/serverproc"
+	"github.com/arenaserver/arena/bots/serverproc"
 )
 
 var (

@@ -16,10 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arena/netcode"
-	"arena/netcode/wsconn"
-	"arena/proto/arenapb"
-	"arena/sim"
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/wsconn"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/sim"
 )
 
 // Config configures a connection. Zero fields take defaults.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"arena/sim"
+	"github.com/arenaserver/arena/sim"
 )
 
 func TestInputLog(t *testing.T) {

@@ -17,9 +17,9 @@ import (
 
 	"github.com/lxzan/gws"
 
-	"arena/netcode"
-	"arena/netcode/outbox"
-	"arena/proto/arenapb"
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/proto/arenapb"
 )
 
 // ServerOptions are the limits of one server-side connection. Zero fields

@@ -1944,7 +1944,7 @@ const file_arena_proto_rawDesc = "" +
 	"\x18ERROR_CODE_SHUTTING_DOWN\x10\x0e\x12\x1a\n" +
 	"\x16ERROR_CODE_ROOM_CLOSED\x10\x0f\x12\x17\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x10\x12\x16\n" +
-	"\x12ERROR_CODE_TIMEOUT\x10\x11B\x15Z\x13arena/proto/arenapbb\x06proto3"
+	"\x12ERROR_CODE_TIMEOUT\x10\x11B,Z*github.com/arenaserver/arena/proto/arenapbb\x06proto3"
 
 var (
 	file_arena_proto_rawDescOnce sync.Once

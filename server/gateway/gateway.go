@@ -14,11 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arena/netcode"
-	"arena/netcode/outbox"
-	"arena/netcode/wsconn"
-	"arena/proto/arenapb"
-	"arena/server/lobby"
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/netcode/wsconn"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/server/lobby"
 )
 
 // Config is the gateway's settings; zero fields take defaults.

@@ -15,14 +15,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
-	"arena/netcode"
-	"arena/netcode/client"
-	"arena/netcode/wsconn"
-	"arena/netcode/wsconn/wstest"
-	"arena/proto/arenapb"
-	"arena/server/lobby"
-	"arena/server/room"
-	"arena/sim"
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/client"
+	"github.com/arenaserver/arena/netcode/wsconn"
+	"github.com/arenaserver/arena/netcode/wsconn/wstest"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/room"
+	"github.com/arenaserver/arena/sim"
 )
 
 // testServer is a real gateway on a real loopback port.
@@ -421,7 +421,9 @@ func TestSlowReaderDoesNotSlowTheRoom(t *testing.T) {
 
 	const window = 4 * time.Second
 	r := ts.lob.Room(j.GetRoom().GetId())
-	time.Sleep(2 * time.Second) // let the slow socket fill
+	var slowPeer *peer
+	require.Eventually(t, func() bool { slowPeer = findPeer(ts.gw, "slow"); return slowPeer != nil }, time.Second, 5*time.Millisecond)
+	time.Sleep(time.Second) // let the slow socket fill
 	before := []int64{honest[0].snapshots.Load(), honest[1].snapshots.Load()}
 	tickBefore := r.Info().Tick
 	time.Sleep(window)
@@ -432,17 +434,23 @@ func TestSlowReaderDoesNotSlowTheRoom(t *testing.T) {
 	tickRate := float64(r.Info().Tick-tickBefore) / window.Seconds()
 	assert.InDelta(t, 60, tickRate, 6, "room tick rate")
 
-	// The slow peer's outbox never holds more than one snapshot plus its
-	// bounded reliable queue, and snapshots were skipped for it, not queued.
-	ts.gw.mu.Lock()
-	var slowest *peer
-	for p := range ts.gw.peers {
-		if slowest == nil || p.out.Replaced() > slowest.out.Replaced() {
-			slowest = p
+	// The slow peer's outbox never held more than one snapshot plus its
+	// bounded reliable queue: snapshots were skipped for it, not queued. Once
+	// its socket stayed blocked past the write timeout, it was cut.
+	assert.Greater(t, slowPeer.out.Replaced(), uint64(10), "snapshots were skipped for the slow reader")
+	assert.LessOrEqual(t, slowPeer.out.Pending(), 1+64)
+	require.Eventually(t, slowPeer.out.Closed, 5*time.Second, 50*time.Millisecond, "a stuck peer is cut")
+}
+
+// findPeer returns the peer that said Hello with name, remembering it once
+// seen so it can be inspected after it disconnects.
+func findPeer(gw *Server, name string) *peer {
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	for p := range gw.peers {
+		if n := p.display.Load(); n != nil && *n == name {
+			return p
 		}
 	}
-	ts.gw.mu.Unlock()
-	require.NotNil(t, slowest)
-	assert.Greater(t, slowest.out.Replaced(), uint64(30), "snapshots were skipped for the slow reader")
-	assert.LessOrEqual(t, slowest.out.Pending(), 1+64)
+	return nil
 }

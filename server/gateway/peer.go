@@ -6,12 +6,12 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"arena/netcode"
-	"arena/netcode/outbox"
-	"arena/proto/arenapb"
-	"arena/server/lobby"
-	"arena/server/room"
-	"arena/sim"
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/room"
+	"github.com/arenaserver/arena/sim"
 )
 
 // maxInputsPerBatch bounds one InputBatch: the newest input plus a few
@@ -21,9 +21,10 @@ const maxInputsPerBatch = 32
 // peer is one connected client, whatever its transport. Frame runs on the
 // transport's read goroutine; the room may clear the seat from its own.
 type peer struct {
-	srv  *Server
-	out  *outbox.Outbox
-	seat atomic.Pointer[seat]
+	srv     *Server
+	out     *outbox.Outbox
+	seat    atomic.Pointer[seat]
+	display atomic.Pointer[string] // the name, for other goroutines (admin views, tests)
 
 	// Owned by the read goroutine.
 	hello  bool
@@ -112,6 +113,7 @@ func (p *peer) handshake(rid uint32, h *arenapb.Hello) error {
 		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
 	}
 	p.hello, p.name = true, name
+	p.display.Store(&name)
 	return p.reply(&arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Welcome{Welcome: &arenapb.Welcome{
 		ProtocolVersion: netcode.ProtocolVersion, TickRate: p.srv.cfg.TickRate, SnapshotRate: p.srv.cfg.SnapshotRate,
 		Server: p.srv.cfg.ServerName,

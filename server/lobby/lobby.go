@@ -16,7 +16,7 @@ import (
 	"slices"
 	"sync"
 
-	"arena/server/room"
+	"github.com/arenaserver/arena/server/room"
 )
 
 var (

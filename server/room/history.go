@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"arena/sim"
+	"github.com/arenaserver/arena/sim"
 )
 
 // history is a ring of the room's recent snapshots, the baselines its

@@ -3,7 +3,7 @@ package room
 import (
 	"sync"
 
-	"arena/sim"
+	"github.com/arenaserver/arena/sim"
 )
 
 // inputQueue holds one player's inputs between the connection that

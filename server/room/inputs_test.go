@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"arena/sim"
+	"github.com/arenaserver/arena/sim"
 )
 
 func in(b sim.Buttons) sim.Input { return sim.Input{Buttons: b} }

@@ -20,10 +20,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arena/netcode"
-	"arena/netcode/outbox"
-	"arena/proto/arenapb"
-	"arena/sim"
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/sim"
 )
 
 var (

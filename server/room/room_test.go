@@ -13,10 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
-	"arena/netcode"
-	"arena/netcode/outbox"
-	"arena/proto/arenapb"
-	"arena/sim"
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/sim"
 )
 
 func quietConfig(c Config) Config {

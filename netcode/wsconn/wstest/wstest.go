@@ -217,4 +217,3 @@ func (c *Conn) ReadUntilClose(timeout time.Duration, seen func(Message)) (Messag
 		}
 	}
 }
-

@@ -1,0 +1,60 @@
+package arena_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const mod = "github.com/arenaserver/arena"
+
+// TestImportGraph enforces the direction of imports that DESIGN.md lays
+// out: sim knows nothing of networks, netcode nothing of rooms or windows,
+// only the desktop client's render code touches Ebiten, and nothing imports
+// the server, the client or the bots but their own packages (and the
+// benchmarks).
+func TestImportGraph(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Deps " "}}`, "./...").Output()
+	require.NoError(t, err)
+	deps := map[string][]string{}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+		pkg, list, _ := strings.Cut(line, ":")
+		deps[pkg] = strings.Fields(list)
+	}
+	require.Contains(t, deps, "github.com/arenaserver/arena/sim")
+
+	ours := func(p string) bool { return p == "arena" || strings.HasPrefix(p, "github.com/arenaserver/arena/") }
+	under := func(p, root string) bool {
+		root = mod + strings.TrimPrefix(root, "arena")
+		return p == root || strings.HasPrefix(p, root+"/")
+	}
+	for pkg, ds := range deps {
+		for _, d := range ds {
+			switch {
+			case under(pkg, "github.com/arenaserver/arena/sim"):
+				assert.False(t, ours(d), "sim must not import %s (in %s)", d, pkg)
+				assert.NotContains(t, []string{"net", "net/http", "time", "os", "math/rand", "log", "log/slog"}, d, "%s imports %s", pkg, d)
+			case under(pkg, "github.com/arenaserver/arena/proto"):
+				assert.False(t, ours(d) && !under(d, "github.com/arenaserver/arena/proto"), "%s imports %s", pkg, d)
+			case under(pkg, "github.com/arenaserver/arena/netcode"):
+				assert.False(t, under(d, "github.com/arenaserver/arena/server") || under(d, "github.com/arenaserver/arena/client") || under(d, "github.com/arenaserver/arena/bots"),
+					"netcode package %s imports %s", pkg, d)
+			}
+			if under(d, "github.com/arenaserver/arena/server") && !under(pkg, "github.com/arenaserver/arena/server") && !under(pkg, "github.com/arenaserver/arena/benchmarks") {
+				t.Errorf("%s imports the server package %s", pkg, d)
+			}
+			if under(d, "github.com/arenaserver/arena/client") && !under(pkg, "github.com/arenaserver/arena/client") && !under(pkg, "github.com/arenaserver/arena/benchmarks") {
+				t.Errorf("%s imports the client package %s", pkg, d)
+			}
+			if under(d, "github.com/arenaserver/arena/bots") && !under(pkg, "github.com/arenaserver/arena/bots") && !under(pkg, "github.com/arenaserver/arena/benchmarks") {
+				t.Errorf("%s imports the bots package %s", pkg, d)
+			}
+			if strings.HasPrefix(d, "github.com/hajimehoshi/ebiten") && !under(pkg, "github.com/arenaserver/arena/client") {
+				t.Errorf("%s links Ebiten; only the desktop client may", pkg)
+			}
+		}
+	}
+}
