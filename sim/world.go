@@ -147,7 +147,8 @@ func (w *World) AddPlayer(id PlayerID) (*Player, error) {
 }
 
 // RemovePlayer takes a player out of the world. Its projectiles fly on and
-// can still hit; kills they make are credited to nobody.
+// can still hit: a victim's KilledBy still names the departed shooter, but no
+// one's Kills count goes up.
 func (w *World) RemovePlayer(id PlayerID) {
 	w.Players = slices.DeleteFunc(w.Players, func(p Player) bool { return p.ID == id })
 }

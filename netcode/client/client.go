@@ -79,6 +79,7 @@ type Conn struct {
 	closeErr error
 
 	bytesIn, bytesOut, framesIn atomic.Uint64
+	unknown                     atomic.Uint64 // frames with a body this client does not know
 	done                        chan struct{}
 
 	// Owned by the read goroutine.
@@ -100,7 +101,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		cfg.Resend = 2
 	}
 	c := &Conn{cfg: cfg, waiters: map[uint32]chan *arenapb.ServerMessage{}, done: make(chan struct{})}
-	c.history.init(64)
+	c.history.init(64) // resized on Welcome
 	ws, err := wsconn.Dial(ctx, cfg.URL, cfg.Dial, c.onFrame, c.onClose)
 	if err != nil {
 		return nil, err
@@ -118,6 +119,13 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		_ = ws.Close()
 		return nil, fmt.Errorf("client: expected Welcome, got %T", reply.Body)
 	}
+	// Keep two seconds of states: the server deltas against the newest
+	// acknowledged one it still holds, at most about a second old.
+	c.mu.Lock()
+	if n := 2*int(c.welcome.GetSnapshotRate()) + 4; n > len(c.history.states) {
+		c.history.init(n)
+	}
+	c.mu.Unlock()
 	return c, nil
 }
 
@@ -308,6 +316,10 @@ func (c *Conn) onFrame(data []byte) {
 	c.bytesIn.Add(uint64(len(data)))
 	c.framesIn.Add(1)
 	if err := netcode.DecodeServer(data, &c.msg); err != nil {
+		if errors.Is(err, netcode.ErrUnknownMessage) {
+			c.unknown.Add(1) // a newer server's message: ignore it
+			return
+		}
 		c.fail(err)
 		return
 	}
@@ -385,6 +397,10 @@ var ErrUnknownBaseline = errors.New("client: snapshot delta against an unknown b
 
 func (c *Conn) applySnapshot(s *arenapb.Snapshot, size int) error {
 	c.mu.Lock()
+	if c.joined == nil {
+		c.mu.Unlock()
+		return nil // a snapshot that crossed our leaving; nothing to apply it to
+	}
 	var base *sim.State
 	if s.BaselineAge != 0 {
 		base = c.history.find(s.Tick - s.BaselineAge)

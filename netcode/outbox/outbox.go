@@ -37,6 +37,7 @@ type Outbox struct {
 	mu       sync.Mutex // guards the fields below
 	snap     []byte     // pending snapshot frame, owned by the outbox
 	hasSnap  bool
+	snapAt   int // reliable frames queued before the pending snapshot
 	reliable [][]byte
 	closed   bool
 	reason   error
@@ -75,6 +76,7 @@ func (o *Outbox) OfferSnapshot(frame []byte) bool {
 	}
 	o.snap = append(o.snap[:0], frame...)
 	o.hasSnap = true
+	o.snapAt = len(o.reliable)
 	o.mu.Unlock()
 	o.signal()
 	return true
@@ -138,18 +140,19 @@ func (o *Outbox) Ready() <-chan struct{} { return o.ready }
 // them before the writer took them (a slow reader).
 func (o *Outbox) Replaced() uint64 { return o.replaced.Load() }
 
-// Batch is what one Take hands the writer: reliable frames in order, then
-// the newest snapshot. A writer reuses one Batch; its slices stay valid
-// until the next Take.
+// Batch is what one Take hands the writer: every pending frame in the order
+// it was queued, the newest snapshot standing where it was offered. A
+// writer reuses one Batch; its slices stay valid until the next Take.
 type Batch struct {
 	Frames   [][]byte
 	reliable [][]byte // spare backing array swapped with the outbox's
 	snap     []byte   // spare snapshot buffer swapped with the outbox's
 }
 
-// Take moves everything pending into b, replacing what b held: reliable
-// frames first, then the snapshot. It reports whether the outbox is closed;
-// when it is, the writer writes b.Frames and then closes its transport.
+// Take moves everything pending into b, replacing what b held, in queue
+// order: a Joined reply comes before the first snapshot, and a Left reply
+// after the last. It reports whether the outbox is closed; when it is, the
+// writer writes b.Frames and then closes its transport.
 func (o *Outbox) Take(b *Batch) (closed bool) {
 	clear(b.reliable)
 	b.Frames = b.Frames[:0]
@@ -157,18 +160,21 @@ func (o *Outbox) Take(b *Batch) (closed bool) {
 	rel := o.reliable
 	o.reliable = b.reliable[:0]
 	b.reliable = rel
+	snapAt := -1
 	if o.hasSnap {
 		o.snap, b.snap = b.snap, o.snap
 		o.hasSnap = false
-	} else {
-		b.snap = b.snap[:0]
+		snapAt = o.snapAt
 	}
 	closed = o.closed
 	o.mu.Unlock()
-	b.Frames = append(b.Frames, b.reliable...)
-	if len(b.snap) > 0 {
-		b.Frames = append(b.Frames, b.snap)
+	if snapAt < 0 {
+		b.Frames = append(b.Frames, b.reliable...)
+		return closed
 	}
+	b.Frames = append(b.Frames, b.reliable[:snapAt]...)
+	b.Frames = append(b.Frames, b.snap)
+	b.Frames = append(b.Frames, b.reliable[snapAt:]...)
 	return closed
 }
 

@@ -31,14 +31,20 @@ func TestSnapshotIsCopied(t *testing.T) {
 	assert.Equal(t, []byte{1, 2, 3}, b.Frames[0])
 }
 
-func TestReliableBeforeSnapshotAndInOrder(t *testing.T) {
+func TestFramesKeepQueueOrder(t *testing.T) {
 	o := New(4)
-	o.OfferSnapshot([]byte("s"))
-	require.NoError(t, o.Push([]byte("a")))
-	require.NoError(t, o.Push([]byte("b")))
+	require.NoError(t, o.Push([]byte("joined")))
+	o.OfferSnapshot([]byte("s1"))
+	o.OfferSnapshot([]byte("s2")) // replaces s1, and stands where it was offered
+	require.NoError(t, o.Push([]byte("left")))
 	var b Batch
 	o.Take(&b)
-	assert.Equal(t, [][]byte{[]byte("a"), []byte("b"), []byte("s")}, b.Frames)
+	assert.Equal(t, [][]byte{[]byte("joined"), []byte("s2"), []byte("left")}, b.Frames)
+
+	require.NoError(t, o.Push([]byte("a")))
+	require.NoError(t, o.Push([]byte("b")))
+	o.Take(&b)
+	assert.Equal(t, [][]byte{[]byte("a"), []byte("b")}, b.Frames)
 }
 
 func TestReliableLimit(t *testing.T) {

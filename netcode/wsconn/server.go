@@ -118,7 +118,7 @@ func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, out *outbox.Out
 	c := &serverConn{opt: &u.opt, socket: socket, out: out, h: h, writerDone: make(chan struct{})}
 	socket.Session().Store(sessionKey, c)
 	c.lastRead.Store(time.Now().UnixNano())
-	_ = socket.SetReadDeadline(time.Now().Add(u.opt.ReadTimeout))
+	_ = socket.SetReadDeadline(time.Now().Add(u.opt.ReadTimeout + time.Second))
 	go c.writeLoop()
 	err = c.readLoop()
 	out.Close(nil, nil) // stops the writer if the reader ended first
@@ -158,7 +158,7 @@ func (c *serverConn) readLoop() (err error) {
 		}
 		now := time.Now()
 		c.lastRead.Store(now.UnixNano())
-		_ = c.socket.SetReadDeadline(now.Add(c.opt.ReadTimeout))
+		_ = c.socket.SetReadDeadline(now.Add(c.opt.ReadTimeout + time.Second))
 		var herr error
 		switch {
 		case msg.Opcode != gws.OpcodeBinary:
@@ -201,18 +201,36 @@ func closeCode(reason error) (uint16, string) {
 func (c *serverConn) writeLoop() {
 	defer close(c.writerDone)
 	defer c.socket.NetConn().Close()
-	ping := time.NewTicker(c.opt.PingInterval)
-	defer ping.Stop()
+	// One timer watches the peer's silence: PingInterval after the last
+	// complete message or pong it pings, ReadTimeout after it gives up with
+	// Error{TIMEOUT}. The socket's own read deadline, a second later, is only
+	// a safety net.
+	watch := time.NewTimer(c.opt.PingInterval)
+	defer watch.Stop()
+	var pingedFor int64 // the lastRead a ping was sent for
 	var batch outbox.Batch
 	for {
 		select {
 		case <-c.out.Ready():
-		case now := <-ping.C:
-			if now.Sub(time.Unix(0, c.lastRead.Load())) >= c.opt.PingInterval {
+		case now := <-watch.C:
+			last := c.lastRead.Load()
+			idle := now.Sub(time.Unix(0, last))
+			switch {
+			case idle >= c.opt.ReadTimeout:
+				c.fail(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TIMEOUT, "nothing received for %v", c.opt.ReadTimeout))
+				watch.Reset(c.opt.WriteTimeout)
+				continue
+			case idle >= c.opt.PingInterval && pingedFor != last:
+				pingedFor = last
 				_ = c.socket.SetWriteDeadline(now.Add(c.opt.WriteTimeout))
 				if c.socket.WritePing(nil) != nil {
 					return
 				}
+				watch.Reset(c.opt.ReadTimeout - idle)
+			case idle >= c.opt.PingInterval:
+				watch.Reset(c.opt.ReadTimeout - idle)
+			default:
+				watch.Reset(c.opt.PingInterval - idle)
 			}
 			continue
 		}
@@ -253,7 +271,7 @@ func (events) OnPong(socket *gws.Conn, _ []byte) {
 	case *serverConn:
 		now := time.Now()
 		c.lastRead.Store(now.UnixNano())
-		_ = socket.SetReadDeadline(now.Add(c.opt.ReadTimeout))
+		_ = socket.SetReadDeadline(now.Add(c.opt.ReadTimeout + time.Second))
 	case *ClientConn:
 		_ = socket.SetReadDeadline(time.Now().Add(c.opt.ReadTimeout))
 	}

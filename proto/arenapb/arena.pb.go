@@ -39,7 +39,8 @@ const (
 	ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE ErrorCode = 3
 	// A frame larger than the server's limit. Fatal.
 	ErrorCode_ERROR_CODE_TOO_LARGE ErrorCode = 4
-	// A message other than Hello before the handshake, or a second Hello. Fatal.
+	// A message other than Hello before the handshake, a second Hello, or a
+	// name that is not 1..24 bytes of UTF-8. Fatal.
 	ErrorCode_ERROR_CODE_HANDSHAKE ErrorCode = 5
 	// The requested room does not exist (or has closed).
 	ErrorCode_ERROR_CODE_ROOM_NOT_FOUND ErrorCode = 6
@@ -50,18 +51,19 @@ const (
 	ErrorCode_ERROR_CODE_ALREADY_IN_ROOM ErrorCode = 9
 	// The server hosts as many rooms as it allows.
 	ErrorCode_ERROR_CODE_SERVER_FULL ErrorCode = 10
-	// A request had a value out of range (name too long, bad capacity...).
+	// A request had a value out of range (a room capacity above the limit).
 	ErrorCode_ERROR_CODE_BAD_REQUEST ErrorCode = 11
 	// The client sent more than its rate limit allows. Fatal.
 	ErrorCode_ERROR_CODE_RATE_LIMITED ErrorCode = 12
 	// The client did not keep up with what the server sends. Fatal.
 	ErrorCode_ERROR_CODE_SLOW_CONSUMER ErrorCode = 13
-	// The server is shutting down. Fatal.
+	// The server is shutting down (fatal when pushed; a refused join or
+	// create while draining is not).
 	ErrorCode_ERROR_CODE_SHUTTING_DOWN ErrorCode = 14
 	// The room closed (internal failure or shutdown); the client is back in
 	// the lobby.
 	ErrorCode_ERROR_CODE_ROOM_CLOSED ErrorCode = 15
-	// Anything else. Fatal.
+	// Anything else (Error.fatal says whether the connection closes).
 	ErrorCode_ERROR_CODE_INTERNAL ErrorCode = 16
 	// The client sent nothing for too long. Fatal.
 	ErrorCode_ERROR_CODE_TIMEOUT ErrorCode = 17
@@ -643,8 +645,9 @@ func (x *Welcome) GetServer() string {
 	return ""
 }
 
-// Error reports a failed request (request_id set) or a fatal problem with the
-// connection (request_id 0; the server closes the connection right after).
+// Error reports a failed request (request_id set) or a problem pushed by the
+// server (request_id 0). When fatal is true the server closes the connection
+// right after; `fatal` is authoritative, whatever the code.
 type Error struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Code    ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=arena.v1.ErrorCode" json:"code,omitempty"`

@@ -454,3 +454,16 @@ func findPeer(gw *Server, name string) *peer {
 	}
 	return nil
 }
+
+func TestSilentPeerTimesOutButPongsKeepItAlive(t *testing.T) {
+	ts := startServer(t, room.Config{}, Config{WS: wsconn.ServerOptions{
+		ReadTimeout: 600 * time.Millisecond, PingInterval: 200 * time.Millisecond}})
+	// The library client answers pings, so silence in the lobby is fine.
+	alive := dialPlayer(t, ts, "quiet")
+	// The raw client answers nothing.
+	silent := rawClient(t, ts, true)
+	expectFatal(t, silent, arenapb.ErrorCode_ERROR_CODE_TIMEOUT)
+	time.Sleep(time.Second)
+	_, err := alive.conn.ListRooms(context.Background())
+	assert.NoError(t, err, "a peer that answers pings is kept")
+}

@@ -91,7 +91,7 @@ func (p *peer) Frame(data []byte) error {
 			return p.refuse(rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_NOT_IN_ROOM, "not in a room"))
 		}
 		p.seat.Store(nil)
-		m.Leave(max(rid, 1))
+		m.LeaveWithReply(rid)
 		return nil
 	}
 	return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
@@ -211,7 +211,7 @@ func (p *peer) fatal(e *netcode.Error) error {
 // Closed gives up the seat once the transport is gone.
 func (p *peer) Closed(error) {
 	if m := p.member(); m != nil {
-		m.Leave(0)
+		m.Leave()
 	}
 	p.out.Close(nil, nil)
 }

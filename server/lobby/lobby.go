@@ -155,7 +155,9 @@ func (l *Lobby) Join(ctx context.Context, id string, req room.JoinRequest) (*roo
 }
 
 // QuickJoin seats req in the fullest open room with a free seat, or in a new
-// room when none has one. It retries when a room fills or closes under it.
+// room when none has one. It retries when a room fills or closes under it. A
+// spectator quick join picks the fullest room with players and fails with
+// ErrNotFound when there is none.
 func (l *Lobby) QuickJoin(ctx context.Context, req room.JoinRequest) (*room.Member, error) {
 	for range 8 {
 		r, err := l.pick(req.Spectate)
@@ -195,6 +197,9 @@ func (l *Lobby) pick(spectate bool) (*room.Room, error) {
 	}
 	if best != nil {
 		return best, nil
+	}
+	if spectate {
+		return nil, ErrNotFound // nothing to watch; an empty room would not help
 	}
 	return l.createLocked(0)
 }

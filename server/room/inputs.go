@@ -28,8 +28,8 @@ const (
 	inputQueueLen = 8
 	// maxSubstitute is how many consecutive missing inputs the room fills by
 	// repeating the last one while claiming their sequence numbers; after
-	// that the player keeps its last input but no sequence number is used
-	// up, so a client that stalled resumes where it was.
+	// that the player stands still (keeping its aim) and no sequence number
+	// is used up, so a client that stalled resumes where it was.
 	maxSubstitute = 4
 )
 
@@ -89,11 +89,15 @@ func (q *inputQueue) next() (sim.Input, uint32) {
 		q.started = true
 		return p.in, q.applied
 	}
-	if q.started && q.substituted < maxSubstitute {
+	if !q.started {
+		return sim.Input{}, q.applied
+	}
+	if q.substituted < maxSubstitute {
 		q.substituted++
 		q.applied++
+		return q.last, q.applied
 	}
-	return q.last, q.applied
+	return sim.Input{Aim: q.last.Aim}, q.applied
 }
 
 // reset forgets everything: used when a seat changes hands.

@@ -266,10 +266,15 @@ func (m *Member) InputsDropped() uint64 {
 	return m.inputs.dropped
 }
 
-// Leave gives up the seat. With requestID non-zero a Left frame answering it
-// goes to the member's outbox. Leave does not wait for the room; calling it
-// twice is harmless.
-func (m *Member) Leave(requestID uint32) {
+// Leave gives up the seat without a word to the member (its connection is
+// gone). It does not wait for the room; calling it twice is harmless.
+func (m *Member) Leave() { m.leave(false, 0) }
+
+// LeaveWithReply gives up the seat and queues a Left frame answering
+// requestID (0 when the request had none).
+func (m *Member) LeaveWithReply(requestID uint32) { m.leave(true, requestID) }
+
+func (m *Member) leave(reply bool, requestID uint32) {
 	if m.leaving.Swap(true) {
 		return
 	}
@@ -279,7 +284,7 @@ func (m *Member) Leave(requestID uint32) {
 			return
 		}
 		r.remove(m, nil)
-		if requestID != 0 {
+		if reply {
 			_ = m.out.Push(netcode.Marshal(&arenapb.ServerMessage{RequestId: requestID,
 				Body: &arenapb.ServerMessage_Left{Left: &arenapb.Left{RoomId: r.id, Reason: "left"}}}))
 		}

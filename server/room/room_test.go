@@ -229,7 +229,7 @@ func TestEmptyRoomClosesAfterGrace(t *testing.T) {
 			t.Fatal("a room with a member must not close")
 		default:
 		}
-		m.Leave(0)
+		m.Leave()
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
 		select {
@@ -261,7 +261,7 @@ func TestCapacityAndSpectators(t *testing.T) {
 		info := r.Info()
 		assert.Equal(t, 2, info.Players)
 		assert.Equal(t, 1, info.Spectators)
-		a.Leave(0)
+		a.Leave()
 		time.Sleep(50 * time.Millisecond)
 		synctest.Wait()
 		assert.Equal(t, 1, r.Info().Players)
