@@ -343,3 +343,24 @@ func TestCopyFromIsDeep(t *testing.T) {
 	assert.NotEqual(t, w.Player(1).X, s.Player(1).X)
 	assert.Equal(t, w.Player(2).X, s.Player(2).X)
 }
+
+// BenchmarkStep16 is one tick of a 16-player fight.
+func BenchmarkStep16(b *testing.B) {
+	w := NewWorld(Config{Rules: NewRules(60), Arena: DefaultArena(), Seed: 1})
+	rng := rand.New(rand.NewPCG(1, 1))
+	for id := PlayerID(1); id <= 16; id++ {
+		_, _ = w.AddPlayer(id)
+	}
+	for range 600 {
+		for i := range w.Players {
+			if rng.IntN(30) == 0 {
+				w.Players[i].In = scriptedInput(rng)
+			}
+		}
+		w.Step()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Step()
+	}
+}

@@ -102,6 +102,18 @@ type Info struct {
 // New starts a room. onClose, if not nil, is called from the room goroutine
 // just before it exits, whatever the reason.
 func New(id string, cfg Config, onClose func(*Room)) (*Room, error) {
+	r, err := newRoom(id, cfg, onClose)
+	if err != nil {
+		return nil, err
+	}
+	r.log.Info("room opened", "capacity", r.cfg.Capacity, "tick_rate", r.cfg.TickRate, "snapshot_rate", r.cfg.SnapshotRate)
+	go r.run()
+	return r, nil
+}
+
+// newRoom builds a room without starting its goroutine (benchmarks drive
+// tick directly).
+func newRoom(id string, cfg Config, onClose func(*Room)) (*Room, error) {
 	cfg.Fill()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -120,8 +132,6 @@ func New(id string, cfg Config, onClose func(*Room)) (*Room, error) {
 		hist: newHistory(cfg.History),
 	}
 	r.stats.Store(&TickStats{})
-	r.log.Info("room opened", "capacity", cfg.Capacity, "tick_rate", cfg.TickRate, "snapshot_rate", cfg.SnapshotRate)
-	go r.run()
 	return r, nil
 }
 

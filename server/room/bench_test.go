@@ -1,0 +1,180 @@
+package room
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/sim"
+)
+
+// fight is a 16-player room driven the way the bots play: a direction held
+// for about half a second, aim at the nearest opponent, about two shots a
+// second. Members acknowledge every snapshot they receive, as clients on
+// loopback do.
+type fight struct {
+	r       *Room
+	members []*Member
+	outs    []*outbox.Outbox
+	batch   outbox.Batch
+	rng     *rand.Rand
+	moves   []sim.Buttons
+	seq     uint32
+	msg     arenapb.ServerMessage
+	// When measure is set, the state sizes of member 0's delta snapshots.
+	measure                bool
+	deltaBytes, deltaCount int
+}
+
+func newFight(tb testing.TB, players int) *fight {
+	r, err := newRoom("bench", quietConfig(Config{}), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &fight{r: r, rng: rand.New(rand.NewPCG(1, 2))}
+	for range players {
+		out := outbox.New(0)
+		m := &Member{room: r, name: "bot", out: out}
+		if err := r.add(m, 0); err != nil {
+			tb.Fatal(err)
+		}
+		r.seats.Add(1)
+		f.members = append(f.members, m)
+		f.outs = append(f.outs, out)
+		f.moves = append(f.moves, 0)
+	}
+	// Warm up: fill the snapshot history and every reusable buffer.
+	for range 240 {
+		f.step(nil)
+	}
+	return f
+}
+
+var benchDirections = []sim.Buttons{
+	0, sim.ButtonUp, sim.ButtonDown, sim.ButtonLeft, sim.ButtonRight,
+	sim.ButtonUp | sim.ButtonLeft, sim.ButtonUp | sim.ButtonRight,
+	sim.ButtonDown | sim.ButtonLeft, sim.ButtonDown | sim.ButtonRight,
+}
+
+// step submits one input per player, runs one tick, and plays the clients:
+// drain each outbox and acknowledge the snapshot received. If durations is
+// not nil the tick's duration is appended.
+func (f *fight) step(durations *[]time.Duration) {
+	f.seq++
+	w := f.r.world
+	for i, m := range f.members {
+		if f.rng.IntN(30) == 0 {
+			f.moves[i] = benchDirections[f.rng.IntN(len(benchDirections))]
+		}
+		in := sim.Input{Buttons: f.moves[i]}
+		if self := w.Player(m.player); self != nil {
+			in.Aim = aimAtNearest(w, self)
+		}
+		if f.rng.IntN(30) == 0 {
+			in.Buttons |= sim.ButtonFire
+		}
+		m.inputs.add(f.seq, []sim.Input{in})
+	}
+	t0 := time.Now()
+	f.r.tick()
+	if durations != nil {
+		*durations = append(*durations, time.Since(t0))
+	}
+	for i, out := range f.outs {
+		out.Take(&f.batch)
+		if len(f.batch.Frames) == 0 {
+			continue
+		}
+		last := f.batch.Frames[len(f.batch.Frames)-1]
+		if i == 0 && f.measure {
+			if err := proto.Unmarshal(last, &f.msg); err == nil && f.msg.GetSnapshot() != nil && f.msg.GetSnapshot().BaselineAge != 0 {
+				f.deltaBytes += len(f.msg.GetSnapshot().State)
+				f.deltaCount++
+			}
+		}
+		f.members[i].Ack(f.r.world.Tick)
+	}
+}
+
+func aimAtNearest(w *sim.World, self *sim.Player) uint16 {
+	best, bx, by := int64(math.MaxInt64), int32(0), int32(0)
+	for i := range w.Players {
+		p := &w.Players[i]
+		if p.ID == self.ID || !p.Alive() {
+			continue
+		}
+		dx, dy := int64(p.X-self.X), int64(p.Y-self.Y)
+		if d := dx*dx + dy*dy; d < best {
+			best, bx, by = d, p.X, p.Y
+		}
+	}
+	if best == math.MaxInt64 {
+		return self.Aim
+	}
+	a := math.Atan2(float64(by-self.Y), float64(bx-self.X))
+	return uint16(int(math.Round(a/(2*math.Pi)*sim.AimSteps)+sim.AimSteps) % sim.AimSteps)
+}
+
+// BenchmarkTick16 is one tick of a 16-player room at 60 Hz with 30 Hz
+// snapshots: inputs, Step, and (every other tick) a delta for each member.
+// It reports the p99 tick time as a share of the 16.7 ms period.
+func BenchmarkTick16(b *testing.B) {
+	f := newFight(b, 16)
+	durations := make([]time.Duration, 0, 1<<16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		f.step(&durations)
+	}
+	b.StopTimer()
+	slices.Sort(durations)
+	p99 := durations[len(durations)*99/100]
+	period := time.Second / 60
+	b.ReportMetric(float64(p99.Nanoseconds()), "p99-ns/tick")
+	b.ReportMetric(100*float64(p99)/float64(period), "p99-%-of-period")
+}
+
+// BenchmarkSnapshotSizes16 reports the average delta snapshot (against the
+// previous snapshot, which every member acknowledged) and the full snapshot
+// of the same 16-player fight, in state bytes.
+func BenchmarkSnapshotSizes16(b *testing.B) {
+	f := newFight(b, 16)
+	f.measure = true
+	full := 0
+	fulls := 0
+	for b.Loop() {
+		f.step(nil)
+		if f.r.world.Tick%2 == 0 {
+			full += len(netcode.AppendDelta(nil, nil, &f.r.world.State))
+			fulls++
+		}
+	}
+	if f.deltaCount == 0 || fulls == 0 {
+		b.Skip("too few iterations to measure sizes")
+	}
+	avgDelta := float64(f.deltaBytes) / float64(f.deltaCount)
+	avgFull := float64(full) / float64(fulls)
+	b.ReportMetric(avgDelta, "delta-bytes")
+	b.ReportMetric(avgFull, "full-bytes")
+	b.ReportMetric(100*avgDelta/avgFull, "delta-%-of-full")
+}
+
+// TestTickSteadyStateAllocatesNothingPerMember runs the fight with 4 and 16
+// members and checks the allocations per tick do not grow with members.
+func TestTickSteadyStateAllocatesNothingPerMember(t *testing.T) {
+	perTick := func(players int) float64 {
+		f := newFight(t, players)
+		return testing.AllocsPerRun(600, func() { f.step(nil) })
+	}
+	small, large := perTick(4), perTick(16)
+	if large > 0 || small > 0 {
+		t.Errorf("steady-state ticks allocate: %.2f per tick with 4 members, %.2f with 16", small, large)
+	}
+}
