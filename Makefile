@@ -1,0 +1,58 @@
+# The two commands a newcomer needs:
+#   make demo   the server with a demo match of bots playing (Ctrl-C stops it)
+#   make test   every test, the way CI runs it (installs what it needs first)
+
+SHELL := /bin/bash
+GO ?= go
+DEMO_BOTS ?= 6
+SERVER_FLAGS ?=
+FUZZTIME ?= 10s
+# System packages the tests need on a fresh Debian machine.
+APT_PACKAGES :=
+
+.PHONY: help demo build test setup vet race fuzz generate bench
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+build: ## build the server and the bots into ./bin
+	@mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -o bin/server ./server
+	CGO_ENABLED=0 $(GO) build -o bin/bots ./bots
+
+demo: build ## run the server on 127.0.0.1:8080 with DEMO_BOTS bots playing a match
+	@bash -c 'trap "kill 0 2>/dev/null" EXIT; \
+	  ./bin/server $(SERVER_FLAGS) & sleep 1; \
+	  echo "demo: $(DEMO_BOTS) bots joining ws://127.0.0.1:8080/ws; Ctrl-C to stop" >&2; \
+	  ./bin/bots -n $(DEMO_BOTS) -duration 0 & wait'
+
+setup: ## install the system packages the tests need (Debian, as root or with sudo)
+	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  fi; \
+	fi
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+race:
+	$(GO) test -race -timeout 20m ./...
+
+fuzz: ## run every fuzz target for FUZZTIME (seed corpora always run in `race`)
+	$(GO) test -run XXX -fuzz '^FuzzApplyDelta$$' -fuzztime $(FUZZTIME) ./netcode
+	$(GO) test -run XXX -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) ./netcode
+	$(GO) test -run XXX -fuzz '^FuzzDecodeServer$$' -fuzztime $(FUZZTIME) ./netcode
+
+test: setup vet race fuzz ## every test: vet, gofmt, go test -race ./..., a short fuzz of each decoder
+
+bench: ## the micro-benchmarks behind benchmarks/README.md
+	$(GO) test -run XXX -bench . -benchtime 2s ./sim ./netcode ./netcode/outbox ./server/room
+
+generate: ## rebuild proto/arenapb from proto/arena.proto
+	@command -v protoc >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq protobuf-compiler; }
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) generate ./proto
