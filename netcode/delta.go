@@ -1,6 +1,7 @@
 package netcode
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -378,7 +379,7 @@ func (r *reader) projectiles(out *sim.State, base *sim.State, tick uint32) error
 // and refuses duplicate IDs. It does not allocate.
 func sortUnique[T any](s []T, kept int, id func(T) uint32) error {
 	if kept < len(s) && kept > 0 && id(s[kept-1]) >= id(s[kept]) {
-		slices.SortFunc(s, func(a, b T) int { return cmpU32(id(a), id(b)) })
+		slices.SortFunc(s, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
 	}
 	for i := 1; i < len(s); i++ {
 		if id(s[i-1]) >= id(s[i]) {
@@ -386,14 +387,4 @@ func sortUnique[T any](s []T, kept int, id func(T) uint32) error {
 		}
 	}
 	return nil
-}
-
-func cmpU32(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 )
@@ -86,22 +87,12 @@ func (s *State) Reset() {
 // Player returns the player with id, or nil.
 func (s *State) Player(id PlayerID) *Player {
 	i, ok := slices.BinarySearchFunc(s.Players, id, func(p Player, id PlayerID) int {
-		return cmpInt(p.ID, id)
+		return cmp.Compare(p.ID, id)
 	})
 	if !ok {
 		return nil
 	}
 	return &s.Players[i]
-}
-
-func cmpInt[T ~uint32 | ~int32](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Config is everything a World needs besides its state.
@@ -136,7 +127,7 @@ func (w *World) AddPlayer(id PlayerID) (*Player, error) {
 	if id == 0 {
 		return nil, errors.New("sim: player id 0 is reserved")
 	}
-	i, found := slices.BinarySearchFunc(w.Players, id, func(p Player, id PlayerID) int { return cmpInt(p.ID, id) })
+	i, found := slices.BinarySearchFunc(w.Players, id, func(p Player, id PlayerID) int { return cmp.Compare(p.ID, id) })
 	if found {
 		return nil, ErrPlayerExists
 	}
