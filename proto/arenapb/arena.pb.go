@@ -329,6 +329,7 @@ type ServerMessage struct {
 	//	*ServerMessage_Snapshot
 	//	*ServerMessage_Roster
 	//	*ServerMessage_Pong
+	//	*ServerMessage_Draining
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -459,6 +460,15 @@ func (x *ServerMessage) GetPong() *Pong {
 	return nil
 }
 
+func (x *ServerMessage) GetDraining() *Draining {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Draining); ok {
+			return x.Draining
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -499,6 +509,11 @@ type ServerMessage_Pong struct {
 	Pong *Pong `protobuf:"bytes,9,opt,name=pong,proto3,oneof"`
 }
 
+type ServerMessage_Draining struct {
+	// Pushed while the server drains before a shutdown.
+	Draining *Draining `protobuf:"bytes,17,opt,name=draining,proto3,oneof"`
+}
+
 func (*ServerMessage_Welcome) isServerMessage_Body() {}
 
 func (*ServerMessage_Error) isServerMessage_Body() {}
@@ -516,6 +531,8 @@ func (*ServerMessage_Snapshot) isServerMessage_Body() {}
 func (*ServerMessage_Roster) isServerMessage_Body() {}
 
 func (*ServerMessage_Pong) isServerMessage_Body() {}
+
+func (*ServerMessage_Draining) isServerMessage_Body() {}
 
 // Hello must be the first message on a connection.
 type Hello struct {
@@ -1808,6 +1825,55 @@ func (x *Pong) GetTime() uint64 {
 	return 0
 }
 
+// Draining is pushed (request_id 0) when the server begins a graceful
+// shutdown, and again every few seconds until it ends: it takes no new
+// players or rooms, lets running matches go on for seconds_left more
+// seconds, then closes every connection (close code 1001, going away).
+type Draining struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Seconds until the server closes the connection (rounded up).
+	SecondsLeft   uint32 `protobuf:"varint,1,opt,name=seconds_left,json=secondsLeft,proto3" json:"seconds_left,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Draining) Reset() {
+	*x = Draining{}
+	mi := &file_arena_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Draining) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Draining) ProtoMessage() {}
+
+func (x *Draining) ProtoReflect() protoreflect.Message {
+	mi := &file_arena_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Draining.ProtoReflect.Descriptor instead.
+func (*Draining) Descriptor() ([]byte, []int) {
+	return file_arena_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Draining) GetSecondsLeft() uint32 {
+	if x != nil {
+		return x.SecondsLeft
+	}
+	return 0
+}
+
 var File_arena_proto protoreflect.FileDescriptor
 
 const file_arena_proto_rawDesc = "" +
@@ -1826,7 +1892,7 @@ const file_arena_proto_rawDesc = "" +
 	"leave_room\x18\x05 \x01(\v2\x13.arena.v1.LeaveRoomH\x00R\tleaveRoom\x12.\n" +
 	"\x06inputs\x18\x06 \x01(\v2\x14.arena.v1.InputBatchH\x00R\x06inputs\x12$\n" +
 	"\x04ping\x18\a \x01(\v2\x0e.arena.v1.PingH\x00R\x04pingB\x06\n" +
-	"\x04body\"\xd3\x03\n" +
+	"\x04body\"\x85\x04\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x0f \x01(\rR\trequestId\x12-\n" +
@@ -1838,7 +1904,8 @@ const file_arena_proto_rawDesc = "" +
 	"\x04left\x18\x06 \x01(\v2\x0e.arena.v1.LeftH\x00R\x04left\x120\n" +
 	"\bsnapshot\x18\a \x01(\v2\x12.arena.v1.SnapshotH\x00R\bsnapshot\x12*\n" +
 	"\x06roster\x18\b \x01(\v2\x10.arena.v1.RosterH\x00R\x06roster\x12$\n" +
-	"\x04pong\x18\t \x01(\v2\x0e.arena.v1.PongH\x00R\x04pongB\x06\n" +
+	"\x04pong\x18\t \x01(\v2\x0e.arena.v1.PongH\x00R\x04pong\x120\n" +
+	"\bdraining\x18\x11 \x01(\v2\x12.arena.v1.DrainingH\x00R\bdrainingB\x06\n" +
 	"\x04body\"F\n" +
 	"\x05Hello\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x12\n" +
@@ -1927,7 +1994,9 @@ const file_arena_proto_rawDesc = "" +
 	"\x04Ping\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x04R\x04time\"\x1a\n" +
 	"\x04Pong\x12\x12\n" +
-	"\x04time\x18\x01 \x01(\x04R\x04time*\x89\x04\n" +
+	"\x04time\x18\x01 \x01(\x04R\x04time\"-\n" +
+	"\bDraining\x12!\n" +
+	"\fseconds_left\x18\x01 \x01(\rR\vsecondsLeft*\x89\x04\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_PROTOCOL_VERSION\x10\x01\x12\x18\n" +
@@ -1962,7 +2031,7 @@ func file_arena_proto_rawDescGZIP() []byte {
 }
 
 var file_arena_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arena_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_arena_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_arena_proto_goTypes = []any{
 	(ErrorCode)(0),        // 0: arena.v1.ErrorCode
 	(*ClientMessage)(nil), // 1: arena.v1.ClientMessage
@@ -1988,6 +2057,7 @@ var file_arena_proto_goTypes = []any{
 	(*Roster)(nil),        // 21: arena.v1.Roster
 	(*Ping)(nil),          // 22: arena.v1.Ping
 	(*Pong)(nil),          // 23: arena.v1.Pong
+	(*Draining)(nil),      // 24: arena.v1.Draining
 }
 var file_arena_proto_depIdxs = []int32{
 	3,  // 0: arena.v1.ClientMessage.hello:type_name -> arena.v1.Hello
@@ -2006,19 +2076,20 @@ var file_arena_proto_depIdxs = []int32{
 	19, // 13: arena.v1.ServerMessage.snapshot:type_name -> arena.v1.Snapshot
 	21, // 14: arena.v1.ServerMessage.roster:type_name -> arena.v1.Roster
 	23, // 15: arena.v1.ServerMessage.pong:type_name -> arena.v1.Pong
-	0,  // 16: arena.v1.Error.code:type_name -> arena.v1.ErrorCode
-	7,  // 17: arena.v1.RoomList.rooms:type_name -> arena.v1.RoomInfo
-	7,  // 18: arena.v1.RoomCreated.room:type_name -> arena.v1.RoomInfo
-	7,  // 19: arena.v1.Joined.room:type_name -> arena.v1.RoomInfo
-	17, // 20: arena.v1.Joined.arena:type_name -> arena.v1.Arena
-	15, // 21: arena.v1.Arena.walls:type_name -> arena.v1.Rect
-	16, // 22: arena.v1.Arena.spawns:type_name -> arena.v1.Point
-	20, // 23: arena.v1.Roster.players:type_name -> arena.v1.PlayerInfo
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	24, // 16: arena.v1.ServerMessage.draining:type_name -> arena.v1.Draining
+	0,  // 17: arena.v1.Error.code:type_name -> arena.v1.ErrorCode
+	7,  // 18: arena.v1.RoomList.rooms:type_name -> arena.v1.RoomInfo
+	7,  // 19: arena.v1.RoomCreated.room:type_name -> arena.v1.RoomInfo
+	7,  // 20: arena.v1.Joined.room:type_name -> arena.v1.RoomInfo
+	17, // 21: arena.v1.Joined.arena:type_name -> arena.v1.Arena
+	15, // 22: arena.v1.Arena.walls:type_name -> arena.v1.Rect
+	16, // 23: arena.v1.Arena.spawns:type_name -> arena.v1.Point
+	20, // 24: arena.v1.Roster.players:type_name -> arena.v1.PlayerInfo
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_arena_proto_init() }
@@ -2045,6 +2116,7 @@ func file_arena_proto_init() {
 		(*ServerMessage_Snapshot)(nil),
 		(*ServerMessage_Roster)(nil),
 		(*ServerMessage_Pong)(nil),
+		(*ServerMessage_Draining)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2052,7 +2124,7 @@ func file_arena_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arena_proto_rawDesc), len(file_arena_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
