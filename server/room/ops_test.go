@@ -1,0 +1,201 @@
+package room
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/sim"
+)
+
+// BenchmarkTickMetrics is the cost of metrics on the tick path: the same
+// 16-player fight as BenchmarkTick16, each tick followed by the room's
+// bookkeeping (record, publishView) on a simulated 60 Hz clock, with
+// Config.Totals unset (off) and set (on). tick-ns is the mean time of
+// tick + bookkeeping, the part the room goroutine spends per tick.
+func BenchmarkTickMetrics(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "off"
+		cfg := Config{}
+		if on {
+			name, cfg.Totals = "on", &Totals{}
+		}
+		b.Run(name, func(b *testing.B) {
+			f := newFightWith(b, 16, cfg)
+			period := time.Second / 60
+			clock := time.Now()
+			var total time.Duration
+			n := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				f.play()
+				clock = clock.Add(period)
+				t0 := time.Now()
+				f.r.tick()
+				f.r.record(clock, time.Since(t0), period)
+				f.r.publishView(clock)
+				total += time.Since(t0)
+				n++
+			}
+			b.ReportMetric(float64(total.Nanoseconds())/float64(n), "tick-ns")
+		})
+	}
+}
+
+// BenchmarkMetricsPerTick is the metrics work alone for one tick of the
+// same room: one tick duration and, on average, eight snapshot frames (16
+// members, a snapshot every other tick) counted, plus a sixtieth of a
+// flush to Totals.
+func BenchmarkMetricsPerTick(b *testing.B) {
+	r, err := newRoom("bench", quietConfig(Config{Totals: &Totals{}}), nil)
+	require.NoError(b, err)
+	now := time.Now()
+	i := 0
+	for b.Loop() {
+		r.tally.tick(time.Duration(i%4000) * time.Microsecond)
+		for k := range 8 {
+			r.tally.frame(40 + k*20)
+		}
+		if i++; i%60 == 0 {
+			now = now.Add(time.Second)
+			r.flush(now)
+		}
+	}
+}
+
+// play submits one input per player and acknowledges what each member
+// received, like step, without running the tick.
+func (f *fight) play() {
+	f.seq++
+	w := f.r.world
+	for i, m := range f.members {
+		if f.rng.IntN(30) == 0 {
+			f.moves[i] = benchDirections[f.rng.IntN(len(benchDirections))]
+		}
+		in := sim.Input{Buttons: f.moves[i]}
+		if self := w.Player(m.player); self != nil {
+			in.Aim = aimAtNearest(w, self)
+		}
+		if f.rng.IntN(30) == 0 {
+			in.Buttons |= sim.ButtonFire
+		}
+		m.inputs.add(f.seq, []sim.Input{in})
+	}
+	for i, out := range f.outs {
+		out.Take(&f.batch)
+		if len(f.batch.Frames) > 0 {
+			f.members[i].Ack(f.r.world.Tick)
+		}
+	}
+}
+
+func TestTotalsAgreeWithRoomCounters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tot := &Totals{}
+		r, err := New("r1", quietConfig(Config{TickRate: 60, SnapshotRate: 30, Totals: tot}), nil)
+		require.NoError(t, err)
+		rc := newReceiver(t)
+		join(t, r, rc, false)
+		var snapBytes uint64
+		var msg arenapb.ServerMessage
+		for range 90 {
+			time.Sleep(time.Second / 30)
+			synctest.Wait()
+			rc.out.Take(&rc.batch)
+			for _, f := range rc.batch.Frames {
+				require.NoError(t, proto.Unmarshal(f, &msg))
+				if msg.GetSnapshot() != nil {
+					snapBytes += uint64(len(f))
+				}
+			}
+		}
+		r.Close(nil)
+		<-r.Done()
+		info := r.Info()
+		assert.Equal(t, info.Snapshots, tot.Snapshots.Load())
+		assert.Equal(t, info.FullSnaps, tot.FullSnapshots.Load())
+		assert.Equal(t, info.Encodes, tot.Encodes.Load())
+		assert.InDelta(t, 90, float64(tot.Snapshots.Load()), 3, "30 snapshots a second for 3 s")
+		assert.InDelta(t, 180, float64(tot.Ticks.Load()), 3)
+		var buckets, sizes uint64
+		for i := range tot.TickBucket {
+			buckets += tot.TickBucket[i].Load()
+		}
+		for i := range tot.SnapshotBucket {
+			sizes += tot.SnapshotBucket[i].Load()
+		}
+		assert.Equal(t, tot.Ticks.Load(), buckets, "every tick lands in one bucket")
+		assert.Equal(t, tot.Snapshots.Load(), sizes, "every snapshot frame lands in one bucket")
+		assert.Equal(t, snapBytes, tot.SnapshotBytes.Load(), "snapshot bytes offered = bytes received (nothing replaced)")
+		assert.Equal(t, info.SnapshotBytes, tot.SnapshotBytes.Load())
+	})
+}
+
+func TestOverloadIsSustainedOverruns(t *testing.T) {
+	r, err := newRoom("r1", quietConfig(Config{TickRate: 60}), nil)
+	require.NoError(t, err)
+	period := time.Second / 60
+	now := time.Now().Add(-10 * time.Second)
+	second := func(slow int) {
+		for i := range 60 {
+			d := period / 2
+			if i < slow {
+				d = 2 * period
+			}
+			now = now.Add(period)
+			r.record(now, d, period)
+		}
+	}
+	second(0)
+	second(3) // 5%: not overloaded
+	assert.Zero(t, r.Info().OverloadedFor)
+	second(30)
+	second(30)
+	second(30)
+	assert.Greater(t, r.Info().OverloadedFor, 2*time.Second, "overloaded since the first slow second")
+	second(0)
+	second(0)
+	assert.Zero(t, r.Info().OverloadedFor, "a good second ends it")
+}
+
+func TestWatchPublishesViewsOnlyWhileWatched(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New("r1", quietConfig(Config{TickRate: 60, SnapshotRate: 30}), nil)
+		require.NoError(t, err)
+		defer r.Close(nil)
+		a, b := newReceiver(t), newReceiver(t)
+		join(t, r, a, false)
+		join(t, r, b, false)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Nil(t, r.Watch(), "no view before anyone watched")
+		assert.Equal(t, []string{"p", "p"}, r.Roster())
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		v := r.Watch()
+		require.NotNil(t, v)
+		assert.Equal(t, "r1", v.Room)
+		require.Len(t, v.Players, 2)
+		assert.NotEmpty(t, v.Players[0].Name)
+		assert.Equal(t, uint8(100), v.Players[0].Health)
+		assert.NotEmpty(t, v.Arena.Walls)
+		// Views keep coming at about 15 a second while watched.
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		v2 := r.Watch()
+		assert.Greater(t, v2.Tick, v.Tick)
+		assert.InDelta(t, 12, int(v2.Tick-v.Tick), 4, "a view every 4 ticks at 60 Hz")
+		// Unwatched, the room stops and drops its last view.
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		assert.Nil(t, r.view.Load())
+		a.drain()
+		b.drain()
+	})
+}
