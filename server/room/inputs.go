@@ -15,10 +15,11 @@ import (
 type inputQueue struct {
 	mu      sync.Mutex // guards the fields below
 	pending [inputQueueLen]pendingInput
-	n       int            // pending inputs, sorted by seq in pending[:n]
-	applied uint32         // highest seq applied (or claimed); written by next
-	dropped uint64         // inputs dropped because the queue was full
-	drops   *atomic.Uint64 // if not nil, also counts the drops (the room's)
+	n       int    // pending inputs, sorted by seq in pending[:n]
+	applied uint32 // highest seq applied (or claimed); written by next
+	dropped uint64 // inputs dropped because the queue was full
+
+	drops *atomic.Uint64 // if not nil, also counts the drops (the room's); set before use
 
 	// Owned by the room goroutine.
 	last        sim.Input // the input applied last tick, repeated when none arrives
