@@ -28,6 +28,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second signal during the drain stops at once
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil))
 }
 
@@ -42,6 +43,9 @@ type options struct {
 	maxMessage   int
 	logFormat    string
 	logLevel     string
+	drainGrace   time.Duration
+	adminAddr    string
+	adminToken   string
 }
 
 // parseFlags reads flags, with ARENA_* environment variables as defaults.
@@ -62,6 +66,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.maxMessage, "max-message", 4096, "largest client frame in bytes")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&o.drainGrace, "drain-grace", 30*time.Second, "on SIGTERM/SIGINT, how long running matches may go on before connections close")
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "pprof and /metrics on this address (a bare :port means loopback); off when empty")
+	fs.StringVar(&o.adminToken, "admin-token", "", "token for /dashboard; when empty a random one is generated and logged")
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "ARENA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -82,6 +89,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("-log-format must be text or json, not %q", o.logFormat)
+	}
+	if o.drainGrace <= 0 {
+		return o, fmt.Errorf("-drain-grace must be positive, not %v", o.drainGrace)
 	}
 	return o, nil
 }
@@ -114,9 +124,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintln(stderr, "server:", err)
 		return 2
 	}
+	x := newOps()
 	roomCfg := room.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate), Capacity: o.roomSize,
-		EmptyGrace: o.emptyGrace, Logger: log,
+		EmptyGrace: o.emptyGrace, Logger: log, Totals: x.totals,
 	}
 	lob, err := lobby.New(lobby.Config{Room: roomCfg, MaxRooms: o.maxRooms, Logger: log})
 	if err != nil {
@@ -126,8 +137,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	gw := gateway.New(lob, gateway.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate),
 		MaxRoomSize: max(64, o.roomSize), Logger: log,
-		WS: wsconn.ServerOptions{MaxMessage: o.maxMessage},
+		WS: wsconn.ServerOptions{MaxMessage: o.maxMessage}, Metrics: x.counters,
 	})
+	x.wire(o, log, lob, gw)
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -135,16 +147,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 1
 	}
 	srv := &http.Server{
-		Handler:           gw.Handler(),
+		Handler:           x.handler(gw.Handler()),
 		ReadHeaderTimeout: 5 * time.Second,
 		MaxHeaderBytes:    8 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	if o.adminAddr != "" {
+		a, err := x.startAdmin(o.adminAddr, log)
+		if err != nil {
+			log.Error("listen failed", "err", err)
+			return 1
+		}
+		log.Info("admin listener (pprof, metrics)", "addr", a)
+	}
+	srv.RegisterOnShutdown(x.dash.Close)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	addr := ln.Addr().String()
 	log.Info("serving", "addr", addr, "ws", "ws://"+addr+"/ws", "tick_rate", o.tickRate,
 		"snapshot_rate", o.snapshotRate, "room_size", o.roomSize)
+	log.Info("dashboard", "url", "http://"+addr+"/dashboard", "metrics", "http://"+addr+"/metrics")
 	if ready != nil {
 		ready <- addr
 	}
@@ -155,12 +177,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Error("server stopped", "err", err)
 		return 1
 	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutCtx)
-	_ = gw.Close(shutCtx)
-	_ = lob.Close(shutCtx, room.ErrShutdown)
+	log.Info("shutting down", "drain_grace", o.drainGrace)
+	x.drainThenStop(o, log, srv, gw, lob)
 	log.Info("stopped")
 	return 0
 }

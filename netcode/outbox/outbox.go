@@ -43,6 +43,8 @@ type Outbox struct {
 	reason   error
 
 	replaced atomic.Uint64 // snapshots overwritten before a writer took them
+	taken    atomic.Uint64 // frames handed to the writer
+	takenB   atomic.Uint64 // their bytes
 }
 
 // New returns an outbox whose reliable queue holds up to reliableLimit frames
@@ -140,6 +142,9 @@ func (o *Outbox) Ready() <-chan struct{} { return o.ready }
 // them before the writer took them (a slow reader).
 func (o *Outbox) Replaced() uint64 { return o.replaced.Load() }
 
+// Taken is how many frames, and how many bytes, writers have taken so far.
+func (o *Outbox) Taken() (frames, bytes uint64) { return o.taken.Load(), o.takenB.Load() }
+
 // Batch is what one Take hands the writer: every pending frame in the order
 // it was queued, the newest snapshot standing where it was offered. A
 // writer reuses one Batch; its slices stay valid until the next Take.
@@ -170,12 +175,26 @@ func (o *Outbox) Take(b *Batch) (closed bool) {
 	o.mu.Unlock()
 	if snapAt < 0 {
 		b.Frames = append(b.Frames, b.reliable...)
+		o.count(b)
 		return closed
 	}
 	b.Frames = append(b.Frames, b.reliable[:snapAt]...)
 	b.Frames = append(b.Frames, b.snap)
 	b.Frames = append(b.Frames, b.reliable[snapAt:]...)
+	o.count(b)
 	return closed
+}
+
+func (o *Outbox) count(b *Batch) {
+	if len(b.Frames) == 0 {
+		return
+	}
+	n := 0
+	for _, f := range b.Frames {
+		n += len(f)
+	}
+	o.taken.Add(uint64(len(b.Frames)))
+	o.takenB.Add(uint64(n))
 }
 
 // Pending reports how many frames a Take would return now.

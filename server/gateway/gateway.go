@@ -19,6 +19,7 @@ import (
 	"github.com/arenaserver/arena/netcode/wsconn"
 	"github.com/arenaserver/arena/proto/arenapb"
 	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/metrics"
 )
 
 // Config is the gateway's settings; zero fields take defaults.
@@ -38,6 +39,9 @@ type Config struct {
 	ServerName string
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Metrics, if not nil, counts disconnects, handshake failures and
+	// rejected inputs by reason. Default nil: not counted.
+	Metrics *metrics.Counters
 }
 
 // Server serves clients. Create it with New.
@@ -50,6 +54,8 @@ type Server struct {
 	mu    sync.Mutex // guards peers
 	peers map[*peer]struct{}
 	conns sync.WaitGroup
+
+	census census // guarded by mu
 
 	protocolErrors atomic.Uint64
 	rejectedInputs atomic.Uint64
@@ -89,7 +95,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	p := &peer{srv: s, out: outbox.New(s.cfg.ReliableQueue)}
+	p := &peer{srv: s, out: outbox.New(s.cfg.ReliableQueue), transport: metrics.TransportWS}
 	if !s.track(p) {
 		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
 		return
@@ -97,6 +103,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer s.untrack(p)
 	if err := s.ws.Serve(w, r, p.out, p); err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		s.cfg.Metrics.HandshakeFailed(metrics.HandshakeUpgrade)
 	}
 }
 
@@ -107,6 +114,7 @@ func (s *Server) track(p *peer) bool {
 		return false
 	}
 	s.peers[p] = struct{}{}
+	s.census.opened(p.transport)
 	s.conns.Add(1)
 	s.connections.Add(1)
 	return true
@@ -115,6 +123,7 @@ func (s *Server) track(p *peer) bool {
 func (s *Server) untrack(p *peer) {
 	s.mu.Lock()
 	delete(s.peers, p)
+	s.census.retire(p, s.cfg.Metrics)
 	s.mu.Unlock()
 	s.connections.Add(-1)
 	s.conns.Done()

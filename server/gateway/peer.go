@@ -10,6 +10,7 @@ import (
 	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/proto/arenapb"
 	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/metrics"
 	"github.com/arenaserver/arena/server/room"
 	"github.com/arenaserver/arena/sim"
 )
@@ -25,6 +26,9 @@ type peer struct {
 	out     *outbox.Outbox
 	seat    atomic.Pointer[seat]
 	display atomic.Pointer[string] // the name, for other goroutines (admin views, tests)
+	// For metrics (census.go): set before the transport starts, then read-only.
+	transport metrics.Transport
+	stats     peerStats
 
 	// Owned by the read goroutine.
 	hello  bool
@@ -49,6 +53,7 @@ func (p *peer) member() *room.Member {
 // Frame handles one client frame. It returns a *netcode.Error for fatal
 // problems, after queuing the error frame as the outbox's last.
 func (p *peer) Frame(data []byte) error {
+	p.stats.received(len(data))
 	if err := netcode.DecodeClient(data, &p.msg); err != nil {
 		if errors.Is(err, netcode.ErrUnknownMessage) {
 			return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
@@ -60,6 +65,7 @@ func (p *peer) Frame(data []byte) error {
 		return p.handshake(rid, hello.Hello)
 	}
 	if !p.hello {
+		p.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "the first message must be Hello"))
 	}
 	switch b := p.msg.Body.(type) {
@@ -99,9 +105,11 @@ func (p *peer) Frame(data []byte) error {
 
 func (p *peer) handshake(rid uint32, h *arenapb.Hello) error {
 	if p.hello {
+		p.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "Hello sent twice"))
 	}
 	if v := h.GetProtocolVersion(); v != netcode.ProtocolVersion {
+		p.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeVersion)
 		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_PROTOCOL_VERSION,
 			"server speaks protocol version %d, client sent %d", netcode.ProtocolVersion, v))
 	}
@@ -110,6 +118,7 @@ func (p *peer) handshake(rid uint32, h *arenapb.Hello) error {
 		name = "player"
 	}
 	if len(name) > 24 || !utf8.ValidString(name) {
+		p.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
 	}
 	p.hello, p.name = true, name
@@ -157,6 +166,7 @@ func (p *peer) submit(b *arenapb.InputBatch) error {
 	}
 	m := p.member()
 	if m == nil {
+		p.srv.cfg.Metrics.InputRejected(metrics.InputNotInRoom, len(b.Buttons))
 		return nil // inputs racing a leave or a room closing: nothing to apply them to
 	}
 	if t := b.GetAckTick(); t != 0 {
@@ -172,6 +182,7 @@ func (p *peer) submit(b *arenapb.InputBatch) error {
 			// Out of range: submit what came before, skip this one.
 			m.Submit(first, p.inputs)
 			p.srv.rejectedInputs.Add(1)
+			p.srv.cfg.Metrics.InputRejected(metrics.InputOutOfRange, 1)
 			first += uint32(len(p.inputs)) + 1
 			p.inputs = p.inputs[:0]
 			continue
