@@ -8,7 +8,7 @@ DEMO_BOTS ?= 6
 SERVER_FLAGS ?=
 FUZZTIME ?= 10s
 # System packages the tests need on a fresh Debian machine.
-APT_PACKAGES :=
+APT_PACKAGES := chromium
 
 .PHONY: help demo build test setup vet race fuzz generate bench
 
