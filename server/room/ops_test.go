@@ -222,3 +222,21 @@ func TestWatchPublishesViewsOnlyWhileWatched(t *testing.T) {
 		b.drain()
 	})
 }
+
+// TestTickWithMetricsAllocatesNothing: counting for metrics (and flushing
+// to Totals) adds no allocation to a steady-state tick.
+func TestTickWithMetricsAllocatesNothing(t *testing.T) {
+	f := newFightWith(t, 16, Config{Totals: &Totals{}})
+	now := time.Now()
+	i := 0
+	allocs := testing.AllocsPerRun(600, func() {
+		f.step(nil)
+		f.r.tally.tick(time.Millisecond)
+		if i++; i%60 == 0 {
+			now = now.Add(time.Second)
+			f.r.flush(now)
+		}
+	})
+	assert.Zero(t, allocs)
+	assert.Positive(t, f.r.cfg.Totals.Snapshots.Load())
+}
