@@ -34,7 +34,9 @@ func (c *census) opened(t metrics.Transport) { c.retired[t].Opened++ }
 func (c *census) retire(p *peer, m *metrics.Counters) {
 	st := &c.retired[p.transport]
 	addTraffic(st, p)
-	m.Disconnected(p.transport, disconnectReason(p.out.Reason()))
+	if !p.refused {
+		m.Disconnected(p.transport, disconnectReason(p.out.Reason()))
+	}
 }
 
 func addTraffic(st *metrics.TransportStats, p *peer) {

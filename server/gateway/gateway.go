@@ -104,6 +104,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err := s.ws.Serve(w, r, p.out, p); err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		s.cfg.Metrics.HandshakeFailed(metrics.HandshakeUpgrade)
+		p.refused = true // counted as a handshake failure, not a disconnect
 	}
 }
 

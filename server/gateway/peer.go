@@ -29,6 +29,7 @@ type peer struct {
 	// For metrics (census.go): set before the transport starts, then read-only.
 	transport metrics.Transport
 	stats     peerStats
+	refused   bool // the transport refused the connection (upgrade failed)
 
 	// Owned by the read goroutine.
 	hello  bool
