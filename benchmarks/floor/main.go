@@ -193,6 +193,7 @@ func load(ctx context.Context, url string, n, inputBytes, inputRate int, duratio
 			}
 		}
 	})
+	log.Printf("floor: measuring, %d connected", len(socks))
 	f0, b0, s0, t0 := h.frames.Load(), h.bytes.Load(), sent.Load(), time.Now()
 	select {
 	case <-time.After(duration):
