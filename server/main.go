@@ -40,6 +40,7 @@ type options struct {
 	maxRooms     int
 	emptyGrace   time.Duration
 	maxMessage   int
+	delta        bool
 	logFormat    string
 	logLevel     string
 	// Sessions (issues 3 and 5).
@@ -66,6 +67,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.maxRooms, "max-rooms", 1000, "most rooms this server hosts at once")
 	fs.DurationVar(&o.emptyGrace, "empty-grace", 10*time.Second, "how long an empty room stays open")
 	fs.IntVar(&o.maxMessage, "max-message", 4096, "largest client frame in bytes")
+	fs.BoolVar(&o.delta, "delta", true, "delta-encode snapshots; -delta=false sends full snapshots (for measurement only)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&o.hold, "hold", 30*time.Second, "how long a disconnected player's session and seat are held for a resume")
@@ -130,7 +132,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	roomCfg := room.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate), Capacity: o.roomSize,
-		EmptyGrace: o.emptyGrace, Logger: log,
+		EmptyGrace: o.emptyGrace, FullSnapshots: !o.delta, Logger: log,
 	}
 	lob, err := lobby.New(lobby.Config{Room: roomCfg, MaxRooms: o.maxRooms, Logger: log})
 	if err != nil {
