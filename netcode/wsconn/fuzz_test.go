@@ -10,18 +10,21 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/netcode/wsconn/wstest"
 )
 
 // echoHandler accepts any frame and answers it with a copy, so the writer
 // path runs too.
-type echoHandler struct{ out *outbox.Outbox }
+type echoHandler struct{ link *outbox.Link }
 
 func (h echoHandler) Frame(data []byte) error {
-	_ = h.out.Push(append([]byte(nil), data...))
+	_ = h.link.Send(append([]byte(nil), data...))
 	return nil
 }
+
+func (h echoHandler) Reject(e *netcode.Error) { h.link.Close(e.Frame(0), e) }
 
 func (echoHandler) Closed(error) {}
 
@@ -33,8 +36,9 @@ func frameServer(t testing.TB) string {
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
-		out := outbox.New(0)
-		_ = up.Serve(w, r, out, echoHandler{out})
+		link := outbox.NewLink()
+		outbox.New(0).Attach(link, 0)
+		_ = up.Serve(w, r, link, echoHandler{link})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
