@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Seed = seed
+	cfg.OnMeasure = func(n int) { fmt.Fprintf(stderr, "bots: measuring, %d connected\n", n) }
 	if !*quiet {
 		cfg.Progress = stderr
 	}

@@ -41,11 +41,19 @@ type options struct {
 	maxRooms     int
 	emptyGrace   time.Duration
 	maxMessage   int
+	delta        bool
 	logFormat    string
 	logLevel     string
-	drainGrace   time.Duration
-	adminAddr    string
-	adminToken   string
+	// Sessions (issues 3 and 5).
+	hold             time.Duration
+	secret           string
+	tokenTTL         time.Duration
+	heartbeat        time.Duration
+	heartbeatTimeout time.Duration
+	// Operations (issue 8).
+	drainGrace time.Duration
+	adminAddr  string
+	adminToken string
 }
 
 // parseFlags reads flags, with ARENA_* environment variables as defaults.
@@ -64,8 +72,14 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.maxRooms, "max-rooms", 1000, "most rooms this server hosts at once")
 	fs.DurationVar(&o.emptyGrace, "empty-grace", 10*time.Second, "how long an empty room stays open")
 	fs.IntVar(&o.maxMessage, "max-message", 4096, "largest client frame in bytes")
+	fs.BoolVar(&o.delta, "delta", true, "delta-encode snapshots; -delta=false sends full snapshots (for measurement only)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&o.hold, "hold", 30*time.Second, "how long a disconnected player's session and seat are held for a resume")
+	fs.StringVar(&o.secret, "secret", "", "secret that signs resume tokens (HMAC-SHA256); random when empty, so tokens die with the process")
+	fs.DurationVar(&o.tokenTTL, "token-ttl", time.Hour, "lifetime of a resume token (a fresh one is pushed at half-life)")
+	fs.DurationVar(&o.heartbeat, "heartbeat", time.Second, "interval of server heartbeats on every connection")
+	fs.DurationVar(&o.heartbeatTimeout, "heartbeat-timeout", 5*time.Second, "silence after which a connection is cut (its session is held)")
 	fs.DurationVar(&o.drainGrace, "drain-grace", 30*time.Second, "on SIGTERM/SIGINT, how long running matches may go on before connections close")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "pprof and /metrics on this address (a bare :port means loopback); off when empty")
 	fs.StringVar(&o.adminToken, "admin-token", "", "token for /dashboard; when empty a random one is generated and logged")
@@ -89,6 +103,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("-log-format must be text or json, not %q", o.logFormat)
+	}
+	if o.hold <= 0 || o.tokenTTL <= 0 || o.heartbeat <= 0 || o.heartbeatTimeout <= o.heartbeat {
+		return o, fmt.Errorf("-hold, -token-ttl and -heartbeat must be positive, and -heartbeat-timeout above -heartbeat")
 	}
 	if o.drainGrace <= 0 {
 		return o, fmt.Errorf("-drain-grace must be positive, not %v", o.drainGrace)
@@ -127,7 +144,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	x := newOps()
 	roomCfg := room.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate), Capacity: o.roomSize,
-		EmptyGrace: o.emptyGrace, Logger: log, Totals: x.totals,
+		EmptyGrace: o.emptyGrace, FullSnapshots: !o.delta, Logger: log, Totals: x.totals,
 	}
 	lob, err := lobby.New(lobby.Config{Room: roomCfg, MaxRooms: o.maxRooms, Logger: log})
 	if err != nil {
@@ -137,7 +154,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	gw := gateway.New(lob, gateway.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate),
 		MaxRoomSize: max(64, o.roomSize), Logger: log,
-		WS: wsconn.ServerOptions{MaxMessage: o.maxMessage}, Metrics: x.counters,
+		WS:   wsconn.ServerOptions{MaxMessage: o.maxMessage},
+		Hold: o.hold, Secret: []byte(o.secret), TokenTTL: o.tokenTTL,
+		Heartbeat: o.heartbeat, HeartbeatTimeout: o.heartbeatTimeout, Metrics: x.counters,
 	})
 	x.wire(o, log, lob, gw)
 

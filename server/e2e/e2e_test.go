@@ -142,17 +142,34 @@ func dialRaw(t *testing.T, addr, name string) *rawPlayer {
 	p := &rawPlayer{}
 	c, err := wsconn.Dial(context.Background(), "ws://"+addr+"/ws", wsconn.DialOptions{}, func(b []byte) {
 		m := &arenapb.ServerMessage{}
-		if netcode.DecodeServer(b, m) == nil {
-			p.mu.Lock()
-			p.msgs = append(p.msgs, m)
-			p.mu.Unlock()
+		if netcode.DecodeServer(b, m) != nil {
+			return
 		}
+		if hb := m.GetHeartbeat(); hb != nil {
+			// Echo heartbeats, or the server cuts a silent connection.
+			p.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Heartbeat{Heartbeat: &arenapb.Heartbeat{Time: hb.Time}}})
+			return
+		}
+		p.mu.Lock()
+		p.msgs = append(p.msgs, m)
+		p.mu.Unlock()
 	}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close(); <-c.Done() })
+	p.mu.Lock()
 	p.conn = c
+	p.mu.Unlock()
 	p.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: name}}})
 	return p
+}
+
+func (p *rawPlayer) send(m *arenapb.ClientMessage) {
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	if c != nil {
+		_ = c.Send(netcode.Marshal(m))
+	}
 }
 
 // request sends m and waits for the reply with its request id.

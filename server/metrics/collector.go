@@ -44,8 +44,8 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 var (
 	dRooms           = desc("rooms", "Rooms open now.")
 	dRoomsOverloaded = desc("rooms_overloaded", "Rooms whose ticks have kept overrunning (more than one in ten) for at least a second.")
-	dPlayers         = desc("players", "Connections seated in a room as players.", "transport")
-	dSpectators      = desc("spectators", "Connections watching a room.", "transport")
+	dPlayers         = desc("players", "Sessions seated in a room as players (a held session counts under the transport it last used).", "transport")
+	dSpectators      = desc("spectators", "Sessions watching a room.", "transport")
 	dConnections     = desc("connections", "Client connections open now.", "transport")
 	dOpened          = desc("connections_opened_total", "Client connections accepted.", "transport")
 	dBytesIn         = desc("received_bytes_total", "Payload bytes of client messages received.", "transport")
@@ -57,6 +57,7 @@ var (
 	dInputRejected   = desc("input_rejections_total", "Client inputs not applied, by reason.", "reason")
 	dHandshake       = desc("handshake_failures_total", "Connections refused before or during the handshake, by reason.", "reason")
 	dAuth            = desc("auth_failures_total", "Refused credentials, by reason.", "reason")
+	dHeld            = desc("sessions_held", "Sessions without a transport whose seat is held for a resume, by the transport they last used.", "transport")
 	dReconnects      = desc("reconnects_total", "Clients that came back presenting a session.")
 	dResumes         = desc("resumes_total", "Reconnected clients that got their held seat back.")
 	dTicks           = desc("tick_duration_seconds", "Time a room spends on one tick (inputs, step, snapshots).")
@@ -75,7 +76,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		dRooms, dRoomsOverloaded, dPlayers, dSpectators, dConnections, dOpened, dBytesIn, dMessagesIn,
 		dBytesOut, dMessagesOut, dOutboxDropped, dDisconnects, dInputRejected, dHandshake, dAuth,
-		dReconnects, dResumes, dTicks, dOverruns, dSkipped, dBudget, dSnapshots, dFullSnapshots,
+		dHeld, dReconnects, dResumes, dTicks, dOverruns, dSkipped, dBudget, dSnapshots, dFullSnapshots,
 		dEncodes, dSnapshotSize, dDraining,
 	} {
 		ch <- d
@@ -112,6 +113,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(ch, dPlayers, float64(st.Players), l)
 			gauge(ch, dSpectators, float64(st.Spectators), l)
 			gauge(ch, dConnections, float64(st.Connections), l)
+			gauge(ch, dHeld, float64(st.HeldSessions), l)
 			counter(ch, dOpened, st.Opened, l)
 			counter(ch, dBytesIn, st.BytesIn, l)
 			counter(ch, dMessagesIn, st.MessagesIn, l)

@@ -71,6 +71,10 @@ arena_disconnects_total{reason="protocol_error",transport="poll"} 0
 arena_disconnects_total{reason="protocol_error",transport="ws"} 0
 arena_disconnects_total{reason="rate_limited",transport="poll"} 0
 arena_disconnects_total{reason="rate_limited",transport="ws"} 0
+arena_disconnects_total{reason="resume_refused",transport="poll"} 0
+arena_disconnects_total{reason="resume_refused",transport="ws"} 0
+arena_disconnects_total{reason="session_moved",transport="poll"} 0
+arena_disconnects_total{reason="session_moved",transport="ws"} 0
 arena_disconnects_total{reason="shutdown",transport="poll"} 0
 arena_disconnects_total{reason="shutdown",transport="ws"} 0
 arena_disconnects_total{reason="slow_consumer",transport="poll"} 0
@@ -85,7 +89,7 @@ arena_input_rejections_total{reason="queue_full"} 3
 # HELP arena_outbox_dropped_total Frames dropped from client outboxes, by reason.
 # TYPE arena_outbox_dropped_total counter
 arena_outbox_dropped_total{reason="snapshot_superseded"} 5
-# HELP arena_players Connections seated in a room as players.
+# HELP arena_players Sessions seated in a room as players (a held session counts under the transport it last used).
 # TYPE arena_players gauge
 arena_players{transport="poll"} 1
 arena_players{transport="ws"} 2

@@ -38,18 +38,21 @@ func (t Transport) String() string {
 type DisconnectReason uint8
 
 const (
-	DisconnectClosed       DisconnectReason = iota // the client closed it, or the network dropped it
-	DisconnectProtocol                             // a fatal protocol error (malformed, unknown, too large, handshake)
-	DisconnectRateLimited                          // the client sent more than its limit
-	DisconnectSlowConsumer                         // the client did not read what it was sent
-	DisconnectTimeout                              // the client went silent
-	DisconnectShutdown                             // the server shut down
-	DisconnectInternal                             // a server fault
+	DisconnectClosed        DisconnectReason = iota // the client closed it, or the network dropped it
+	DisconnectProtocol                              // a fatal protocol error (malformed, unknown, too large, handshake)
+	DisconnectRateLimited                           // the client sent more than its limit
+	DisconnectSlowConsumer                          // the client did not read what it was sent
+	DisconnectTimeout                               // the client went silent
+	DisconnectShutdown                              // the server shut down
+	DisconnectInternal                              // a server fault
+	DisconnectMoved                                 // the session resumed on another connection
+	DisconnectResumeRefused                         // a resume with a bad token or an ended session
 	numDisconnectReasons
 )
 
 func (r DisconnectReason) String() string {
-	return [...]string{"closed", "protocol_error", "rate_limited", "slow_consumer", "timeout", "shutdown", "internal", "unknown"}[min(r, numDisconnectReasons)]
+	return [...]string{"closed", "protocol_error", "rate_limited", "slow_consumer", "timeout", "shutdown", "internal",
+		"session_moved", "resume_refused", "unknown"}[min(r, numDisconnectReasons)]
 }
 
 // InputRejection is why an input was not applied (label "reason").
@@ -171,9 +174,10 @@ func (c *Counters) Resumed() {
 // TransportStats is the gateway's view of one transport at one moment:
 // gauges of what is open now and counters since the server started.
 type TransportStats struct {
-	Connections int // open now
-	Players     int // connections seated in a room as players
-	Spectators  int // connections watching a room
+	Connections  int // open now
+	Players      int // sessions seated in a room as players
+	Spectators   int // sessions watching a room
+	HeldSessions int // sessions without a transport, waiting for a resume
 
 	Opened           uint64 // connections accepted
 	BytesIn          uint64 // client message payload bytes received
