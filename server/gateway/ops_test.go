@@ -160,3 +160,53 @@ func TestNotifyDrainingReachesClientsPastHello(t *testing.T) {
 		return m.GetError().GetCode() == arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN
 	}))
 }
+
+func TestResumesAndTokenFailuresAreCounted(t *testing.T) {
+	counters := &metrics.Counters{}
+	ts := startServer(t, room.Config{}, Config{Metrics: counters})
+	first := dialOps(t, ts)
+	first.send(t, opsHello(netcode.ProtocolVersion, "a"))
+	var tok []byte
+	require.Eventually(t, func() bool {
+		first.mu.Lock()
+		defer first.mu.Unlock()
+		for _, m := range first.msgs {
+			if w := m.GetWelcome(); w != nil {
+				tok = w.ResumeToken
+			}
+		}
+		return tok != nil
+	}, 2*time.Second, 5*time.Millisecond)
+	require.NoError(t, first.conn.Close())
+	<-first.conn.Done()
+	require.Eventually(t, func() bool { return ts.gw.Census()[metrics.TransportWS].HeldSessions == 1 }, 2*time.Second, 5*time.Millisecond)
+
+	again := dialOps(t, ts)
+	again.send(t, &arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, ResumeToken: tok}}})
+	require.Eventually(t, func() bool {
+		return again.seen(func(m *arenapb.ServerMessage) bool { return m.GetWelcome().GetResumed() })
+	}, 2*time.Second, 5*time.Millisecond)
+	assert.Zero(t, ts.gw.Census()[metrics.TransportWS].HeldSessions)
+	forged := dialOps(t, ts)
+	forged.send(t, &arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, ResumeToken: []byte("forged")}}})
+	<-forged.conn.Done()
+
+	reg := metrics.NewRegistry(metrics.Sources{Counters: counters})
+	fams, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.Metric {
+			key := f.GetName()
+			for _, l := range m.Label {
+				key += " " + l.GetValue()
+			}
+			if m.Counter != nil {
+				got[key] = m.Counter.GetValue()
+			}
+		}
+	}
+	assert.Equal(t, 2.0, got["arena_reconnects_total"])
+	assert.Equal(t, 1.0, got["arena_resumes_total"])
+	assert.Equal(t, 1.0, got["arena_auth_failures_total session_token"])
+}
