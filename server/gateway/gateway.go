@@ -118,7 +118,8 @@ type Server struct {
 	closed   bool
 	conns    sync.WaitGroup // transports and their heartbeat goroutines
 
-	census census // guarded by mu
+	census     census       // guarded by mu
+	drainUntil atomic.Int64 // unix nanos the drain ends; 0 when not draining (drain.go)
 
 	protocolErrors    atomic.Uint64
 	rejectedInputs    atomic.Uint64

@@ -147,6 +147,14 @@ func TestNotifyDrainingReachesClientsPastHello(t *testing.T) {
 		})
 	}, 2*time.Second, 5*time.Millisecond, "seconds left, rounded up")
 	assert.False(t, silent.seen(func(m *arenapb.ServerMessage) bool { return m.GetDraining() != nil }))
+	// A client that says Hello during the drain hears of it at once.
+	silent.send(t, opsHello(netcode.ProtocolVersion, "late"))
+	require.Eventually(t, func() bool {
+		return silent.seen(func(m *arenapb.ServerMessage) bool {
+			d := m.GetDraining()
+			return d != nil && d.SecondsLeft >= 2 && d.SecondsLeft <= 3
+		})
+	}, 2*time.Second, 5*time.Millisecond, "late client told after its Welcome")
 
 	// Close says goodbye with an Error and close code 1001, going away.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

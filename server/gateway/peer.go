@@ -181,6 +181,7 @@ func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 	s.mu.Unlock()
 	c.sess.Store(s)
 	c.link.Send(c.srv.welcome(rid, s, tok, exp, false, 0))
+	c.srv.tellDraining(c.link)
 	s.out.Attach(c.link, 0)
 	c.srv.log.Debug("session started", "session", s.id.String(), "name", name, "transport", c.kind)
 	return nil
