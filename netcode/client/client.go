@@ -413,7 +413,6 @@ func (c *Conn) finish(err error) {
 		_ = cur.t.Close()
 	}
 	close(c.done)
-	c.events.failAll(err)
 	if c.cfg.OnClose != nil {
 		c.cfg.OnClose(err)
 	}

@@ -125,6 +125,8 @@ type Server struct {
 	resumeFailures    atomic.Uint64
 	holdExpired       atomic.Uint64
 	heartbeatTimeouts atomic.Uint64
+	eventsIn          atomic.Uint64
+	unknownEvents     atomic.Uint64
 	rtt               rttStats
 }
 
@@ -149,6 +151,7 @@ func New(l *lobby.Lobby, cfg Config) *Server {
 		open: map[*conn]struct{}{}, sessions: map[token.SessionID]*session{}, ended: map[token.SessionID]*list.Element{}, endOrder: list.New(),
 	}
 	s.events = newEvents(s)
+	s.Handle(ChatEvent, s.chat)
 	s.poll = pollconn.NewServer(cfg.Poll, s.openPoll)
 	return s
 }
@@ -269,6 +272,8 @@ type Stats struct {
 	ResumeFailures    uint64 // refused resumes (bad, expired or used token, ended session)
 	HoldExpired       uint64 // sessions ended because nobody resumed them in time
 	HeartbeatTimeouts uint64 // connections cut for silence
+	EventsIn          uint64 // client events handled
+	UnknownEvents     uint64 // client events without a handler
 	RTT               RTTStats
 }
 
@@ -279,6 +284,7 @@ func (s *Server) Stats() Stats {
 		Connections: s.connections.Load(), ProtocolErrors: s.protocolErrors.Load(), RejectedInputs: s.rejectedInputs.Load(),
 		Resumes: s.resumes.Load(), ResumeFailures: s.resumeFailures.Load(), HoldExpired: s.holdExpired.Load(),
 		HeartbeatTimeouts: s.heartbeatTimeouts.Load(), RTT: s.rtt.snapshot(),
+		EventsIn: s.eventsIn.Load(), UnknownEvents: s.unknownEvents.Load(),
 	}
 	for _, p := range s.liveSessions() {
 		st.Sessions++

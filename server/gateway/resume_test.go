@@ -134,7 +134,8 @@ func (r *resumer) walk(t *testing.T, script []sim.Input) uint32 {
 
 // TestResumeAfterConnectionLoss cuts a playing client's connection four
 // ways and checks that it comes back to its own seat: same player, same
-// entity, the roster changes it missed replayed exactly once and in order,
+// entity, the events and roster changes it missed replayed exactly once
+// and in order,
 // the inputs the server acknowledged before the cut not applied again (the
 // position is unchanged), and a delta snapshot right after the resume.
 func TestResumeAfterConnectionLoss(t *testing.T) {
@@ -177,8 +178,18 @@ func TestResumeAfterConnectionLoss(t *testing.T) {
 			want := *before.Player(id)
 			require.NotEqual(t, start.Player(id).X, want.X, "the walker walked")
 
+			// Events before the cut, and while the walker is away.
+			pl := playerNamed(t, ts.gw, "walker")
+			for i := range 3 {
+				require.NoError(t, pl.Emit("note", []byte(fmt.Sprint(i))))
+			}
+			require.Eventually(t, func() bool { walker.mu.Lock(); defer walker.mu.Unlock(); return len(walker.events) == 3 }, 2*time.Second, 5*time.Millisecond)
+
 			// Cut, and change the room while the walker is away.
 			tc.cut(ts, px, walker)
+			for i := 3; i < 8; i++ {
+				require.NoError(t, pl.Emit("note", []byte(fmt.Sprint(i))))
+			}
 			third := dialPlayer(t, ts, "third")
 			_, err = third.conn.Join(context.Background(), j.GetRoom().GetId(), false)
 			require.NoError(t, err)
@@ -203,6 +214,10 @@ func TestResumeAfterConnectionLoss(t *testing.T) {
 			require.GreaterOrEqual(t, len(log), 4)
 			assert.Equal(t, []string{"walker,watcher", "walker,watcher,third", "walker,watcher"}, log[len(log)-3:])
 			assert.Zero(t, walker.conn.Stats().Duplicates)
+			require.Eventually(t, func() bool { walker.mu.Lock(); defer walker.mu.Unlock(); return len(walker.events) >= 8 }, 2*time.Second, 5*time.Millisecond)
+			walker.mu.Lock()
+			assert.Equal(t, []string{"0", "1", "2", "3", "4", "5", "6", "7"}, walker.events, "events sent while away arrive once, in order")
+			walker.mu.Unlock()
 
 			// Acknowledged inputs were not applied again: the player is where
 			// it was when the connection broke.
