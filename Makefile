@@ -8,7 +8,7 @@ DEMO_BOTS ?= 6
 SERVER_FLAGS ?=
 FUZZTIME ?= 10s
 # System packages the tests need on a fresh Debian machine.
-APT_PACKAGES := chromium
+APT_PACKAGES := nginx chromium
 
 .PHONY: help demo build test setup vet race fuzz generate bench
 
@@ -47,6 +47,8 @@ fuzz: ## run every fuzz target for FUZZTIME (seed corpora always run in `race`)
 	$(GO) test -run XXX -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzDecodeServer$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME) ./netcode/wsconn
+	$(GO) test -run XXX -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./netcode/pollconn
+	$(GO) test -run XXX -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./server/token
 
 test: setup vet race fuzz ## every test: vet, gofmt, go test -race ./..., a short fuzz of each decoder
 

@@ -83,6 +83,8 @@ type session struct {
 	lastUsed  uint32
 	confirmed bool
 	issuedAt  time.Time
+	nextAck   uint32                            // last Event.ack_id given out
+	acks      map[uint32]chan *arenapb.EventAck // EmitAck callers waiting
 }
 
 // seat is one membership; gone turns true when the room drops it.
@@ -322,6 +324,10 @@ func (s *session) end(reason error, final []byte) {
 		s.hold.Stop()
 		s.hold = nil
 	}
+	for id, ch := range s.acks {
+		close(ch)
+		delete(s.acks, id)
+	}
 	s.mu.Unlock()
 	if m := s.member(); m != nil {
 		m.Leave()
@@ -511,8 +517,16 @@ func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
 }
 
 // push queues a reliable frame; a full log ends the session.
-func (s *session) push(m *arenapb.ServerMessage) error {
-	if err := s.out.Push(netcode.Marshal(m)); errors.Is(err, outbox.ErrFull) {
+func (s *session) push(m *arenapb.ServerMessage) error { return s.pushFrame(netcode.Marshal(m)) }
+
+// pushFrame queues an encoded reliable frame (the outbox copies it); a full
+// log ends the session.
+func (s *session) pushFrame(frame []byte) error {
+	err := s.out.Push(frame)
+	if errors.Is(err, outbox.ErrClosed) {
+		return ErrSessionEnded
+	}
+	if errors.Is(err, outbox.ErrFull) {
 		e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "too many unacknowledged messages")
 		s.srv.protocolErrors.Add(1)
 		s.end(e, e.Frame(0))
