@@ -42,6 +42,13 @@ func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Se
 	x.reg = metrics.NewRegistry(metrics.Sources{
 		Rooms: lob.List, Census: gw.Census, Totals: x.totals, Counters: x.counters,
 		Draining: draining, TickRate: uint32(o.tickRate),
+		Sessions: func() metrics.SessionStats {
+			st := gw.Stats()
+			return metrics.SessionStats{
+				Live: st.Sessions, HoldExpired: st.HoldExpired, EventsIn: st.EventsIn, Unknown: st.UnknownEvents,
+				RTTSamples: st.RTT.Samples, RTTP50: st.RTT.P50, RTTP99: st.RTT.P99, RTTMax: st.RTT.Max,
+			}
+		},
 	})
 	x.ready = &health.Checker{Draining: draining, Rooms: lob.List}
 	token := o.adminToken

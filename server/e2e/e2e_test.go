@@ -92,8 +92,8 @@ func scrapeMetrics(t *testing.T, addr string) scrape {
 }
 
 // value is the sample of name whose labels include every pair in labels
-// (name=value, ...), summed over the matching series; histograms give their
-// sample count.
+// (name=value, ...), summed over the matching series; histograms and
+// summaries give their sample count.
 func (s scrape) value(t *testing.T, name string, labels ...string) float64 {
 	t.Helper()
 	f := s[name]
@@ -122,6 +122,8 @@ func (s scrape) value(t *testing.T, name string, labels ...string) float64 {
 			sum += m.Gauge.GetValue()
 		case m.Histogram != nil:
 			sum += float64(m.Histogram.GetSampleCount())
+		case m.Summary != nil:
+			sum += float64(m.Summary.GetSampleCount())
 		}
 	}
 	require.True(t, found, "no series of %s with %v", name, labels)

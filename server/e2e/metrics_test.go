@@ -40,6 +40,8 @@ func TestMetricsAgreeWithBots(t *testing.T) {
 	assert.Equal(t, float64(bots), mid.value(t, "arena_connections", "transport=ws"))
 	assert.Equal(t, 0.0, mid.value(t, "arena_spectators", "transport=ws"))
 	assert.Equal(t, float64(bots/roomSize), mid.value(t, "arena_rooms"))
+	assert.Equal(t, float64(bots), mid.value(t, "arena_sessions"))
+	assert.Positive(t, mid.value(t, "arena_heartbeat_rtt_seconds"), "heartbeats answered")
 	assert.Equal(t, 0.0, mid.value(t, "arena_draining"))
 	assert.Greater(t, mid.value(t, "arena_tick_duration_seconds"), 100.0, "ticks are being timed")
 

@@ -23,6 +23,8 @@ type Sources struct {
 	Totals *room.Totals
 	// Counters are the event counters.
 	Counters *Counters
+	// Sessions reports the gateway's session figures (gateway.Stats).
+	Sessions func() SessionStats
 	// Draining reports whether the server is draining.
 	Draining func() bool
 	// TickRate is the rooms' tick rate, for arena_tick_budget_seconds.
@@ -69,6 +71,10 @@ var (
 	dEncodes         = desc("snapshot_encodes_total", "Snapshot state encodings: one per distinct baseline per snapshot.")
 	dSnapshotSize    = desc("snapshot_size_bytes", "Size of the snapshot frames offered to room members.")
 	dDraining        = desc("draining", "1 while the server drains before a shutdown, else 0.")
+	dSessions        = desc("sessions", "Live sessions, attached to a transport or held.")
+	dHoldExpired     = desc("sessions_expired_total", "Sessions ended because nobody resumed them within the hold window.")
+	dEvents          = desc("events_received_total", "Client events handled, and events without a handler.", "handled")
+	dRTT             = desc("heartbeat_rtt_seconds", "Heartbeat round trip over the last heartbeats answered, on every connection.")
 )
 
 // Describe implements prometheus.Collector.
@@ -77,7 +83,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		dRooms, dRoomsOverloaded, dPlayers, dSpectators, dConnections, dOpened, dBytesIn, dMessagesIn,
 		dBytesOut, dMessagesOut, dOutboxDropped, dDisconnects, dInputRejected, dHandshake, dAuth,
 		dHeld, dReconnects, dResumes, dTicks, dOverruns, dSkipped, dBudget, dSnapshots, dFullSnapshots,
-		dEncodes, dSnapshotSize, dDraining,
+		dEncodes, dSnapshotSize, dDraining, dSessions, dHoldExpired, dEvents, dRTT,
 	} {
 		ch <- d
 	}
@@ -155,6 +161,16 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, dEncodes, t.Encodes.Load())
 		ch <- histogram(dSnapshotSize, 0, float64(t.SnapshotBytes.Load()),
 			room.SnapshotBuckets[:], t.SnapshotBucket[:], func(n int) float64 { return float64(n) })
+	}
+	if s.Sessions != nil {
+		st := s.Sessions()
+		gauge(ch, dSessions, float64(st.Live))
+		counter(ch, dHoldExpired, st.HoldExpired)
+		counter(ch, dEvents, st.EventsIn, "true")
+		counter(ch, dEvents, st.Unknown, "false")
+		ch <- prometheus.MustNewConstSummary(dRTT, st.RTTSamples, 0, map[float64]float64{
+			0.5: st.RTTP50.Seconds(), 0.99: st.RTTP99.Seconds(), 1: st.RTTMax.Seconds(),
+		})
 	}
 	if s.TickRate > 0 {
 		gauge(ch, dBudget, 1/float64(s.TickRate))

@@ -27,6 +27,10 @@ func fakeSources() (Sources, *Counters, *room.Totals) {
 		Counters: c,
 		Draining: func() bool { return true },
 		TickRate: 50,
+		Sessions: func() SessionStats {
+			return SessionStats{Live: 4, HoldExpired: 2, EventsIn: 7, Unknown: 1, RTTSamples: 9,
+				RTTP50: time.Millisecond, RTTP99: 3 * time.Millisecond, RTTMax: 5 * time.Millisecond}
+		},
 	}, c, tot
 }
 
@@ -149,6 +153,27 @@ arena_auth_failures_total{reason="admin_token"} 1
 arena_auth_failures_total{reason="session_token"} 0
 `
 	require.NoError(t, testutil.CollectAndCompare(col, strings.NewReader(auth), "arena_handshake_failures_total", "arena_auth_failures_total"))
+	sessions := `
+# HELP arena_events_received_total Client events handled, and events without a handler.
+# TYPE arena_events_received_total counter
+arena_events_received_total{handled="false"} 1
+arena_events_received_total{handled="true"} 7
+# HELP arena_heartbeat_rtt_seconds Heartbeat round trip over the last heartbeats answered, on every connection.
+# TYPE arena_heartbeat_rtt_seconds summary
+arena_heartbeat_rtt_seconds{quantile="0.5"} 0.001
+arena_heartbeat_rtt_seconds{quantile="0.99"} 0.003
+arena_heartbeat_rtt_seconds{quantile="1"} 0.005
+arena_heartbeat_rtt_seconds_sum 0
+arena_heartbeat_rtt_seconds_count 9
+# HELP arena_sessions Live sessions, attached to a transport or held.
+# TYPE arena_sessions gauge
+arena_sessions 4
+# HELP arena_sessions_expired_total Sessions ended because nobody resumed them within the hold window.
+# TYPE arena_sessions_expired_total counter
+arena_sessions_expired_total 2
+`
+	require.NoError(t, testutil.CollectAndCompare(col, strings.NewReader(sessions), "arena_events_received_total",
+		"arena_heartbeat_rtt_seconds", "arena_sessions", "arena_sessions_expired_total"))
 }
 
 func TestNilCountersIgnoreEvents(t *testing.T) {

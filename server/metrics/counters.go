@@ -13,7 +13,10 @@
 // metrics imports the gateway, which imports metrics.
 package metrics
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Transport names the transport a connection uses (label "transport").
 type Transport uint8
@@ -189,3 +192,16 @@ type TransportStats struct {
 
 // Census is every transport's stats, indexed by Transport.
 type Census [numTransports]TransportStats
+
+// SessionStats are the gateway's session figures that its own counters
+// keep (gateway.Server.Stats).
+type SessionStats struct {
+	Live        int64         // sessions, attached or held
+	HoldExpired uint64        // sessions ended because nobody resumed them in time
+	EventsIn    uint64        // client events handled
+	Unknown     uint64        // client events without a handler
+	RTTSamples  uint64        // heartbeats answered
+	RTTP50      time.Duration // heartbeat round trip over the last samples
+	RTTP99      time.Duration
+	RTTMax      time.Duration
+}
