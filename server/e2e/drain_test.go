@@ -50,7 +50,7 @@ func TestSIGTERMDrainsThenExits(t *testing.T) {
 	// are refused with a clear error; the server is no longer ready but
 	// still alive.
 	for _, p := range []*rawPlayer{a, b, lobbyOnly} {
-		require.Eventually(t, func() bool { return len(p.drainings()) > 0 }, time.Second, 5*time.Millisecond, "no Draining message")
+		require.Eventually(t, func() bool { return len(p.drainings()) > 0 }, 2*time.Second, 5*time.Millisecond, "no Draining message")
 		left := p.drainings()[0]
 		assert.True(t, left == 4 || left == 3, "seconds_left %d", left)
 	}
@@ -115,7 +115,7 @@ func TestDrainEndsEarlyWhenRoomsEmpty(t *testing.T) {
 	require.NotNil(t, p.join(t, "").GetJoined())
 	start := time.Now()
 	require.NoError(t, srv.Signal(syscall.SIGINT))
-	require.Eventually(t, func() bool { return len(p.drainings()) > 0 }, time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return len(p.drainings()) > 0 }, 2*time.Second, 5*time.Millisecond)
 	assert.Equal(t, uint32(60), p.drainings()[0])
 	left := p.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_LeaveRoom{LeaveRoom: &arenapb.LeaveRoom{}}})
 	require.NotNil(t, left.GetLeft())
