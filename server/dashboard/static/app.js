@@ -123,7 +123,9 @@ function draw() {
       g.globalAlpha = 1;
       g.fillStyle = "#e6e6e6";
       g.font = `${12 * arena.scale}px system-ui, sans-serif`;
-      g.fillText(p.name || "#" + p.id, p.x - half, p.y + half + 14 * arena.scale);
+      const below = p.y + half + 14 * arena.scale;
+      const labelY = below < arena.height - 2 * arena.scale ? below : p.y - half - 9 * arena.scale; // near the bottom: above
+      g.fillText(p.name || "#" + p.id, Math.max(p.x - half, 0), labelY);
     }
   }
   g.restore();
