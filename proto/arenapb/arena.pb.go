@@ -86,6 +86,16 @@ const (
 	// Another connection resumed this session; this one is closed. Fatal for
 	// the connection only.
 	ErrorCode_ERROR_CODE_SESSION_MOVED ErrorCode = 26
+	// Fleet: JoinRoom.reservation is not one this server issued for this room
+	// (unknown, forged, or for another server or room). Not fatal.
+	ErrorCode_ERROR_CODE_RESERVATION_INVALID ErrorCode = 30
+	// Fleet: the reservation was already used; each one seats once. Not fatal.
+	ErrorCode_ERROR_CODE_RESERVATION_USED ErrorCode = 31
+	// Fleet: the reservation's time is up (Redirect.expires_ms). Not fatal.
+	ErrorCode_ERROR_CODE_RESERVATION_EXPIRED ErrorCode = 32
+	// Fleet: the shared room directory is unreachable, so a room hosted by
+	// another server cannot be reached from here now. Not fatal; retry.
+	ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE ErrorCode = 33
 )
 
 // Enum value maps for ErrorCode.
@@ -116,33 +126,41 @@ var (
 		24: "ERROR_CODE_UNKNOWN_EVENT",
 		25: "ERROR_CODE_EVENT_FAILED",
 		26: "ERROR_CODE_SESSION_MOVED",
+		30: "ERROR_CODE_RESERVATION_INVALID",
+		31: "ERROR_CODE_RESERVATION_USED",
+		32: "ERROR_CODE_RESERVATION_EXPIRED",
+		33: "ERROR_CODE_FLEET_UNAVAILABLE",
 	}
 	ErrorCode_value = map[string]int32{
-		"ERROR_CODE_UNSPECIFIED":      0,
-		"ERROR_CODE_PROTOCOL_VERSION": 1,
-		"ERROR_CODE_MALFORMED":        2,
-		"ERROR_CODE_UNKNOWN_MESSAGE":  3,
-		"ERROR_CODE_TOO_LARGE":        4,
-		"ERROR_CODE_HANDSHAKE":        5,
-		"ERROR_CODE_ROOM_NOT_FOUND":   6,
-		"ERROR_CODE_ROOM_FULL":        7,
-		"ERROR_CODE_NOT_IN_ROOM":      8,
-		"ERROR_CODE_ALREADY_IN_ROOM":  9,
-		"ERROR_CODE_SERVER_FULL":      10,
-		"ERROR_CODE_BAD_REQUEST":      11,
-		"ERROR_CODE_RATE_LIMITED":     12,
-		"ERROR_CODE_SLOW_CONSUMER":    13,
-		"ERROR_CODE_SHUTTING_DOWN":    14,
-		"ERROR_CODE_ROOM_CLOSED":      15,
-		"ERROR_CODE_INTERNAL":         16,
-		"ERROR_CODE_TIMEOUT":          17,
-		"ERROR_CODE_TOKEN_INVALID":    20,
-		"ERROR_CODE_TOKEN_EXPIRED":    21,
-		"ERROR_CODE_TOKEN_USED":       22,
-		"ERROR_CODE_SESSION_EXPIRED":  23,
-		"ERROR_CODE_UNKNOWN_EVENT":    24,
-		"ERROR_CODE_EVENT_FAILED":     25,
-		"ERROR_CODE_SESSION_MOVED":    26,
+		"ERROR_CODE_UNSPECIFIED":         0,
+		"ERROR_CODE_PROTOCOL_VERSION":    1,
+		"ERROR_CODE_MALFORMED":           2,
+		"ERROR_CODE_UNKNOWN_MESSAGE":     3,
+		"ERROR_CODE_TOO_LARGE":           4,
+		"ERROR_CODE_HANDSHAKE":           5,
+		"ERROR_CODE_ROOM_NOT_FOUND":      6,
+		"ERROR_CODE_ROOM_FULL":           7,
+		"ERROR_CODE_NOT_IN_ROOM":         8,
+		"ERROR_CODE_ALREADY_IN_ROOM":     9,
+		"ERROR_CODE_SERVER_FULL":         10,
+		"ERROR_CODE_BAD_REQUEST":         11,
+		"ERROR_CODE_RATE_LIMITED":        12,
+		"ERROR_CODE_SLOW_CONSUMER":       13,
+		"ERROR_CODE_SHUTTING_DOWN":       14,
+		"ERROR_CODE_ROOM_CLOSED":         15,
+		"ERROR_CODE_INTERNAL":            16,
+		"ERROR_CODE_TIMEOUT":             17,
+		"ERROR_CODE_TOKEN_INVALID":       20,
+		"ERROR_CODE_TOKEN_EXPIRED":       21,
+		"ERROR_CODE_TOKEN_USED":          22,
+		"ERROR_CODE_SESSION_EXPIRED":     23,
+		"ERROR_CODE_UNKNOWN_EVENT":       24,
+		"ERROR_CODE_EVENT_FAILED":        25,
+		"ERROR_CODE_SESSION_MOVED":       26,
+		"ERROR_CODE_RESERVATION_INVALID": 30,
+		"ERROR_CODE_RESERVATION_USED":    31,
+		"ERROR_CODE_RESERVATION_EXPIRED": 32,
+		"ERROR_CODE_FLEET_UNAVAILABLE":   33,
 	}
 )
 
@@ -479,6 +497,7 @@ type ServerMessage struct {
 	//	*ServerMessage_Ack
 	//	*ServerMessage_Token
 	//	*ServerMessage_Draining
+	//	*ServerMessage_Redirect
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -677,6 +696,15 @@ func (x *ServerMessage) GetDraining() *Draining {
 	return nil
 }
 
+func (x *ServerMessage) GetRedirect() *Redirect {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Redirect); ok {
+			return x.Redirect
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -742,6 +770,11 @@ type ServerMessage_Draining struct {
 	Draining *Draining `protobuf:"bytes,17,opt,name=draining,proto3,oneof"`
 }
 
+type ServerMessage_Redirect struct {
+	// Answers JoinRoom when another server of the fleet hosts the room.
+	Redirect *Redirect `protobuf:"bytes,18,opt,name=redirect,proto3,oneof"`
+}
+
 func (*ServerMessage_Welcome) isServerMessage_Body() {}
 
 func (*ServerMessage_Error) isServerMessage_Body() {}
@@ -772,6 +805,8 @@ func (*ServerMessage_Token) isServerMessage_Body() {}
 
 func (*ServerMessage_Draining) isServerMessage_Body() {}
 
+func (*ServerMessage_Redirect) isServerMessage_Body() {}
+
 // Hello must be the first message on a connection.
 type Hello struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -787,9 +822,12 @@ type Hello struct {
 	LastSeq uint32 `protobuf:"varint,21,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
 	// Resume: the tick of the newest snapshot the client decoded; the next
 	// snapshot is a delta from it while the room still holds it.
-	LastTick      uint32 `protobuf:"varint,22,opt,name=last_tick,json=lastTick,proto3" json:"last_tick,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LastTick uint32 `protobuf:"varint,22,opt,name=last_tick,json=lastTick,proto3" json:"last_tick,omitempty"`
+	// Fleet: the client follows a Redirect answering its JoinRoom. A server of
+	// a fleet only seats a client without it in rooms it hosts itself.
+	FollowsRedirects bool `protobuf:"varint,60,opt,name=follows_redirects,json=followsRedirects,proto3" json:"follows_redirects,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -855,6 +893,13 @@ func (x *Hello) GetLastTick() uint32 {
 		return x.LastTick
 	}
 	return 0
+}
+
+func (x *Hello) GetFollowsRedirects() bool {
+	if x != nil {
+		return x.FollowsRedirects
+	}
+	return false
 }
 
 // Welcome answers Hello.
@@ -1100,8 +1145,13 @@ type RoomInfo struct {
 	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Players  uint32                 `protobuf:"varint,2,opt,name=players,proto3" json:"players,omitempty"`
 	Capacity uint32                 `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
-	// The room's current tick.
-	Tick          uint32 `protobuf:"varint,4,opt,name=tick,proto3" json:"tick,omitempty"`
+	// The room's current tick (0 for a room another server hosts).
+	Tick uint32 `protobuf:"varint,4,opt,name=tick,proto3" json:"tick,omitempty"`
+	// Fleet: the WebSocket URL of the server that hosts the room (empty when
+	// the server runs alone).
+	Address string `protobuf:"bytes,60,opt,name=address,proto3" json:"address,omitempty"`
+	// Fleet: the game mode of the room's server (empty when alone).
+	Mode          string `protobuf:"bytes,61,opt,name=mode,proto3" json:"mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1162,6 +1212,20 @@ func (x *RoomInfo) GetTick() uint32 {
 		return x.Tick
 	}
 	return 0
+}
+
+func (x *RoomInfo) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *RoomInfo) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
 }
 
 type RoomList struct {
@@ -1302,9 +1366,12 @@ func (x *RoomCreated) GetRoom() *RoomInfo {
 // JoinRoom takes a seat (or watches, with spectate). An empty room_id means
 // quick join: the fullest open room with a free seat, else a new room.
 type JoinRoom struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
-	Spectate      bool                   `protobuf:"varint,2,opt,name=spectate,proto3" json:"spectate,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	RoomId   string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	Spectate bool                   `protobuf:"varint,2,opt,name=spectate,proto3" json:"spectate,omitempty"`
+	// Fleet: the reservation from the Redirect that sent the client here;
+	// room_id and spectate must be the Redirect's.
+	Reservation   string `protobuf:"bytes,60,opt,name=reservation,proto3" json:"reservation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1351,6 +1418,13 @@ func (x *JoinRoom) GetSpectate() bool {
 		return x.Spectate
 	}
 	return false
+}
+
+func (x *JoinRoom) GetReservation() string {
+	if x != nil {
+		return x.Reservation
+	}
+	return ""
 }
 
 // Joined answers JoinRoom. Snapshots of the room follow.
@@ -2589,6 +2663,93 @@ func (x *Draining) GetSecondsLeft() uint32 {
 	return 0
 }
 
+// Redirect answers JoinRoom (request_id echoed) when the room chosen for the
+// client, by id or by quick join, is hosted by another server of the fleet.
+// The client opens a new session there (Hello, then JoinRoom with room_id,
+// spectate and reservation copied from here) before expires_ms, and may close
+// this one (Bye). PROTOCOL.md section 15.
+type Redirect struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The WebSocket URL of the server that hosts the room
+	// (ws://host:port/ws); its polling URL derives from it as usual.
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	RoomId  string `protobuf:"bytes,2,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// A single-use seat reservation: random, kept by the fleet's directory,
+	// good for this room on that server only.
+	Reservation string `protobuf:"bytes,3,opt,name=reservation,proto3" json:"reservation,omitempty"`
+	// When the reservation lapses, Unix milliseconds (the directory's clock).
+	ExpiresMs uint64 `protobuf:"varint,4,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"`
+	// The reservation is for a spectator's place.
+	Spectate      bool `protobuf:"varint,5,opt,name=spectate,proto3" json:"spectate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Redirect) Reset() {
+	*x = Redirect{}
+	mi := &file_arena_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Redirect) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Redirect) ProtoMessage() {}
+
+func (x *Redirect) ProtoReflect() protoreflect.Message {
+	mi := &file_arena_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Redirect.ProtoReflect.Descriptor instead.
+func (*Redirect) Descriptor() ([]byte, []int) {
+	return file_arena_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *Redirect) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Redirect) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *Redirect) GetReservation() string {
+	if x != nil {
+		return x.Reservation
+	}
+	return ""
+}
+
+func (x *Redirect) GetExpiresMs() uint64 {
+	if x != nil {
+		return x.ExpiresMs
+	}
+	return 0
+}
+
+func (x *Redirect) GetSpectate() bool {
+	if x != nil {
+		return x.Spectate
+	}
+	return false
+}
+
 var File_arena_proto protoreflect.FileDescriptor
 
 const file_arena_proto_rawDesc = "" +
@@ -2615,7 +2776,7 @@ const file_arena_proto_rawDesc = "" +
 	" \x01(\v2\x13.arena.v1.HeartbeatH\x00R\theartbeat\x12!\n" +
 	"\x03ack\x18\v \x01(\v2\r.arena.v1.AckH\x00R\x03ack\x12!\n" +
 	"\x03bye\x18\f \x01(\v2\r.arena.v1.ByeH\x00R\x03byeB\x06\n" +
-	"\x04body\"\x8d\x06\n" +
+	"\x04body\"\xbf\x06\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x0f \x01(\rR\trequestId\x12\x10\n" +
@@ -2636,14 +2797,16 @@ const file_arena_proto_rawDesc = "" +
 	"\theartbeat\x18\f \x01(\v2\x13.arena.v1.HeartbeatH\x00R\theartbeat\x12!\n" +
 	"\x03ack\x18\r \x01(\v2\r.arena.v1.AckH\x00R\x03ack\x12'\n" +
 	"\x05token\x18\x0e \x01(\v2\x0f.arena.v1.TokenH\x00R\x05token\x120\n" +
-	"\bdraining\x18\x11 \x01(\v2\x12.arena.v1.DrainingH\x00R\bdrainingB\x06\n" +
-	"\x04body\"\xa1\x01\n" +
+	"\bdraining\x18\x11 \x01(\v2\x12.arena.v1.DrainingH\x00R\bdraining\x120\n" +
+	"\bredirect\x18\x12 \x01(\v2\x12.arena.v1.RedirectH\x00R\bredirectB\x06\n" +
+	"\x04body\"\xce\x01\n" +
 	"\x05Hello\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
 	"\fresume_token\x18\x14 \x01(\fR\vresumeToken\x12\x19\n" +
 	"\blast_seq\x18\x15 \x01(\rR\alastSeq\x12\x1b\n" +
-	"\tlast_tick\x18\x16 \x01(\rR\blastTick\"\x82\x03\n" +
+	"\tlast_tick\x18\x16 \x01(\rR\blastTick\x12+\n" +
+	"\x11follows_redirects\x18< \x01(\bR\x10followsRedirects\"\x82\x03\n" +
 	"\aWelcome\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x1b\n" +
 	"\ttick_rate\x18\x02 \x01(\rR\btickRate\x12#\n" +
@@ -2661,22 +2824,25 @@ const file_arena_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\x0e2\x13.arena.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
 	"\x05fatal\x18\x03 \x01(\bR\x05fatal\"\v\n" +
-	"\tListRooms\"d\n" +
+	"\tListRooms\"\x92\x01\n" +
 	"\bRoomInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aplayers\x18\x02 \x01(\rR\aplayers\x12\x1a\n" +
 	"\bcapacity\x18\x03 \x01(\rR\bcapacity\x12\x12\n" +
-	"\x04tick\x18\x04 \x01(\rR\x04tick\"4\n" +
+	"\x04tick\x18\x04 \x01(\rR\x04tick\x12\x18\n" +
+	"\aaddress\x18< \x01(\tR\aaddress\x12\x12\n" +
+	"\x04mode\x18= \x01(\tR\x04mode\"4\n" +
 	"\bRoomList\x12(\n" +
 	"\x05rooms\x18\x01 \x03(\v2\x12.arena.v1.RoomInfoR\x05rooms\"(\n" +
 	"\n" +
 	"CreateRoom\x12\x1a\n" +
 	"\bcapacity\x18\x01 \x01(\rR\bcapacity\"5\n" +
 	"\vRoomCreated\x12&\n" +
-	"\x04room\x18\x01 \x01(\v2\x12.arena.v1.RoomInfoR\x04room\"?\n" +
+	"\x04room\x18\x01 \x01(\v2\x12.arena.v1.RoomInfoR\x04room\"a\n" +
 	"\bJoinRoom\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1a\n" +
-	"\bspectate\x18\x02 \x01(\bR\bspectate\"\x88\x01\n" +
+	"\bspectate\x18\x02 \x01(\bR\bspectate\x12 \n" +
+	"\vreservation\x18< \x01(\tR\vreservation\"\x88\x01\n" +
 	"\x06Joined\x12&\n" +
 	"\x04room\x18\x01 \x01(\v2\x12.arena.v1.RoomInfoR\x04room\x12\x1b\n" +
 	"\tplayer_id\x18\x02 \x01(\rR\bplayerId\x12%\n" +
@@ -2759,7 +2925,14 @@ const file_arena_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04text\x18\x03 \x01(\tR\x04text\"-\n" +
 	"\bDraining\x12!\n" +
-	"\fseconds_left\x18\x01 \x01(\rR\vsecondsLeft*\xd9\x05\n" +
+	"\fseconds_left\x18\x01 \x01(\rR\vsecondsLeft\"\x9a\x01\n" +
+	"\bRedirect\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x17\n" +
+	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12 \n" +
+	"\vreservation\x18\x03 \x01(\tR\vreservation\x12\x1d\n" +
+	"\n" +
+	"expires_ms\x18\x04 \x01(\x04R\texpiresMs\x12\x1a\n" +
+	"\bspectate\x18\x05 \x01(\bR\bspectate*\xe4\x06\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_PROTOCOL_VERSION\x10\x01\x12\x18\n" +
@@ -2786,7 +2959,11 @@ const file_arena_proto_rawDesc = "" +
 	"\x1aERROR_CODE_SESSION_EXPIRED\x10\x17\x12\x1c\n" +
 	"\x18ERROR_CODE_UNKNOWN_EVENT\x10\x18\x12\x1b\n" +
 	"\x17ERROR_CODE_EVENT_FAILED\x10\x19\x12\x1c\n" +
-	"\x18ERROR_CODE_SESSION_MOVED\x10\x1aB,Z*github.com/arenaserver/arena/proto/arenapbb\x06proto3"
+	"\x18ERROR_CODE_SESSION_MOVED\x10\x1a\x12\"\n" +
+	"\x1eERROR_CODE_RESERVATION_INVALID\x10\x1e\x12\x1f\n" +
+	"\x1bERROR_CODE_RESERVATION_USED\x10\x1f\x12\"\n" +
+	"\x1eERROR_CODE_RESERVATION_EXPIRED\x10 \x12 \n" +
+	"\x1cERROR_CODE_FLEET_UNAVAILABLE\x10!B,Z*github.com/arenaserver/arena/proto/arenapbb\x06proto3"
 
 var (
 	file_arena_proto_rawDescOnce sync.Once
@@ -2801,7 +2978,7 @@ func file_arena_proto_rawDescGZIP() []byte {
 }
 
 var file_arena_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arena_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_arena_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_arena_proto_goTypes = []any{
 	(ErrorCode)(0),        // 0: arena.v1.ErrorCode
 	(*ClientMessage)(nil), // 1: arena.v1.ClientMessage
@@ -2835,6 +3012,7 @@ var file_arena_proto_goTypes = []any{
 	(*Token)(nil),         // 29: arena.v1.Token
 	(*ChatLine)(nil),      // 30: arena.v1.ChatLine
 	(*Draining)(nil),      // 31: arena.v1.Draining
+	(*Redirect)(nil),      // 32: arena.v1.Redirect
 }
 var file_arena_proto_depIdxs = []int32{
 	3,  // 0: arena.v1.ClientMessage.hello:type_name -> arena.v1.Hello
@@ -2864,19 +3042,20 @@ var file_arena_proto_depIdxs = []int32{
 	27, // 24: arena.v1.ServerMessage.ack:type_name -> arena.v1.Ack
 	29, // 25: arena.v1.ServerMessage.token:type_name -> arena.v1.Token
 	31, // 26: arena.v1.ServerMessage.draining:type_name -> arena.v1.Draining
-	0,  // 27: arena.v1.Error.code:type_name -> arena.v1.ErrorCode
-	7,  // 28: arena.v1.RoomList.rooms:type_name -> arena.v1.RoomInfo
-	7,  // 29: arena.v1.RoomCreated.room:type_name -> arena.v1.RoomInfo
-	7,  // 30: arena.v1.Joined.room:type_name -> arena.v1.RoomInfo
-	17, // 31: arena.v1.Joined.arena:type_name -> arena.v1.Arena
-	15, // 32: arena.v1.Arena.walls:type_name -> arena.v1.Rect
-	16, // 33: arena.v1.Arena.spawns:type_name -> arena.v1.Point
-	20, // 34: arena.v1.Roster.players:type_name -> arena.v1.PlayerInfo
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	32, // 27: arena.v1.ServerMessage.redirect:type_name -> arena.v1.Redirect
+	0,  // 28: arena.v1.Error.code:type_name -> arena.v1.ErrorCode
+	7,  // 29: arena.v1.RoomList.rooms:type_name -> arena.v1.RoomInfo
+	7,  // 30: arena.v1.RoomCreated.room:type_name -> arena.v1.RoomInfo
+	7,  // 31: arena.v1.Joined.room:type_name -> arena.v1.RoomInfo
+	17, // 32: arena.v1.Joined.arena:type_name -> arena.v1.Arena
+	15, // 33: arena.v1.Arena.walls:type_name -> arena.v1.Rect
+	16, // 34: arena.v1.Arena.spawns:type_name -> arena.v1.Point
+	20, // 35: arena.v1.Roster.players:type_name -> arena.v1.PlayerInfo
+	36, // [36:36] is the sub-list for method output_type
+	36, // [36:36] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_arena_proto_init() }
@@ -2914,6 +3093,7 @@ func file_arena_proto_init() {
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Token)(nil),
 		(*ServerMessage_Draining)(nil),
+		(*ServerMessage_Redirect)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2921,7 +3101,7 @@ func file_arena_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arena_proto_rawDesc), len(file_arena_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
