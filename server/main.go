@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/arenaserver/arena/netcode/wsconn"
+	"github.com/arenaserver/arena/server/fleet"
 	"github.com/arenaserver/arena/server/gateway"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/room"
@@ -54,6 +55,13 @@ type options struct {
 	drainGrace time.Duration
 	adminAddr  string
 	adminToken string
+	// Fleet (issue 9).
+	redis          string
+	publicAddr     string
+	mode           string
+	fleetHeartbeat time.Duration
+	fleetTTL       time.Duration
+	reservationTTL time.Duration
 }
 
 // parseFlags reads flags, with ARENA_* environment variables as defaults.
@@ -83,6 +91,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.DurationVar(&o.drainGrace, "drain-grace", 30*time.Second, "on SIGTERM/SIGINT, how long running matches may go on before connections close")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "pprof and /metrics on this address (a bare :port means loopback); off when empty")
 	fs.StringVar(&o.adminToken, "admin-token", "", "token for /dashboard; when empty a random one is generated and logged")
+	fs.StringVar(&o.redis, "redis", "", "Redis URL (redis://host:port) of the fleet's shared room directory; empty runs this server alone")
+	fs.StringVar(&o.publicAddr, "public-addr", "", "fleet: address other servers send players to (host:port or ws://host:port/ws); default the listen address")
+	fs.StringVar(&o.mode, "mode", "arena", "fleet: game mode of this server's rooms; quick join places players on servers of the same mode")
+	fs.DurationVar(&o.fleetHeartbeat, "fleet-heartbeat", time.Second, "fleet: how often this server republishes its rooms in the directory")
+	fs.DurationVar(&o.fleetTTL, "fleet-ttl", 3*time.Second, "fleet: how long the directory keeps a server that stopped heartbeating (at least twice -fleet-heartbeat)")
+	fs.DurationVar(&o.reservationTTL, "reservation-ttl", 10*time.Second, "fleet: how long a redirected player's seat reservation stays valid")
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "ARENA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -109,6 +123,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	}
 	if o.drainGrace <= 0 {
 		return o, fmt.Errorf("-drain-grace must be positive, not %v", o.drainGrace)
+	}
+	if o.redis != "" && (o.fleetHeartbeat <= 0 || o.fleetTTL < 2*o.fleetHeartbeat || o.reservationTTL <= 0) {
+		return o, fmt.Errorf("-fleet-heartbeat and -reservation-ttl must be positive, -fleet-ttl at least twice -fleet-heartbeat")
 	}
 	return o, nil
 }
@@ -151,19 +168,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintln(stderr, "server:", err)
 		return 2
 	}
-	gw := gateway.New(lob, gateway.Config{
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		log.Error("listen failed", "addr", o.addr, "err", err)
+		return 1
+	}
+	var gw *gateway.Server
+	var dir gateway.Directory
+	if o.redis != "" {
+		if x.fleet, err = newFleet(o, ln.Addr().String(), log, lob, func(name string, payload []byte) { gw.EmitLocal(name, payload) }); err != nil {
+			_ = ln.Close()
+			fmt.Fprintln(stderr, "server:", err)
+			return 2
+		}
+		dir = x.fleet
+	}
+	gw = gateway.New(lob, gateway.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate),
 		MaxRoomSize: max(64, o.roomSize), Logger: log,
 		WS:   wsconn.ServerOptions{MaxMessage: o.maxMessage},
 		Hold: o.hold, Secret: []byte(o.secret), TokenTTL: o.tokenTTL,
 		Heartbeat: o.heartbeat, HeartbeatTimeout: o.heartbeatTimeout, Metrics: x.counters,
+		Fleet: dir,
 	})
 	x.wire(o, log, lob, gw)
-
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		log.Error("listen failed", "addr", o.addr, "err", err)
-		return 1
+	if x.fleet != nil {
+		x.fleet.Start(ctx)
 	}
 	srv := &http.Server{
 		Handler:           x.handler(gw.Handler()),
@@ -200,4 +230,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	x.drainThenStop(o, log, srv, gw, lob)
 	log.Info("stopped")
 	return 0
+}
+
+// newFleet prepares this server's membership in a fleet (-redis); the
+// caller starts it once the gateway exists.
+func newFleet(o options, listen string, log *slog.Logger, lob *lobby.Lobby, deliver func(string, []byte)) (*fleet.Node, error) {
+	public := o.publicAddr
+	if public == "" {
+		public = fleet.PublicAddr(listen)
+	}
+	return fleet.New(fleet.Config{
+		Redis: o.redis, Addr: public, Mode: o.mode, RoomSize: o.roomSize,
+		Heartbeat: o.fleetHeartbeat, TTL: o.fleetTTL, ReservationTTL: o.reservationTTL,
+		Rooms: lob.List, Deliver: deliver, Logger: log,
+	})
 }

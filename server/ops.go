@@ -5,16 +5,19 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arenaserver/arena/server/dashboard"
 	"github.com/arenaserver/arena/server/drain"
+	"github.com/arenaserver/arena/server/fleet"
 	"github.com/arenaserver/arena/server/gateway"
 	"github.com/arenaserver/arena/server/health"
 	"github.com/arenaserver/arena/server/lobby"
@@ -31,13 +34,16 @@ type ops struct {
 	reg      *prometheus.Registry
 	dash     *dashboard.Dashboard
 	ready    *health.Checker
-	admin    *http.Server // nil unless -admin-addr is set
+	admin    *http.Server    // nil unless -admin-addr is set
+	fleet    *fleet.Node     // nil unless -redis is set
+	gw       *gateway.Server // set by wire
 }
 
 func newOps() *ops { return &ops{counters: &metrics.Counters{}, totals: &room.Totals{}} }
 
 // wire connects the sources once the lobby and the gateway exist.
 func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Server) {
+	x.gw = gw
 	draining := func() bool { return x.drain.Draining() }
 	x.reg = metrics.NewRegistry(metrics.Sources{
 		Rooms: lob.List, Census: gw.Census, Totals: x.totals, Counters: x.counters,
@@ -102,6 +108,7 @@ func (x *ops) startAdmin(addr string, log *slog.Logger) (string, error) {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("GET /metrics", metrics.Handler(x.reg))
+	mux.HandleFunc("POST /announce", x.announce)
 	x.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() { _ = x.admin.Serve(ln) }() // ends with Shutdown in stop
 	return ln.Addr().String(), nil
@@ -112,6 +119,10 @@ func (x *ops) startAdmin(addr string, log *slog.Logger) (string, error) {
 // (Error{SHUTTING_DOWN} and close code 1001, going away), the rooms and the
 // admin listener.
 func (x *ops) drainThenStop(o options, log *slog.Logger, srv *http.Server, gw *gateway.Server, lob *lobby.Lobby) {
+	if x.fleet != nil {
+		_ = x.fleet.Leave(context.Background()) // at once: no server sends players here any more
+		defer x.fleet.Close()
+	}
 	drain.Run(context.Background(), &x.drain, lob, gw, drain.Config{Grace: o.drainGrace, Logger: log})
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -122,4 +133,29 @@ func (x *ops) drainThenStop(o options, log *slog.Logger, srv *http.Server, gw *g
 	if x.admin != nil {
 		_ = x.admin.Shutdown(shutCtx)
 	}
+}
+
+// maxAnnounce bounds an announcement's payload.
+const maxAnnounce = 4 << 10
+
+// announce serves POST /announce?event=NAME on the admin address: the body
+// (at most 4 KiB) goes as a named event (default "announce") to every
+// session of the server, and with a fleet to every server's sessions.
+func (x *ops) announce(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("event")
+	if name == "" {
+		name = "announce"
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAnnounce))
+	if err != nil {
+		http.Error(w, "body over 4 KiB", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if len(name) > 64 || !utf8.ValidString(name) {
+		http.Error(w, "event name must be 1..64 bytes of UTF-8", http.StatusBadRequest)
+		return
+	}
+	n := x.gw.EmitAll(name, body)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "queued for %d sessions here (fleet: %t)\n", n, x.fleet != nil)
 }

@@ -148,6 +148,7 @@ type link struct {
 	gone    chan struct{}               // closed when the transport ended
 	err     error                       // why; set before gone closes
 	up      bool                        // handshake done; guarded by Conn.mu
+	late    bool                        // the handshake timed out: ignore its Welcome; guarded by Conn.mu
 }
 
 // Conn is a client session. Its methods are safe for concurrent use.
@@ -161,6 +162,7 @@ type Conn struct {
 	connectMu sync.Mutex // one resume at a time (reconnection or upgrade): a token is spent once
 
 	mu        sync.Mutex // guards the fields below
+	url       string     // the server's WebSocket URL; a redirect changes it
 	cur       *link      // the transport in use; nil while reconnecting
 	token     []byte
 	hold      time.Duration
@@ -188,6 +190,7 @@ type Conn struct {
 	duplicates                  atomic.Uint64 // replayed reliable frames already processed
 	resumes                     atomic.Uint64
 	upgrades                    atomic.Uint64
+	moves                       atomic.Uint64
 	done                        chan struct{}
 	rnd                         *rand.Rand // backoff jitter; used by the reconnect goroutine only
 	wg                          sync.WaitGroup
@@ -234,11 +237,11 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	c := &Conn{cfg: cfg, waiters: map[uint32]chan *arenapb.ServerMessage{}, done: make(chan struct{}),
+	c := &Conn{cfg: cfg, url: cfg.URL, waiters: map[uint32]chan *arenapb.ServerMessage{}, done: make(chan struct{}),
 		rnd: rand.New(rand.NewPCG(seed, 0x7ec0)), hbTimeout: 15 * time.Second}
 	c.history.init(64) // resized on Welcome
 	c.events.init()
-	l, err := c.connect(ctx, &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name}, cfg.Transport)
+	l, err := c.connect(ctx, &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name, FollowsRedirects: true}, cfg.Transport)
 	if err != nil {
 		return nil, err
 	}
@@ -291,11 +294,13 @@ func (c *Conn) connectWith(ctx context.Context, hello *arenapb.Hello, kind strin
 	}
 	var t transport
 	var err error
+	cfg := c.cfg
+	cfg.URL = c.URL()
 	switch kind {
 	case "ws":
-		t, err = wsconn.Dial(ctx, c.cfg.URL, c.cfg.Dial, onFrame, onClose)
+		t, err = wsconn.Dial(ctx, cfg.URL, cfg.Dial, onFrame, onClose)
 	case "poll":
-		t, err = dialPoll(ctx, c.cfg, onFrame, onClose)
+		t, err = dialPoll(ctx, cfg, onFrame, onClose)
 	}
 	if err != nil {
 		return nil, err
@@ -319,9 +324,20 @@ func (c *Conn) connectWith(ctx context.Context, hello *arenapb.Hello, kind strin
 	case <-l.gone:
 		return nil, fmt.Errorf("client: connection closed during the handshake: %w", l.err)
 	case <-ctx.Done():
+		c.mu.Lock()
+		l.late = true
+		c.mu.Unlock()
 		_ = l.t.Close()
 		return nil, fmt.Errorf("client: handshake: %w", ctx.Err())
 	}
+}
+
+// URL is the WebSocket URL of the server the session is on (Config.URL
+// until a redirect moves it).
+func (c *Conn) URL() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.url
 }
 
 // Welcome is the server's answer to the latest Hello.
@@ -634,16 +650,109 @@ func (c *Conn) CreateRoom(ctx context.Context, capacity uint32) (*arenapb.RoomIn
 
 // Join takes a seat in roomID, or quick-joins when roomID is empty; with
 // spectate it watches instead. Snapshots start arriving right after.
+//
+// In a fleet, the server may answer with a Redirect to the server that
+// hosts the room: Join follows it (up to 3 servers) by moving the Conn
+// there (a new session; the old one is ended) and joining with the seat
+// reservation. A quick join whose reserved seat is gone when it arrives
+// (the room filled or closed, that server began draining) quick-joins
+// again from there. Requests still waiting for an answer from the old
+// server when the Conn moves fail.
 func (c *Conn) Join(ctx context.Context, roomID string, spectate bool) (*arenapb.Joined, error) {
-	r, err := c.request(ctx, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: roomID, Spectate: spectate}}})
+	quick := roomID == ""
+	reservation := ""
+	for hops := 0; ; hops++ {
+		r, err := c.request(ctx, joinMessage(roomID, spectate, reservation))
+		var pe *netcode.Error
+		if err != nil && reservation != "" && quick && errors.As(err, &pe) && seatGone(pe.Code) {
+			roomID, reservation = "", ""
+			r, err = c.request(ctx, joinMessage("", spectate, ""))
+		}
+		if err != nil {
+			return nil, err
+		}
+		if red := r.GetRedirect(); red != nil {
+			if hops >= maxRedirects {
+				return nil, fmt.Errorf("client: join redirected more than %d times", maxRedirects)
+			}
+			if err := c.move(ctx, red.GetAddress()); err != nil {
+				return nil, fmt.Errorf("client: follow redirect to %s: %w", red.GetAddress(), err)
+			}
+			roomID, spectate, reservation = red.GetRoomId(), red.GetSpectate(), red.GetReservation()
+			continue
+		}
+		j := r.GetJoined()
+		if j == nil {
+			return nil, fmt.Errorf("client: expected Joined, got %T", r.Body)
+		}
+		return j, nil
+	}
+}
+
+// maxRedirects bounds the servers one Join is redirected to.
+const maxRedirects = 3
+
+func joinMessage(roomID string, spectate bool, reservation string) *arenapb.ClientMessage {
+	return &arenapb.ClientMessage{Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{
+		RoomId: roomID, Spectate: spectate, Reservation: reservation}}}
+}
+
+// seatGone reports whether a refused reservation is worth a new quick join.
+func seatGone(code arenapb.ErrorCode) bool {
+	switch code {
+	case arenapb.ErrorCode_ERROR_CODE_ROOM_FULL, arenapb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND,
+		arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, arenapb.ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE,
+		arenapb.ErrorCode_ERROR_CODE_RESERVATION_INVALID, arenapb.ErrorCode_ERROR_CODE_RESERVATION_USED,
+		arenapb.ErrorCode_ERROR_CODE_RESERVATION_EXPIRED:
+		return true
+	}
+	return false
+}
+
+// move starts a new session on the server at url (the same transport
+// choice) and makes it the Conn's: its Welcome resets the session state
+// (startOverLocked) and ends the old session with Bye. On failure the
+// Conn stays where it was.
+func (c *Conn) move(ctx context.Context, url string) error {
+	c.connectMu.Lock()
+	defer c.connectMu.Unlock()
+	c.mu.Lock()
+	prev, wasPoll := c.url, c.cur != nil && c.cur.kind == "poll"
+	c.url = url
+	c.mu.Unlock()
+	l, err := c.connect(ctx, &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name, FollowsRedirects: true}, c.cfg.Transport)
 	if err != nil {
-		return nil, err
+		c.mu.Lock()
+		c.url = prev
+		c.mu.Unlock()
+		return err
 	}
-	j := r.GetJoined()
-	if j == nil {
-		return nil, fmt.Errorf("client: expected Joined, got %T", r.Body)
+	c.moves.Add(1)
+	if l.kind == "poll" && c.cfg.Transport == "auto" && !wasPoll {
+		c.wg.Go(c.probeUpgrade)
 	}
-	return j, nil
+	return nil
+}
+
+// errMoved answers requests the old server never answered.
+var errMoved = &arenapb.Error{Code: arenapb.ErrorCode_ERROR_CODE_INTERNAL,
+	Message: "client: the session moved to another server before this was answered"}
+
+// startOverLocked forgets the old session's state when a new session
+// begins on the same Conn (c.mu is held).
+func (c *Conn) startOverLocked() {
+	c.lastSeq, c.ackedSeq, c.outSeq = 0, 0, 0
+	clear(c.unacked)
+	c.unacked = c.unacked[:0]
+	c.joined = nil
+	c.history.reset()
+	c.ackTick = 0
+	for rid, ch := range c.waiters {
+		select {
+		case ch <- &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Error{Error: errMoved}}:
+		default:
+		}
+	}
 }
 
 // Leave gives up the seat.
@@ -711,13 +820,14 @@ type Stats struct {
 	BytesIn, BytesOut, FramesIn uint64
 	Resumes                     uint64 // successful resumes after a lost connection
 	Upgrades                    uint64 // moves from polling to WebSocket
+	Moves                       uint64 // sessions moved to another server by a redirect
 	Duplicates                  uint64 // replayed reliable frames dropped as already processed
 }
 
 // Stats returns the traffic counters.
 func (c *Conn) Stats() Stats {
 	return Stats{BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), FramesIn: c.framesIn.Load(),
-		Resumes: c.resumes.Load(), Upgrades: c.upgrades.Load(), Duplicates: c.duplicates.Load()}
+		Resumes: c.resumes.Load(), Upgrades: c.upgrades.Load(), Duplicates: c.duplicates.Load(), Moves: c.moves.Load()}
 }
 
 // onFrame runs on a transport's read goroutine for every server frame.
@@ -788,6 +898,16 @@ func (c *Conn) handshakeFrame(l *link) {
 		w := b.Welcome
 		c.sendMu.Lock() // no other send until the resend below is done
 		c.mu.Lock()
+		if l.late {
+			c.mu.Unlock()
+			c.sendMu.Unlock()
+			return // its connect gave up; the transport is closing
+		}
+		// A new session on a Conn that had one: a redirect moved it (move).
+		fresh := !w.GetResumed() && c.welcome.Load() != nil
+		if fresh {
+			c.startOverLocked()
+		}
 		old := c.cur
 		c.cur, l.up = l, true
 		c.token = w.GetResumeToken()
@@ -809,6 +929,11 @@ func (c *Conn) handshakeFrame(l *link) {
 				break
 			}
 			c.bytesOut.Add(uint64(len(f)))
+		}
+		if fresh && old != nil && old != l {
+			// End the session left behind at once rather than have its
+			// server hold it.
+			_ = old.t.Send(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Bye{Bye: &arenapb.Bye{}}}))
 		}
 		c.sendMu.Unlock()
 		if old != nil && old != l {

@@ -163,8 +163,20 @@ func (s *Server) EmitRoom(roomID, name string, payload []byte, except *Player) i
 }
 
 // EmitAll sends an event to every live session, connected or held (a
-// server-wide announcement). It returns how many it was queued for.
+// server-wide announcement). It returns how many it was queued for here;
+// with a fleet (Config.Fleet) it is also published to the other servers,
+// which deliver it to theirs with EmitLocal.
 func (s *Server) EmitAll(name string, payload []byte) int {
+	if s.cfg.Fleet != nil {
+		s.cfg.Fleet.Broadcast(name, payload)
+	}
+	return s.EmitLocal(name, payload)
+}
+
+// EmitLocal sends an event to every live session of this server only
+// (connected or held), and returns how many it was queued for. A fleet
+// broadcast from another server arrives here.
+func (s *Server) EmitLocal(name string, payload []byte) int {
 	frame := netcode.Marshal(eventFrame(name, payload, 0))
 	n := 0
 	for _, p := range s.liveSessions() {

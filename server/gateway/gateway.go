@@ -69,6 +69,11 @@ type Config struct {
 	// failures, resumes and rejected inputs by reason. Default nil: not
 	// counted.
 	Metrics *metrics.Counters
+	// Fleet, if not nil, is the room directory this server shares with the
+	// other servers of its fleet (fleet.go): listings show every room,
+	// joins may be redirected, EmitAll reaches every server. Default nil:
+	// the server runs alone.
+	Fleet Directory
 }
 
 // Fill sets defaults for zero fields.
@@ -228,9 +233,9 @@ func (s *Server) untrack(c *conn) {
 
 var errShuttingDown = errors.New("gateway: shutting down")
 
-func (s *Server) newSession(name string) (*session, error) {
+func (s *Server) newSession(name string, redirects bool) (*session, error) {
 	p := &session{
-		srv: s, id: token.NewSessionID(), name: name,
+		srv: s, id: token.NewSessionID(), name: name, redirects: redirects,
 		out: outbox.NewLimits(outbox.Limits{Frames: s.cfg.ReliableQueue, Bytes: s.cfg.ReliableBytes}),
 	}
 	p.display.Store(&name)

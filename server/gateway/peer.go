@@ -60,6 +60,8 @@ type session struct {
 	out     *outbox.Outbox
 	seat    atomic.Pointer[seat]
 	display atomic.Pointer[string] // the name, for other goroutines (admin views, tests)
+	// redirects: the client follows a Redirect (Hello.follows_redirects).
+	redirects bool
 
 	// frameMu serializes frame handling: after a transport switch, the old
 	// connection's last frames may race the new one's first.
@@ -173,7 +175,7 @@ func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
 	}
-	s, err := c.srv.newSession(name)
+	s, err := c.srv.newSession(name, h.GetFollowsRedirects())
 	if err != nil {
 		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down"))
 	}
@@ -416,11 +418,7 @@ func (s *session) dispatch(c *conn, msg *arenapb.ClientMessage) error {
 	case *arenapb.ClientMessage_Ping:
 		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Pong{Pong: &arenapb.Pong{Time: b.Ping.GetTime()}}})
 	case *arenapb.ClientMessage_ListRooms:
-		list := &arenapb.RoomList{}
-		for _, info := range s.srv.lobby.List() {
-			list.Rooms = append(list.Rooms, info.Proto())
-		}
-		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_RoomList{RoomList: list}})
+		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_RoomList{RoomList: s.srv.roomList()}})
 	case *arenapb.ClientMessage_CreateRoom:
 		capacity := b.CreateRoom.GetCapacity()
 		if capacity > uint32(s.srv.cfg.MaxRoomSize) {
@@ -463,15 +461,12 @@ func (s *session) join(c *conn, rid uint32, j *arenapb.JoinRoom) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.JoinTimeout)
 	defer cancel()
-	var m *room.Member
-	var err error
-	if id := j.GetRoomId(); id != "" {
-		m, err = s.srv.lobby.Join(ctx, id, req)
-	} else {
-		m, err = s.srv.lobby.QuickJoin(ctx, req)
-	}
+	m, redirect, err := s.place(ctx, j, req)
 	if err != nil {
 		return s.refuse(c, rid, wireError(err))
+	}
+	if redirect != nil {
+		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Redirect{Redirect: redirect}})
 	}
 	st.m = m
 	s.seat.Store(st)
@@ -560,6 +555,9 @@ func wireError(err error) *netcode.Error {
 		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down")
 	case errors.Is(err, room.ErrConfig):
 		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_BAD_REQUEST, "%v", err)
+	}
+	if e := fleetError(err); e != nil {
+		return e
 	}
 	return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "%v", err)
 }

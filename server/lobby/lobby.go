@@ -105,13 +105,18 @@ func (l *Lobby) createLocked(capacity int) (*room.Room, error) {
 	if len(l.rooms) >= l.cfg.MaxRooms {
 		return nil, ErrTooManyRooms
 	}
-	cfg := l.cfg.Room
-	if capacity != 0 {
-		cfg.Capacity = capacity
-	}
 	id := newID()
 	for l.rooms[id] != nil {
 		id = newID()
+	}
+	return l.openLocked(id, capacity)
+}
+
+// openLocked starts room id; l.mu is held, the lobby is open and has room.
+func (l *Lobby) openLocked(id string, capacity int) (*room.Room, error) {
+	cfg := l.cfg.Room
+	if capacity != 0 {
+		cfg.Capacity = capacity
 	}
 	r, err := room.New(id, cfg, l.forget)
 	if err != nil {

@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/server/fleet"
+	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/room"
+)
+
+// Directory is what the gateway needs of a fleet's shared room directory
+// (fleet.Node implements it). Its methods are safe for concurrent use.
+type Directory interface {
+	// Rooms lists every room of the fleet, this server's included; when
+	// the directory is unreachable it returns this server's rooms and an
+	// error.
+	Rooms(ctx context.Context) ([]fleet.Room, error)
+	// Place decides where a join goes: here, or another server with a
+	// reservation.
+	Place(ctx context.Context, w fleet.Want) (fleet.Placement, error)
+	// Redeem spends a reservation made for a room of this server.
+	Redeem(ctx context.Context, roomID, reservation string) (fleet.Ticket, error)
+	// Settle says a reserved seat's join here is over.
+	Settle(roomID, reservation string)
+	// Broadcast sends an event to every session of the other servers.
+	Broadcast(name string, payload []byte)
+}
+
+// roomList answers ListRooms: this server's rooms, and with a fleet every
+// room of every live server (this server's only while the directory is
+// unreachable).
+func (s *Server) roomList() *arenapb.RoomList {
+	list := &arenapb.RoomList{}
+	if s.cfg.Fleet == nil {
+		for _, info := range s.lobby.List() {
+			list.Rooms = append(list.Rooms, info.Proto())
+		}
+		return list
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.JoinTimeout)
+	defer cancel()
+	rooms, _ := s.cfg.Fleet.Rooms(ctx) // on error: this server's rooms, still worth listing
+	for _, r := range rooms {
+		list.Rooms = append(list.Rooms, &arenapb.RoomInfo{Id: r.ID, Players: uint32(r.Players), Capacity: uint32(r.Capacity),
+			Tick: r.Tick, Address: r.Addr, Mode: r.Mode})
+	}
+	return list
+}
+
+// place seats a join here, or (with a fleet) answers with the redirect to
+// the server that hosts the room chosen.
+func (s *session) place(ctx context.Context, j *arenapb.JoinRoom, req room.JoinRequest) (*room.Member, *arenapb.Redirect, error) {
+	dir, lob, id := s.srv.cfg.Fleet, s.srv.lobby, j.GetRoomId()
+	if dir == nil || (id == "" && j.GetSpectate()) {
+		// Alone, or quick spectating (which stays on this server).
+		m, err := s.joinHere(ctx, id, req)
+		return m, nil, err
+	}
+	if res := j.GetReservation(); res != "" {
+		t, err := dir.Redeem(ctx, id, res)
+		if err != nil {
+			return nil, nil, err
+		}
+		req.Spectate = t.Spectate
+		capacity := 0
+		if t.Create {
+			capacity = t.Capacity
+		}
+		m, err := lob.JoinOpen(ctx, t.RoomID, capacity, req)
+		if !t.Spectate {
+			dir.Settle(t.RoomID, res)
+		}
+		return m, nil, err
+	}
+	want := fleet.Want{RoomID: id, Spectate: j.GetSpectate(), LocalOnly: !s.redirects}
+	var err error
+	for range 3 {
+		var p fleet.Placement
+		p, err = dir.Place(ctx, want)
+		if errors.Is(err, fleet.ErrUnavailable) {
+			if id != "" && lob.Room(id) == nil {
+				return nil, nil, err // maybe another server's: the directory would know
+			}
+			m, err := s.joinHere(ctx, id, req)
+			return m, nil, err
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if !p.Local {
+			return nil, &arenapb.Redirect{Address: p.Addr, RoomId: p.RoomID, Reservation: p.Reservation,
+				ExpiresMs: uint64(p.Expires.UnixMilli()), Spectate: p.Spectate}, nil
+		}
+		capacity := 0
+		if p.Create {
+			capacity = p.Capacity
+		}
+		m, err := lob.JoinOpen(ctx, p.RoomID, capacity, req)
+		if !p.Spectate {
+			dir.Settle(p.RoomID, p.Reservation)
+		}
+		if err == nil || id != "" || !(errors.Is(err, room.ErrFull) || errors.Is(err, lobby.ErrNotFound)) {
+			return m, nil, err
+		}
+		// A quick join whose room filled or closed under it: place it again.
+	}
+	return nil, nil, err
+}
+
+// joinHere seats a join in this server's rooms only.
+func (s *session) joinHere(ctx context.Context, id string, req room.JoinRequest) (*room.Member, error) {
+	if id != "" {
+		return s.srv.lobby.Join(ctx, id, req)
+	}
+	return s.srv.lobby.QuickJoin(ctx, req)
+}
+
+// fleetError maps the fleet's errors to the wire (wireError calls it); nil
+// for other errors.
+func fleetError(err error) *netcode.Error {
+	switch {
+	case errors.Is(err, fleet.ErrNotFound):
+		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, "no such room in the fleet")
+	case errors.Is(err, fleet.ErrElsewhere):
+		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND,
+			"%v; this client does not follow redirects (Hello.follows_redirects)", err)
+	case errors.Is(err, fleet.ErrFull):
+		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ROOM_FULL, "room is full")
+	case errors.Is(err, fleet.ErrNoServer):
+		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_SERVER_FULL, "no server of the fleet takes players now")
+	case errors.Is(err, fleet.ErrReservationInvalid):
+		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_RESERVATION_INVALID, "reservation not valid for this room on this server")
+	case errors.Is(err, fleet.ErrReservationUsed):
+		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_RESERVATION_USED, "reservation already used")
+	case errors.Is(err, fleet.ErrReservationExpired):
+		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_RESERVATION_EXPIRED, "reservation expired")
+	case errors.Is(err, fleet.ErrUnavailable):
+		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE, "the fleet's room directory is unreachable; retry")
+	}
+	return nil
+}
