@@ -11,7 +11,7 @@ SERVER_FLAGS ?=
 FUZZTIME ?= 100000x
 FRAME_FUZZTIME ?= 300x
 # System packages the tests need on a fresh Debian machine.
-APT_PACKAGES := nginx chromium
+APT_PACKAGES := nginx chromium redis-server
 
 .PHONY: help demo build test setup vet race fuzz generate bench
 

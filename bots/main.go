@@ -97,6 +97,11 @@ func printSummary(w io.Writer, r *swarm.Report) {
 	fmt.Fprintf(tw, "bots\t%d\n", r.Bots)
 	fmt.Fprintf(tw, "connected\t%d (ws %d, poll %d)\n", r.Connected, r.Transport.WS, r.Transport.Poll)
 	fmt.Fprintf(tw, "errors\t%d\n", r.Errors)
+	if r.Redirected > 0 {
+		fmt.Fprintf(tw, "redirected\t%d to another server of the fleet\n", r.Redirected)
+		fmt.Fprintf(tw, "join ms, direct\tp50 %.2f  p99 %.2f  max %.2f\n", r.JoinDirectMs.P50, r.JoinDirectMs.P99, r.JoinDirectMs.Max)
+		fmt.Fprintf(tw, "join ms, redirected\tp50 %.2f  p99 %.2f  max %.2f\n", r.JoinRedirectMs.P50, r.JoinRedirectMs.P99, r.JoinRedirectMs.Max)
+	}
 	if r.Resumes > 0 {
 		fmt.Fprintf(tw, "resumed sessions\t%d\n", r.Resumes)
 	}

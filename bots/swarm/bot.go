@@ -34,6 +34,10 @@ type bot struct {
 	checks   uint64    // predictions compared with the server
 	misses   uint64    // of which the server disagreed
 	snaps    uint64    // snapshots received
+	// joinTime is how long the join took; redirected, whether a redirect
+	// moved the bot to another server on the way.
+	joinTime   time.Duration
+	redirected bool
 
 	// Owned by the input loop.
 	move      sim.Buttons

@@ -71,6 +71,12 @@ type Report struct {
 	ErrorList        []string  `json:"-"` // the first errors seen, for humans
 	Resumes          uint64    `json:"-"` // sessions resumed after a lost connection
 	SnapshotRates    []float64 `json:"-"` // per connected bot, snapshots/s
+	// Fleets: bots a redirect moved to another server than Config.URL,
+	// and the join latency (JoinRoom sent to Joined received, redirect and
+	// new session included) of the bots seated directly and of those.
+	Redirected     int     `json:"-"`
+	JoinDirectMs   Latency `json:"-"`
+	JoinRedirectMs Latency `json:"-"`
 }
 
 // Latency is a distribution summary in milliseconds.
@@ -217,10 +223,14 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 	b.conn = conn
 	b.mu.Unlock()
 
+	joinStart := time.Now()
 	j, err := s.join(ctx, b, conn, rooms)
 	if err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
+	b.mu.Lock()
+	b.joinTime, b.redirected = time.Since(joinStart), conn.Stats().Moves > 0
+	b.mu.Unlock()
 	b.joined(j)
 	s.connected.Add(1)
 	signal()
@@ -343,10 +353,16 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 	}
 	r.Transport = Transports{WS: end.ws, Poll: end.poll}
 	r.Resumes = end.resumes
-	var lat Histogram
+	var lat, joinDirect, joinRedirect Histogram
 	for i, b := range s.bots {
 		b.mu.Lock()
 		lat.Merge(&b.lat)
+		if b.joinTime > 0 && b.redirected {
+			r.Redirected++
+			joinRedirect.Add(b.joinTime)
+		} else if b.joinTime > 0 {
+			joinDirect.Add(b.joinTime)
+		}
 		r.PredictionChecks += b.checks
 		r.PredictionMisses += b.misses
 		connected := b.conn != nil && b.player != 0
@@ -361,6 +377,8 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 		r.BytesUpPerBotS = float64(end.bytesOut-base.bytesOut) / secs / n
 	}
 	r.InputAckMs = Latency{P50: ms(lat.Quantile(0.5)), P99: ms(lat.Quantile(0.99)), Max: ms(lat.Max())}
+	r.JoinDirectMs = Latency{P50: ms(joinDirect.Quantile(0.5)), P99: ms(joinDirect.Quantile(0.99)), Max: ms(joinDirect.Max())}
+	r.JoinRedirectMs = Latency{P50: ms(joinRedirect.Quantile(0.5)), P99: ms(joinRedirect.Quantile(0.99)), Max: ms(joinRedirect.Max())}
 	s.errMu.Lock()
 	r.ErrorList = append(r.ErrorList, s.errs...)
 	s.errMu.Unlock()

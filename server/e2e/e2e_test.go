@@ -141,6 +141,12 @@ type rawPlayer struct {
 
 func dialRaw(t *testing.T, addr, name string) *rawPlayer {
 	t.Helper()
+	return dialRawHello(t, addr, &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: name})
+}
+
+// dialRawHello is dialRaw with a Hello of the caller's.
+func dialRawHello(t *testing.T, addr string, hello *arenapb.Hello) *rawPlayer {
+	t.Helper()
 	p := &rawPlayer{}
 	c, err := wsconn.Dial(context.Background(), "ws://"+addr+"/ws", wsconn.DialOptions{}, func(b []byte) {
 		m := &arenapb.ServerMessage{}
@@ -161,7 +167,7 @@ func dialRaw(t *testing.T, addr, name string) *rawPlayer {
 	p.mu.Lock()
 	p.conn = c
 	p.mu.Unlock()
-	p.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: name}}})
+	p.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{Hello: hello}})
 	return p
 }
 

@@ -139,8 +139,17 @@ func (n *Node) Place(ctx context.Context, w Want) (Placement, error) {
 	if w.Spectate {
 		spectate = "1"
 	}
-	res, err := scriptReserve.Run(ctx, n.rdb, nil, n.cfg.Prefix, n.id, w.RoomID, n.cfg.ReservationTTL.Milliseconds(),
-		token, spectate, local).StringSlice()
+	args := []any{n.cfg.Prefix, n.id, w.RoomID, n.cfg.ReservationTTL.Milliseconds(), token, spectate, local}
+	for _, r := range n.cfg.Rooms() {
+		if r.ID == w.RoomID {
+			if n.left.Load() {
+				// Draining: the lobby refuses the join itself.
+				return Placement{RoomID: w.RoomID, Local: true, Spectate: w.Spectate}, nil
+			}
+			args = append(args, n.cfg.Addr, n.cfg.Mode, r.Capacity, r.Players, n.cfg.TTL.Milliseconds())
+		}
+	}
+	res, err := scriptReserve.Run(ctx, n.rdb, nil, args...).StringSlice()
 	if err != nil {
 		return Placement{}, n.unavailable(err)
 	}

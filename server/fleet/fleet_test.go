@@ -414,3 +414,19 @@ func TestRedisOutageThenRecovery(t *testing.T) {
 		return false
 	}, 10*time.Second, 100*time.Millisecond, "the subscription comes back too")
 }
+
+func TestJoinByIDOfARoomNotYetPublished(t *testing.T) {
+	rd := redistest.Start(t)
+	a := startNode(t, rd, 1001, "arena", 2, func(c *Config) { c.Heartbeat, c.TTL = time.Hour, 3*time.Hour })
+	b := startNode(t, rd, 1002, "arena", 2)
+	ctx := context.Background()
+	a.host.open("ra", 1, 2) // just created: no heartbeat has listed it
+	_, err := b.Place(ctx, Want{RoomID: "ra"})
+	assert.ErrorIs(t, err, ErrNotFound, "other nodes cannot know it yet")
+	p, err := a.Place(ctx, Want{RoomID: "ra"})
+	require.NoError(t, err, "its own node seats a join by id at once")
+	assert.True(t, p.Local)
+	assert.Equal(t, 1, listed(t, b, a.Addr()), "and lists it on the way")
+	_, err = b.Place(ctx, Want{RoomID: "ra"})
+	assert.ErrorIs(t, err, ErrFull, "with the seat just reserved counted")
+}

@@ -2,7 +2,9 @@
 -- listed on a live node and, for a player, that a seat is free counting
 -- pending reservations; then reserves it as place.lua does.
 -- ARGV: prefix, self, room id, reservation ttl ms, token, spectate ('1'),
---       local only ('1').
+--       local only ('1'); and when this node hosts the room: its addr,
+--       mode, capacity, players and the node ttl ms, to list it at once if
+--       no heartbeat has yet (a room created a moment ago).
 -- Returns {status, node, addr, create, capacity, expires ms} with status
 -- 'ok', 'notfound', 'full' or 'elsewhere' (local only, and another node
 -- hosts it).
@@ -13,6 +15,17 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local exp = now + rttl
 local score = redis.call('ZSCORE', P .. 'rooms', rid)
 local h = redis.call('HMGET', P .. 'room:' .. rid, 'node', 'addr', 'cap', 'players', 'open')
+if (not score or tonumber(score) < now or not h[1]) and ARGV[8] then
+  local alive = redis.call('ZSCORE', P .. 'nodes', self)
+  if alive and tonumber(alive) >= now then
+    local k = P .. 'room:' .. rid
+    redis.call('HSET', k, 'node', self, 'addr', ARGV[8], 'mode', ARGV[9], 'cap', ARGV[10], 'players', ARGV[11], 'open', '1')
+    redis.call('PEXPIRE', k, ARGV[12])
+    score = now + tonumber(ARGV[12])
+    redis.call('ZADD', P .. 'rooms', score, rid)
+    h = {self, ARGV[8], ARGV[10], ARGV[11], '1'}
+  end
+end
 if not score or tonumber(score) < now or not h[1] then
   return {'notfound'}
 end
