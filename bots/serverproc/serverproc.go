@@ -59,7 +59,9 @@ func Start(bin string, args ...string) (*Proc, error) {
 	}
 	p := &Proc{cmd: cmd, done: make(chan struct{})}
 	addr := make(chan string, 1)
+	logDone := make(chan struct{})
 	go func() {
+		defer close(logDone)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -79,6 +81,9 @@ func Start(bin string, args ...string) (*Proc, error) {
 		_, _ = io.Copy(io.Discard, stderr)
 	}()
 	go func() {
+		// Read the log to its end before Wait, which closes the pipe: the
+		// last lines (written just before exit) would be lost otherwise.
+		<-logDone
 		p.err = cmd.Wait()
 		close(p.done)
 	}()

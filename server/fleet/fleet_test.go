@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -429,4 +430,25 @@ func TestJoinByIDOfARoomNotYetPublished(t *testing.T) {
 	assert.Equal(t, 1, listed(t, b, a.Addr()), "and lists it on the way")
 	_, err = b.Place(ctx, Want{RoomID: "ra"})
 	assert.ErrorIs(t, err, ErrFull, "with the seat just reserved counted")
+}
+
+func TestPublicAddresses(t *testing.T) {
+	osHostname = func() (string, error) { return "game-7", nil }
+	defer func() { osHostname = os.Hostname }()
+	for in, want := range map[string]string{
+		"127.0.0.1:8081": "127.0.0.1:8081",
+		":8080":          "game-7:8080",
+		"0.0.0.0:8080":   "game-7:8080",
+		"[::]:8080":      "game-7:8080",
+		"10.1.2.3:9000":  "10.1.2.3:9000",
+	} {
+		assert.Equal(t, want, PublicAddr(in), in)
+	}
+	assert.Equal(t, "ws://game-7:8080/ws", WSURL("game-7:8080"))
+	assert.Equal(t, "wss://play.example.com/ws", WSURL("wss://play.example.com/ws"))
+
+	_, err := New(Config{Redis: "redis://127.0.0.1:1", Addr: "a:1", Rooms: func() []room.Info { return nil }, Heartbeat: time.Second, TTL: time.Second})
+	assert.ErrorContains(t, err, "TTL")
+	_, err = New(Config{Redis: "redis://127.0.0.1:1", Addr: "a:1"})
+	assert.ErrorContains(t, err, "Rooms")
 }

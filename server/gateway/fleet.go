@@ -80,7 +80,9 @@ func (s *session) place(ctx context.Context, j *arenapb.JoinRoom, req room.JoinR
 	for range 3 {
 		var p fleet.Placement
 		p, err = dir.Place(ctx, want)
-		if errors.Is(err, fleet.ErrUnavailable) {
+		if errors.Is(err, fleet.ErrUnavailable) || (id == "" && errors.Is(err, fleet.ErrNoServer)) {
+			// No directory, or none of its servers takes players (this one
+			// missed a heartbeat, or is draining): this server decides.
 			if id != "" && lob.Room(id) == nil {
 				return nil, nil, err // maybe another server's: the directory would know
 			}

@@ -62,7 +62,9 @@ func (d *fakeDir) log() (wants []fleet.Want, settled, broadcasts []string) {
 	return append(wants, d.wants...), append(settled, d.settled...), append(broadcasts, d.broadcasts...)
 }
 
-func noRedeem(string, string) (fleet.Ticket, error) { return fleet.Ticket{}, fleet.ErrReservationInvalid }
+func noRedeem(string, string) (fleet.Ticket, error) {
+	return fleet.Ticket{}, fleet.ErrReservationInvalid
+}
 
 // twoServers: a quick join at a is placed in room "rx" on b.
 func twoServers(t *testing.T, redeem func(roomID, reservation string) (fleet.Ticket, error)) (a, b *testServer, da, db *fakeDir) {
