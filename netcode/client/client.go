@@ -248,13 +248,14 @@ func (c *Conn) Joined() *arenapb.Joined {
 
 // SendInput numbers in with the next sequence number and sends it, together
 // with up to Config.Resend older inputs the server has not acknowledged, and
-// the newest snapshot tick as an acknowledgement. It returns the sequence
-// number.
+// the newest snapshot tick as an acknowledgement. in.ViewTick, when set,
+// goes with the batch as its view tick (lag compensation). It returns the
+// sequence number.
 func (c *Conn) SendInput(in sim.Input) (uint32, error) {
 	c.mu.Lock()
 	seq := c.inputs.add(in, time.Now())
 	first, batch := c.inputs.unacked(c.cfg.Resend + 1)
-	m := &arenapb.InputBatch{FirstSeq: first, AckTick: c.ackTick}
+	m := &arenapb.InputBatch{FirstSeq: first, AckTick: c.ackTick, ViewTick: in.ViewTick}
 	for _, p := range batch {
 		m.Buttons = append(m.Buttons, uint32(p.in.Buttons))
 		m.Aim = append(m.Aim, uint32(p.in.Aim))

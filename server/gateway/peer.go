@@ -167,6 +167,7 @@ func (p *peer) submit(b *arenapb.InputBatch) error {
 	}
 	p.inputs = p.inputs[:0]
 	first := b.GetFirstSeq()
+	last := len(b.Buttons) - 1
 	for i, bt := range b.Buttons {
 		if bt&^uint32(sim.ButtonsMask) != 0 || b.Aim[i] >= sim.AimSteps {
 			// Out of range: submit what came before, skip this one.
@@ -176,10 +177,22 @@ func (p *peer) submit(b *arenapb.InputBatch) error {
 			p.inputs = p.inputs[:0]
 			continue
 		}
-		p.inputs = append(p.inputs, sim.Input{Buttons: sim.Buttons(bt), Aim: uint16(b.Aim[i])})
+		p.inputs = append(p.inputs, sim.Input{Buttons: sim.Buttons(bt), Aim: uint16(b.Aim[i]),
+			ViewTick: viewTick(b.GetViewTick(), last-i)})
 	}
 	m.Submit(first, p.inputs)
 	return nil
+}
+
+// viewTick is the view tick of the input back places before the newest of
+// a batch whose newest was made at newest: one tick earlier per place (a
+// client sends one input per tick). 0 stays 0 (unknown); the sim bounds
+// how far a shot may rewind, whatever the client claims.
+func viewTick(newest uint32, back int) uint32 {
+	if newest <= uint32(back) {
+		return 0
+	}
+	return newest - uint32(back)
 }
 
 // reply queues a frame for the client; a full queue cuts the client.
