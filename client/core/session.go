@@ -138,7 +138,7 @@ type Session struct {
 	dialMu   sync.Mutex                  // one dial at a time; guards connName
 	connName string                      // the name the live connection said Hello with
 	conn     atomic.Pointer[client.Conn] // the live connection, if any
-	busy   atomic.Bool                 // a lobby action is in flight
+	busy     atomic.Bool                 // a lobby action is in flight
 
 	// Owned by the game loop.
 	name       string
