@@ -11,27 +11,27 @@ import (
 // calls add; the room goroutine calls next. Bounded: at most inputQueueLen
 // inputs wait; past that the oldest are dropped (and counted), so holding
 // inputs back and bursting them gains nothing.
+//
+// Every input is applied exactly once and in order; none is invented. When
+// no input has arrived for a tick, the player stands still (keeping its
+// aim) and no sequence number is used up, so the late input is applied on
+// a later tick, as the client predicted it. A client's own prediction thus
+// stays exact under jitter, and each late arrival leaves one more input
+// queued: the queue becomes a jitter buffer as deep as the worst lateness
+// seen (at most inputQueueLen ticks).
 type inputQueue struct {
 	mu      sync.Mutex // guards the fields below
 	pending [inputQueueLen]pendingInput
 	n       int    // pending inputs, sorted by seq in pending[:n]
 	applied uint32 // highest seq applied (or claimed); written by next
 	dropped uint64 // inputs dropped because the queue was full
+	starved uint64 // ticks the player stood still for want of an input; written by next
 
 	// Owned by the room goroutine.
-	last        sim.Input // the input applied last tick, repeated when none arrives
-	substituted int       // consecutive ticks that repeated last
-	started     bool      // a real input has been applied
+	last sim.Input // the input applied last; its aim is kept while none arrives
 }
 
-const (
-	inputQueueLen = 8
-	// maxSubstitute is how many consecutive missing inputs the room fills by
-	// repeating the last one while claiming their sequence numbers; after
-	// that the player stands still (keeping its aim) and no sequence number
-	// is used up, so a client that stalled resumes where it was.
-	maxSubstitute = 4
-)
+const inputQueueLen = 8
 
 type pendingInput struct {
 	seq uint32
@@ -75,7 +75,8 @@ func (q *inputQueue) add(firstSeq uint32, ins []sim.Input) (added int) {
 }
 
 // next returns the input to apply this tick and the highest sequence number
-// applied once it is. A missing input repeats the last one.
+// applied once it is. With none queued the player stands still, keeping its
+// aim, and the applied number does not move.
 func (q *inputQueue) next() (sim.Input, uint32) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -85,17 +86,10 @@ func (q *inputQueue) next() (sim.Input, uint32) {
 		q.n--
 		q.applied = p.seq
 		q.last = p.in
-		q.substituted = 0
-		q.started = true
 		return p.in, q.applied
 	}
-	if !q.started {
-		return sim.Input{}, q.applied
-	}
-	if q.substituted < maxSubstitute {
-		q.substituted++
-		q.applied++
-		return q.last, q.applied
+	if q.applied != 0 {
+		q.starved++
 	}
 	return sim.Input{Aim: q.last.Aim}, q.applied
 }

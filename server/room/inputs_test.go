@@ -26,18 +26,22 @@ func TestInputQueue(t *testing.T) {
 		{"nothing before the first input claims nothing", []step{
 			{nil, 0, 0}, {nil, 0, 0}, {[]uint32{5}, 5, 5},
 		}},
-		{"a missing input repeats the last and claims its seq", []step{
-			{[]uint32{1}, 1, 1}, {nil, 1, 2}, {[]uint32{2, 3}, 3, 3},
+		{"a missing input stands still and claims nothing; the late one comes next", []step{
+			{[]uint32{1}, 1, 1}, {nil, 0, 1}, {[]uint32{2, 3}, 2, 2}, {nil, 3, 3},
 		}},
 		{"redundant resends apply once", []step{
-			{[]uint32{1, 2}, 1, 1}, {[]uint32{1, 2, 3}, 2, 2}, {[]uint32{2, 3}, 3, 3}, {nil, 3, 4},
+			{[]uint32{1, 2}, 1, 1}, {[]uint32{1, 2, 3}, 2, 2}, {[]uint32{2, 3}, 3, 3}, {nil, 0, 3},
 		}},
 		{"out of order arrivals are sorted", []step{
 			{[]uint32{3, 1, 2}, 1, 1}, {nil, 2, 2}, {nil, 3, 3},
 		}},
-		{"after a few missing ticks the player stands still", []step{
-			{[]uint32{1}, 1, 1}, {nil, 1, 2}, {nil, 1, 3}, {nil, 1, 4}, {nil, 1, 5}, {nil, 0, 5}, {nil, 0, 5},
-			{[]uint32{6}, 6, 6},
+		{"a stalled client resumes where it was", []step{
+			{[]uint32{1}, 1, 1}, {nil, 0, 1}, {nil, 0, 1}, {nil, 0, 1}, {nil, 0, 1}, {nil, 0, 1}, {nil, 0, 1},
+			{[]uint32{2}, 2, 2},
+		}},
+		{"a jitter spike leaves a buffer behind", []step{
+			{[]uint32{1}, 1, 1}, {nil, 0, 1}, {[]uint32{2}, 2, 2}, {[]uint32{3}, 3, 3}, {[]uint32{4, 5}, 4, 4},
+			{[]uint32{6}, 5, 5}, {[]uint32{7}, 6, 6},
 		}},
 		{"a burst is applied one per tick", []step{
 			{[]uint32{1, 2, 3, 4}, 1, 1}, {nil, 2, 2}, {nil, 3, 3}, {nil, 4, 4},
@@ -59,6 +63,16 @@ func TestInputQueue(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestInputQueueKeepsAimWhileStarved(t *testing.T) {
+	var q inputQueue
+	q.add(1, []sim.Input{{Buttons: sim.ButtonRight | sim.ButtonFire, Aim: 300}})
+	q.next()
+	got, ack := q.next()
+	assert.Equal(t, sim.Input{Aim: 300}, got, "stands still, holds fire, keeps its aim")
+	assert.Equal(t, uint32(1), ack)
+	assert.Equal(t, uint64(1), q.starved)
 }
 
 func TestInputQueueBatchAdd(t *testing.T) {

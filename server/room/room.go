@@ -276,6 +276,14 @@ func (m *Member) InputsDropped() uint64 {
 	return m.inputs.dropped
 }
 
+// InputsStarved is how many ticks this member's player stood still because
+// no input had arrived for it (late or missing inputs).
+func (m *Member) InputsStarved() uint64 {
+	m.inputs.mu.Lock()
+	defer m.inputs.mu.Unlock()
+	return m.inputs.starved
+}
+
 // Leave gives up the seat without a word to the member (its connection is
 // gone). It does not wait for the room; calling it twice is harmless.
 func (m *Member) Leave() { m.leave(false, 0) }
