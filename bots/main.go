@@ -46,6 +46,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.ConnectRate, "connect-rate", 200, "new connections per second")
 	fs.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no live progress line on stderr")
+	fs.DurationVar(&cfg.Link.Latency, "lag", 0, "link conditioner: round-trip time added on each bot's connection (half each way)")
+	fs.DurationVar(&cfg.Link.Jitter, "jitter", 0, "link conditioner: each chunk's one-way delay varies by up to ± this much")
+	fs.IntVar(&cfg.Link.Bandwidth, "bandwidth", 0, "link conditioner: cap each direction of each bot's connection at this many bytes/s (0: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -60,7 +63,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bots: -n must be 1..100000, -room-size and -duration not negative")
 		return 2
 	}
+	if err := cfg.Link.Validate(); err != nil {
+		fmt.Fprintln(stderr, "bots: -lag, -jitter and -bandwidth must not be negative")
+		return 2
+	}
 	cfg.Seed = seed
+	cfg.Link.Seed = seed
 	if !*quiet {
 		cfg.Progress = stderr
 	}
@@ -97,8 +105,12 @@ func printSummary(w io.Writer, r *swarm.Report) {
 	fmt.Fprintf(tw, "bytes/s up per bot\t%.0f\n", r.BytesUpPerBotS)
 	fmt.Fprintf(tw, "input→ack ms\tp50 %.2f  p99 %.2f  max %.2f\n", r.InputAckMs.P50, r.InputAckMs.P99, r.InputAckMs.Max)
 	if r.PredictionChecks > 0 {
-		fmt.Fprintf(tw, "prediction\t%d checked, %d corrected (%.2f%%)\n", r.PredictionChecks, r.PredictionMisses,
-			100*float64(r.PredictionMisses)/float64(r.PredictionChecks))
+		perMin := 0.0
+		if botMinutes := float64(r.Connected) * r.DurationS / 60; botMinutes > 0 {
+			perMin = float64(r.PredictionMisses) / botMinutes
+		}
+		fmt.Fprintf(tw, "prediction\t%d checked, %d corrected (%.2f%%, %.2f per bot-minute)\n", r.PredictionChecks, r.PredictionMisses,
+			100*float64(r.PredictionMisses)/float64(r.PredictionChecks), perMin)
 	}
 	tw.Flush()
 }

@@ -68,6 +68,8 @@ func TestBadFlags(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	assert.Equal(t, 2, run(context.Background(), []string{"-n", "0"}, &stdout, &stderr))
 	assert.Equal(t, 2, run(context.Background(), []string{"-nope"}, &stdout, &stderr))
+	assert.Equal(t, 2, run(context.Background(), []string{"-lag", "-1s"}, &stdout, &stderr))
 	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "-server")
+	assert.Contains(t, stderr.String(), "-jitter")
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
+	"github.com/arenaserver/arena/netcode/linkcond"
 	"github.com/arenaserver/arena/netcode/wsconn"
 	"github.com/arenaserver/arena/proto/arenapb"
 )
@@ -42,6 +43,10 @@ type Config struct {
 	ConnectRate int
 	// Dial holds transport options for every bot.
 	Dial wsconn.DialOptions
+	// Link, when active, puts a link conditioner (latency, jitter,
+	// bandwidth) on every bot's connection, on the bots' side. Bot i seeds
+	// its jitter with Link.Seed+i. Default: none.
+	Link linkcond.Config
 	// Progress receives a live status line every second; nil for none.
 	Progress io.Writer
 }
@@ -185,8 +190,14 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 	}
 	defer signal()
 	protoErr := make(chan error, 1)
+	dial := s.cfg.Dial
+	if s.cfg.Link.Active() {
+		link := s.cfg.Link
+		link.Seed += uint64(b.id)
+		dial.DialContext = linkcond.Dialer(link, dial.DialContext)
+	}
 	conn, err := client.Dial(ctx, client.Config{
-		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Dial: s.cfg.Dial,
+		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Dial: dial,
 		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck,
 		OnError: func(e *netcode.Error) {
 			select {
