@@ -7,18 +7,22 @@ GO ?= go
 DEMO_BOTS ?= 6
 SERVER_FLAGS ?=
 FUZZTIME ?= 10s
-# System packages the tests need on a fresh Debian machine.
-APT_PACKAGES :=
+# System packages the tests need on a fresh Debian machine: the desktop
+# client's window test runs it under Xvfb with Mesa's software OpenGL, and
+# Ebiten loads the X11 and GL libraries at run time (it builds without cgo).
+APT_PACKAGES := xvfb xauth libgl1 libglx-mesa0 libgl1-mesa-dri libx11-6 libxrandr2 \
+	libxcursor1 libxi6 libxinerama1 libxext6 libxrender1
 
 .PHONY: help demo build test setup vet race fuzz generate bench
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-build: ## build the server and the bots into ./bin
+build: ## build the server, the bots and the desktop client into ./bin
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -o bin/server ./server
 	CGO_ENABLED=0 $(GO) build -o bin/bots ./bots
+	CGO_ENABLED=0 $(GO) build -o bin/client ./client
 
 demo: build ## run the server on 127.0.0.1:8080 with DEMO_BOTS bots playing a match
 	@bash -c 'trap "kill 0 2>/dev/null" EXIT; \
