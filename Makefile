@@ -50,6 +50,7 @@ fuzz: ## run every fuzz target for FUZZTIME (seed corpora always run in `race`)
 	$(GO) test -run XXX -fuzz '^FuzzApplyDelta$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzDecodeServer$$' -fuzztime $(FUZZTIME) ./netcode
+	$(GO) test -run XXX -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME) ./netcode/wsconn
 
 test: setup vet race fuzz ## every test: vet, gofmt, go test -race ./..., a short fuzz of each decoder
 

@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Seed = seed
 	cfg.Link.Seed = seed
+	cfg.OnMeasure = func(n int) { fmt.Fprintf(stderr, "bots: measuring, %d connected\n", n) }
 	if !*quiet {
 		cfg.Progress = stderr
 	}

@@ -40,8 +40,15 @@ type options struct {
 	maxRooms     int
 	emptyGrace   time.Duration
 	maxMessage   int
+	delta        bool
 	logFormat    string
 	logLevel     string
+	// Sessions (issues 3 and 5).
+	hold             time.Duration
+	secret           string
+	tokenTTL         time.Duration
+	heartbeat        time.Duration
+	heartbeatTimeout time.Duration
 }
 
 // parseFlags reads flags, with ARENA_* environment variables as defaults.
@@ -60,8 +67,14 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.maxRooms, "max-rooms", 1000, "most rooms this server hosts at once")
 	fs.DurationVar(&o.emptyGrace, "empty-grace", 10*time.Second, "how long an empty room stays open")
 	fs.IntVar(&o.maxMessage, "max-message", 4096, "largest client frame in bytes")
+	fs.BoolVar(&o.delta, "delta", true, "delta-encode snapshots; -delta=false sends full snapshots (for measurement only)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&o.hold, "hold", 30*time.Second, "how long a disconnected player's session and seat are held for a resume")
+	fs.StringVar(&o.secret, "secret", "", "secret that signs resume tokens (HMAC-SHA256); random when empty, so tokens die with the process")
+	fs.DurationVar(&o.tokenTTL, "token-ttl", time.Hour, "lifetime of a resume token (a fresh one is pushed at half-life)")
+	fs.DurationVar(&o.heartbeat, "heartbeat", time.Second, "interval of server heartbeats on every connection")
+	fs.DurationVar(&o.heartbeatTimeout, "heartbeat-timeout", 5*time.Second, "silence after which a connection is cut (its session is held)")
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "ARENA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -82,6 +95,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("-log-format must be text or json, not %q", o.logFormat)
+	}
+	if o.hold <= 0 || o.tokenTTL <= 0 || o.heartbeat <= 0 || o.heartbeatTimeout <= o.heartbeat {
+		return o, fmt.Errorf("-hold, -token-ttl and -heartbeat must be positive, and -heartbeat-timeout above -heartbeat")
 	}
 	return o, nil
 }
@@ -116,7 +132,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	roomCfg := room.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate), Capacity: o.roomSize,
-		EmptyGrace: o.emptyGrace, Logger: log,
+		EmptyGrace: o.emptyGrace, FullSnapshots: !o.delta, Logger: log,
 	}
 	lob, err := lobby.New(lobby.Config{Room: roomCfg, MaxRooms: o.maxRooms, Logger: log})
 	if err != nil {
@@ -126,7 +142,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	gw := gateway.New(lob, gateway.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate),
 		MaxRoomSize: max(64, o.roomSize), Logger: log,
-		WS: wsconn.ServerOptions{MaxMessage: o.maxMessage},
+		WS:   wsconn.ServerOptions{MaxMessage: o.maxMessage},
+		Hold: o.hold, Secret: []byte(o.secret), TokenTTL: o.tokenTTL,
+		Heartbeat: o.heartbeat, HeartbeatTimeout: o.heartbeatTimeout,
 	})
 
 	ln, err := net.Listen("tcp", o.addr)

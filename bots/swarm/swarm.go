@@ -49,6 +49,9 @@ type Config struct {
 	Link linkcond.Config
 	// Progress receives a live status line every second; nil for none.
 	Progress io.Writer
+	// OnMeasure, if set, is called when the measurement window starts
+	// (every bot connected or failed), with the number connected.
+	OnMeasure func(connected int)
 }
 
 // Report is what a run measured. Its JSON form is read by other tools: keep
@@ -157,6 +160,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	start := time.Now()
 	base := s.totals()
+	if cfg.OnMeasure != nil {
+		cfg.OnMeasure(int(s.connected.Load()))
+	}
 	progressDone := make(chan struct{})
 	go func() {
 		defer close(progressDone)

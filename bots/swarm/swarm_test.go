@@ -60,9 +60,10 @@ func TestSwarmPlaysAMatch(t *testing.T) {
 	for i, r := range rep.SnapshotRates {
 		assert.InDelta(t, 30, r, 3, "bot %d snapshots/s", i)
 	}
-	// Inputs are acknowledged, within a sane bound even under -race.
+	// Inputs are acknowledged, within a sane bound even under -race on a
+	// loaded machine (the latency target is measured in benchmarks/).
 	assert.Positive(t, rep.InputAckMs.P50)
-	assert.Less(t, rep.InputAckMs.P99, 250.0)
+	assert.Less(t, rep.InputAckMs.P99, 1000.0)
 	// Each bot's own player moves as its inputs say: the server's position
 	// matches the bot's replay of its inputs with the game's movement code.
 	// Only a death or an input that arrived too late for its tick may make

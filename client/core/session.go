@@ -171,7 +171,7 @@ func New(cfg Config) *Session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, name: cfg.Name,
 		names: map[sim.PlayerID]string{}, epoch: time.Now()}
-	s.net.Transport = "ws"
+	s.net.Transport = "none"
 	if cfg.Link.Active() {
 		s.net.Link = fmt.Sprintf("lag %v jitter ±%v", cfg.Link.Latency, cfg.Link.Jitter)
 		if cfg.Link.Bandwidth > 0 {
@@ -261,6 +261,12 @@ func (s *Session) connect(ctx context.Context, name string) (*client.Conn, error
 		},
 		OnClose: func(err error) {
 			s.post(event{kind: evClosed, err: err, conn: cp.Load()})
+		},
+		OnDisconnect: func(err error) {
+			s.post(event{kind: evStatus, msg: fmt.Sprintf("connection lost (%v); reconnecting…", err), conn: cp.Load()})
+		},
+		OnResume: func(r client.Resume) {
+			s.post(event{kind: evStatus, msg: fmt.Sprintf("resumed over %s after %v", r.Transport, r.Down.Round(time.Millisecond)), conn: cp.Load()})
 		},
 	})
 	if err != nil {
@@ -619,6 +625,10 @@ func (s *Session) refreshStats(now time.Time) {
 	if c := s.curConn; c != nil {
 		st := c.Stats()
 		in, out = st.BytesIn, st.BytesOut
+		s.net.Transport = c.Transport()
+		if s.net.Transport == "" {
+			s.net.Transport = "reconnecting"
+		}
 	}
 	s.net.sample(now, in, out)
 }

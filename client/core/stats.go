@@ -47,7 +47,7 @@ func (s *Series) Max() float64 {
 // NetStats is what the net graph shows. Values are the latest; the Series
 // hold their recent history (sampled ten times a second).
 type NetStats struct {
-	Transport          string        // "ws" (or what the connection reports)
+	Transport          string        // "ws" or "poll"; "reconnecting" while the transport is down, "none" before connecting
 	Link               string        // the link conditioner's settings, "" when off
 	RTT                time.Duration // round trip of a Ping through the server
 	Jitter             time.Duration // snapshot interarrival jitter (RFC 3550)

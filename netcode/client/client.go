@@ -1,8 +1,15 @@
 // Package client is the protocol's client side, shared by the bots and the
-// desktop client: it dials, says Hello, makes lobby requests, sends inputs
-// with sequence numbers (resending a few unacknowledged ones), rebuilds full
-// states from delta snapshots, acknowledges them, and keeps what prediction
-// needs (the inputs the server has not applied yet).
+// desktop client: it connects (WebSocket, long-polling, or automatic
+// choice), says Hello, makes lobby requests, sends inputs with sequence
+// numbers (resending a few unacknowledged ones), rebuilds full states from
+// delta snapshots, acknowledges them, and keeps what prediction needs.
+//
+// A Conn is a session, not a socket: when its transport breaks it
+// reconnects by itself (exponential backoff with jitter) and resumes the
+// session with its token, so the player keeps its seat; reliable frames
+// missed in between are replayed by the server exactly once, and the
+// client's own reliable frames (requests, events) are resent until the
+// server acknowledges them.
 //
 // client imports netcode, its transports, sim and proto; never the server,
 // the desktop client or the bots.
@@ -12,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,19 +33,33 @@ import (
 // Config configures a connection. Zero fields take defaults.
 type Config struct {
 	// URL is the server's WebSocket endpoint, for example
-	// ws://127.0.0.1:8080/ws.
+	// ws://127.0.0.1:8080/ws. The long-polling routes are derived from it
+	// (the last path element ws becomes poll, ws:// becomes http://).
 	URL string
+	// Transport is "auto" (WebSocket, falling back to long-polling), "ws" or
+	// "poll". Default "auto".
+	Transport string
 	// Name is the player's display name (1..24 bytes).
 	Name string
-	// Dial holds transport options (timeouts, a dialer for a link
+	// Dial holds WebSocket options (timeouts, a dialer for a link
 	// conditioner).
 	Dial wsconn.DialOptions
+	// Poll holds long-polling options.
+	Poll PollOptions
 	// RequestTimeout bounds lobby requests when the context has no deadline.
 	// Default 5 s.
 	RequestTimeout time.Duration
 	// Resend is how many unacknowledged inputs ride along with each new one.
 	// Default 2.
 	Resend int
+	// Reconnect is how the connection comes back after its transport breaks.
+	Reconnect Backoff
+	// MaxUnacked bounds the client's reliable frames (requests, events)
+	// that the server has not acknowledged yet; past it Emit and requests
+	// fail with ErrBackpressure. Default 256.
+	MaxUnacked int
+	// Seed seeds the backoff jitter (0: random).
+	Seed uint64
 	// OnSnapshot, if set, is called on the read goroutine with every decoded
 	// snapshot. The Snapshot and its State are valid only during the call.
 	OnSnapshot func(*Snapshot)
@@ -46,12 +68,61 @@ type Config struct {
 	// OnError, if set, is called on the read goroutine with every error the
 	// server pushes (not replies to requests; those are returned).
 	OnError func(*netcode.Error)
-	// OnClose, if set, is called once when the connection ends.
+	// OnClose, if set, is called once when the session ends for good.
 	OnClose func(error)
 	// OnInputAck, if set, is called on the read goroutine for every input
 	// the server newly acknowledged, with the time from sending it to
 	// receiving the acknowledging snapshot.
 	OnInputAck func(time.Duration)
+	// OnDisconnect, if set, is called when the transport breaks and the
+	// connection starts to reconnect.
+	OnDisconnect func(error)
+	// OnResume, if set, is called on the read goroutine when a session has
+	// been resumed on a new transport, before any replayed frame.
+	OnResume func(Resume)
+}
+
+// Backoff is the reconnection policy: attempt n (from 0) waits a random
+// time in [d/2, d] with d = min(Max, Min·2ⁿ), until the server's hold
+// window (Welcome.hold_ms) since the loss has passed.
+type Backoff struct {
+	// Disabled turns reconnection off: a broken transport ends the Conn.
+	Disabled bool
+	// Min is the first delay. Default 100 ms.
+	Min time.Duration
+	// Max caps the delay. Default 5 s.
+	Max time.Duration
+	// AttemptTimeout bounds one attempt (dial and handshake). Default 5 s.
+	AttemptTimeout time.Duration
+}
+
+func (b *Backoff) fill() {
+	if b.Min <= 0 {
+		b.Min = 100 * time.Millisecond
+	}
+	if b.Max <= 0 {
+		b.Max = 5 * time.Second
+	}
+	if b.AttemptTimeout <= 0 {
+		b.AttemptTimeout = 5 * time.Second
+	}
+}
+
+// Delay returns the wait before attempt n (0-based), with jitter from rnd.
+func (b Backoff) Delay(n int, rnd *rand.Rand) time.Duration {
+	b.fill()
+	d := b.Max
+	if n < 30 && b.Min<<n < b.Max && b.Min<<n > 0 {
+		d = b.Min << n
+	}
+	return d/2 + time.Duration(rnd.Int64N(int64(d/2)+1))
+}
+
+// Resume describes a successful resume.
+type Resume struct {
+	Transport string        // the new transport, "ws" or "poll"
+	Down      time.Duration // from losing the transport to the resume
+	Attempts  int           // connection attempts it took
 }
 
 // Snapshot is one decoded snapshot.
@@ -63,32 +134,82 @@ type Snapshot struct {
 	Bytes       int // size of the frame
 }
 
-// Conn is a connected client. Its methods are safe for concurrent use.
+// transport is what carries frames: a WebSocket or a long-polling channel.
+type transport interface {
+	Send(frame []byte) error
+	Close() error
+}
+
+// link is one transport connection of the session.
+type link struct {
+	t       transport
+	kind    string
+	welcome chan *arenapb.ServerMessage // the handshake's Welcome or fatal Error; capacity 1
+	gone    chan struct{}               // closed when the transport ended
+	err     error                       // why; set before gone closes
+	up      bool                        // handshake done; guarded by Conn.mu
+}
+
+// Conn is a client session. Its methods are safe for concurrent use.
 type Conn struct {
 	cfg     Config
-	ws      *wsconn.ClientConn
-	welcome *arenapb.Welcome
+	welcome atomic.Pointer[arenapb.Welcome]
 
-	nextRID  atomic.Uint32
-	mu       sync.Mutex // guards waiters, room state, inputs and closeErr
-	waiters  map[uint32]chan *arenapb.ServerMessage
-	joined   *arenapb.Joined
-	history  history
-	inputs   inputLog
-	ackTick  uint32 // newest snapshot tick decoded
-	closeErr error
+	nextRID atomic.Uint32
+	readMu  sync.Mutex // serializes frame handling across transports
+	sendMu  sync.Mutex // orders sends: reliable sequence numbers go out in order
+
+	mu        sync.Mutex // guards the fields below
+	cur       *link      // the transport in use; nil while reconnecting
+	token     []byte
+	hold      time.Duration
+	hbTimeout time.Duration
+	lastSeq   uint32 // highest server seq processed
+	ackedSeq  uint32 // highest server seq acknowledged to the server
+	outSeq    uint32 // last client seq given out
+	unacked   []sentFrame
+	waiters   map[uint32]chan *arenapb.ServerMessage
+	joined    *arenapb.Joined
+	history   history
+	inputs    inputLog
+	ackTick   uint32 // newest snapshot tick decoded
+	ending    error  // a fatal error that ends the session when the transport closes
+	closing   bool   // Close was called
+	closeErr  error
+	lastFrame time.Time // when the current transport last delivered a frame
+	rtt       time.Duration
+	events    eventState
+	lostAt    time.Time // when the transport being replaced was lost
+	attempts  int       // connection attempts of the reconnection under way
 
 	bytesIn, bytesOut, framesIn atomic.Uint64
 	unknown                     atomic.Uint64 // frames with a body this client does not know
+	duplicates                  atomic.Uint64 // replayed reliable frames already processed
+	resumes                     atomic.Uint64
 	done                        chan struct{}
+	rnd                         *rand.Rand // backoff jitter; used by the reconnect goroutine only
+	wg                          sync.WaitGroup
 
-	// Owned by the read goroutine.
+	// Owned by the read side (readMu).
 	msg  arenapb.ServerMessage
 	snap Snapshot
 }
 
-// ErrClosed is returned by calls on a connection that has ended.
-var ErrClosed = errors.New("client: connection closed")
+type sentFrame struct {
+	seq   uint32
+	frame []byte
+}
+
+var (
+	// ErrClosed is returned by calls on a connection that has ended.
+	ErrClosed = errors.New("client: connection closed")
+	// ErrBackpressure means too many reliable frames wait for the server's
+	// acknowledgement.
+	ErrBackpressure = errors.New("client: too many unacknowledged frames")
+	// ErrSessionLost means the session could not be resumed within the
+	// server's hold window.
+	ErrSessionLost = errors.New("client: session lost")
+)
 
 // Dial connects and completes the handshake.
 func Dial(ctx context.Context, cfg Config) (*Conn, error) {
@@ -100,56 +221,345 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	} else if cfg.Resend == 0 {
 		cfg.Resend = 2
 	}
-	c := &Conn{cfg: cfg, waiters: map[uint32]chan *arenapb.ServerMessage{}, done: make(chan struct{})}
+	if cfg.Transport == "" {
+		cfg.Transport = "auto"
+	}
+	if cfg.MaxUnacked <= 0 {
+		cfg.MaxUnacked = 256
+	}
+	cfg.Reconnect.fill()
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	c := &Conn{cfg: cfg, waiters: map[uint32]chan *arenapb.ServerMessage{}, done: make(chan struct{}),
+		rnd: rand.New(rand.NewPCG(seed, 0x7ec0)), hbTimeout: 15 * time.Second}
 	c.history.init(64) // resized on Welcome
-	ws, err := wsconn.Dial(ctx, cfg.URL, cfg.Dial, c.onFrame, c.onClose)
+	c.events.init()
+	l, err := c.connect(ctx, &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name}, cfg.Transport)
 	if err != nil {
 		return nil, err
 	}
-	c.ws = ws
-	reply, err := c.request(ctx, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{
-		ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name,
-	}}})
-	if err != nil {
-		_ = ws.Close()
-		return nil, err
-	}
-	c.welcome = reply.GetWelcome()
-	if c.welcome == nil {
-		_ = ws.Close()
-		return nil, fmt.Errorf("client: expected Welcome, got %T", reply.Body)
-	}
+	w := c.welcome.Load()
 	// Keep two seconds of states: the server deltas against the newest
 	// acknowledged one it still holds, at most about a second old.
 	c.mu.Lock()
-	if n := 2*int(c.welcome.GetSnapshotRate()) + 4; n > len(c.history.states) {
+	if n := 2*int(w.GetSnapshotRate()) + 4; n > len(c.history.states) {
 		c.history.init(n)
 	}
 	c.mu.Unlock()
+	c.wg.Go(c.watchdog)
+	if l.kind == "poll" && cfg.Transport == "auto" {
+		c.wg.Go(c.probeUpgrade)
+	}
 	return c, nil
 }
 
-// Welcome is the server's answer to Hello.
-func (c *Conn) Welcome() *arenapb.Welcome { return c.welcome }
+// connect opens a transport of the given mode, sends hello on it and waits
+// for the Welcome, which onFrame has already applied when it returns.
+func (c *Conn) connect(ctx context.Context, hello *arenapb.Hello, mode string) (*link, error) {
+	switch mode {
+	case "ws":
+		return c.connectWith(ctx, hello, "ws")
+	case "poll":
+		return c.connectWith(ctx, hello, "poll")
+	case "auto":
+		wsCtx, cancel := context.WithTimeout(ctx, c.cfg.Poll.upgradeTimeout())
+		l, err := c.connectWith(wsCtx, hello, "ws")
+		cancel()
+		var pe *netcode.Error
+		if err == nil || errors.As(err, &pe) || ctx.Err() != nil {
+			return l, err // connected, or refused by the server itself
+		}
+		return c.connectWith(ctx, hello, "poll")
+	}
+	return nil, fmt.Errorf("client: transport %q is not auto, ws or poll", mode)
+}
 
-// Done is closed when the connection has ended; Err tells why.
+func (c *Conn) connectWith(ctx context.Context, hello *arenapb.Hello, kind string) (*link, error) {
+	l := &link{kind: kind, welcome: make(chan *arenapb.ServerMessage, 1), gone: make(chan struct{})}
+	onFrame := func(b []byte) { c.onFrame(l, b) }
+	var closeOnce sync.Once
+	onClose := func(err error) {
+		closeOnce.Do(func() {
+			l.err = err
+			close(l.gone)
+			c.onTransportClosed(l, err)
+		})
+	}
+	var t transport
+	var err error
+	switch kind {
+	case "ws":
+		t, err = wsconn.Dial(ctx, c.cfg.URL, c.cfg.Dial, onFrame, onClose)
+	case "poll":
+		t, err = dialPoll(ctx, c.cfg, onFrame, onClose)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock() // the read goroutine reads l.t under c.mu
+	l.t = t
+	c.mu.Unlock()
+	b := netcode.Marshal(&arenapb.ClientMessage{RequestId: c.nextRID.Add(1), Body: &arenapb.ClientMessage_Hello{Hello: hello}})
+	if err := l.t.Send(b); err != nil {
+		_ = l.t.Close()
+		return nil, fmt.Errorf("client: send hello: %w", err)
+	}
+	c.bytesOut.Add(uint64(len(b)))
+	select {
+	case m := <-l.welcome:
+		if e := m.GetError(); e != nil {
+			_ = l.t.Close()
+			return nil, &netcode.Error{Code: e.Code, Message: e.Message, Fatal: e.Fatal}
+		}
+		return l, nil
+	case <-l.gone:
+		return nil, fmt.Errorf("client: connection closed during the handshake: %w", l.err)
+	case <-ctx.Done():
+		_ = l.t.Close()
+		return nil, fmt.Errorf("client: handshake: %w", ctx.Err())
+	}
+}
+
+// Welcome is the server's answer to the latest Hello.
+func (c *Conn) Welcome() *arenapb.Welcome { return c.welcome.Load() }
+
+// Transport is the kind of the transport in use ("ws" or "poll"), or ""
+// while reconnecting.
+func (c *Conn) Transport() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		return ""
+	}
+	return c.cur.kind
+}
+
+// RTT is the round-trip time the server last measured with heartbeats.
+func (c *Conn) RTT() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rtt
+}
+
+// Done is closed when the session has ended; Err tells why.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
-// Err is why the connection ended, nil while it is open.
+// Err is why the session ended, nil while it is open.
 func (c *Conn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closeErr
 }
 
-// Close ends the connection.
-func (c *Conn) Close() error { return c.ws.Close() }
+// Close ends the session: it tells the server goodbye (the seat is freed at
+// once, not held) and closes the transport. It waits for the Conn's
+// goroutines, unless the session had already ended (Close may then be
+// called from OnClose).
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		<-c.done
+		return nil
+	}
+	c.closing = true
+	cur, ended := c.cur, c.closeErr != nil
+	c.mu.Unlock()
+	if ended {
+		return nil
+	}
+	if cur != nil {
+		c.sendMu.Lock()
+		_ = cur.t.Send(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Bye{Bye: &arenapb.Bye{}}}))
+		c.sendMu.Unlock()
+		_ = cur.t.Close()
+	}
+	c.finish(ErrClosed)
+	c.wg.Wait()
+	return nil
+}
 
-// send encodes and writes one message.
-func (c *Conn) send(m *arenapb.ClientMessage) error {
+// Drop closes the transport without a goodbye, as a network failure would:
+// the session is held by the server and the Conn reconnects and resumes it.
+// For tests, and for clients that know their network changed.
+func (c *Conn) Drop() {
+	c.mu.Lock()
+	cur := c.cur
+	c.mu.Unlock()
+	if cur != nil {
+		_ = cur.t.Close()
+	}
+}
+
+// finish ends the session for good with err (once).
+func (c *Conn) finish(err error) {
+	c.mu.Lock()
+	if c.closeErr != nil {
+		c.mu.Unlock()
+		return
+	}
+	if !errors.Is(err, ErrClosed) {
+		err = fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	c.closeErr = err
+	cur := c.cur
+	c.cur = nil
+	c.mu.Unlock()
+	if cur != nil {
+		_ = cur.t.Close()
+	}
+	close(c.done)
+	c.events.failAll(err)
+	if c.cfg.OnClose != nil {
+		c.cfg.OnClose(err)
+	}
+}
+
+// onTransportClosed runs once per transport, when it ends.
+func (c *Conn) onTransportClosed(l *link, err error) {
+	c.mu.Lock()
+	if c.cur != l {
+		c.mu.Unlock()
+		return // a handshake that failed, or a transport already replaced
+	}
+	c.cur = nil
+	ending, closing := c.ending, c.closing
+	c.mu.Unlock()
+	switch {
+	case closing:
+		return
+	case ending != nil:
+		c.finish(ending)
+		return
+	case c.cfg.Reconnect.Disabled:
+		if err == nil {
+			err = errors.New("transport closed")
+		}
+		c.finish(err)
+		return
+	}
+	if c.cfg.OnDisconnect != nil {
+		c.cfg.OnDisconnect(err)
+	}
+	c.wg.Go(func() { c.reconnect(time.Now()) })
+}
+
+// reconnect resumes the session on a new transport, with backoff, until it
+// succeeds, the server refuses, or the hold window has passed.
+func (c *Conn) reconnect(lost time.Time) {
+	c.mu.Lock()
+	hold := c.hold
+	if hold <= 0 {
+		hold = 30 * time.Second
+	}
+	deadline := lost.Add(hold)
+	c.lostAt = lost
+	c.mu.Unlock()
+	for n := 0; ; n++ {
+		wait := c.cfg.Reconnect.Delay(n, c.rnd)
+		if time.Now().Add(wait).After(deadline) {
+			c.finish(fmt.Errorf("%w: not resumed within the server's hold window of %v", ErrSessionLost, hold))
+			return
+		}
+		select {
+		case <-time.After(wait):
+		case <-c.done:
+			return
+		}
+		c.mu.Lock()
+		c.attempts = n + 1
+		hello := &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name,
+			ResumeToken: c.token, LastSeq: c.lastSeq, LastTick: c.ackTick}
+		c.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), min(c.cfg.Reconnect.AttemptTimeout, time.Until(deadline)))
+		l, err := c.connect(ctx, hello, c.cfg.Transport)
+		cancel()
+		var pe *netcode.Error
+		switch {
+		case err == nil:
+			c.mu.Lock()
+			closing := c.closing
+			c.mu.Unlock()
+			if closing {
+				_ = l.t.Close()
+				return
+			}
+			c.resumes.Add(1)
+			if l.kind == "poll" && c.cfg.Transport == "auto" {
+				c.wg.Go(c.probeUpgrade)
+			}
+			return
+		case errors.As(err, &pe):
+			c.finish(fmt.Errorf("%w: %w", ErrSessionLost, pe))
+			return
+		}
+		select {
+		case <-c.done:
+			return
+		default:
+		}
+	}
+}
+
+// watchdog drops a transport that has delivered nothing (not even a
+// heartbeat) for the server's heartbeat timeout: a stalled path that never
+// closes. The reconnection follows. It exits when the session ends.
+func (c *Conn) watchdog() {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case now := <-t.C:
+			c.mu.Lock()
+			cur, last, limit := c.cur, c.lastFrame, c.hbTimeout
+			c.mu.Unlock()
+			if cur != nil && now.Sub(last) > limit {
+				_ = cur.t.Close()
+			}
+		}
+	}
+}
+
+// send writes a message on the current transport. Reliable messages get the
+// next sequence number and are kept until the server acknowledges them:
+// while the transport is down they wait and are sent after the resume.
+func (c *Conn) send(m *arenapb.ClientMessage, reliable bool) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	if c.closeErr != nil {
+		err := c.closeErr
+		c.mu.Unlock()
+		return err
+	}
+	if reliable {
+		if len(c.unacked) >= c.cfg.MaxUnacked {
+			c.mu.Unlock()
+			return ErrBackpressure
+		}
+		c.outSeq++
+		m.Seq = c.outSeq
+	}
+	m.AckSeq = c.lastSeq
+	cur := c.cur
+	if cur != nil {
+		c.ackedSeq = c.lastSeq
+	}
 	b := netcode.Marshal(m)
-	if err := c.ws.Send(b); err != nil {
-		return fmt.Errorf("%w: %v", ErrClosed, err)
+	if reliable {
+		c.unacked = append(c.unacked, sentFrame{m.Seq, b})
+	}
+	c.mu.Unlock()
+	if cur == nil {
+		return nil // reliable: sent after the resume; others: dropped
+	}
+	if err := cur.t.Send(b); err != nil {
+		_ = cur.t.Close() // the reconnection resends what matters
+		return nil
 	}
 	c.bytesOut.Add(uint64(len(b)))
 	return nil
@@ -178,7 +588,7 @@ func (c *Conn) request(ctx context.Context, m *arenapb.ClientMessage) (*arenapb.
 		c.mu.Unlock()
 	}()
 	m.RequestId = rid
-	if err := c.send(m); err != nil {
+	if err := c.send(m, true); err != nil {
 		return nil, err
 	}
 	select {
@@ -250,7 +660,9 @@ func (c *Conn) Joined() *arenapb.Joined {
 // with up to Config.Resend older inputs the server has not acknowledged, and
 // the newest snapshot tick as an acknowledgement. in.ViewTick, when set,
 // goes with the batch as its view tick (lag compensation). It returns the
-// sequence number.
+// sequence number. While the transport is down the input is kept (and
+// resent after the resume if still unacknowledged); an error means the
+// session ended.
 func (c *Conn) SendInput(in sim.Input) (uint32, error) {
 	c.mu.Lock()
 	seq := c.inputs.add(in, time.Now())
@@ -261,7 +673,7 @@ func (c *Conn) SendInput(in sim.Input) (uint32, error) {
 		m.Aim = append(m.Aim, uint32(p.in.Aim))
 	}
 	c.mu.Unlock()
-	return seq, c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: m}})
+	return seq, c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: m}}, false)
 }
 
 // Ack sends an acknowledgement of the newest snapshot without inputs; a
@@ -270,7 +682,7 @@ func (c *Conn) Ack() error {
 	c.mu.Lock()
 	tick := c.ackTick
 	c.mu.Unlock()
-	return c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{AckTick: tick}}})
+	return c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{AckTick: tick}}}, false)
 }
 
 // PendingInputs appends to dst the inputs sent but not yet applied by the
@@ -289,31 +701,20 @@ func (c *Conn) PendingInputs(dst []sim.Input) []sim.Input {
 // Stats are a connection's traffic counters (frame payload bytes).
 type Stats struct {
 	BytesIn, BytesOut, FramesIn uint64
+	Resumes                     uint64 // successful resumes
+	Duplicates                  uint64 // replayed reliable frames dropped as already processed
 }
 
 // Stats returns the traffic counters.
 func (c *Conn) Stats() Stats {
-	return Stats{BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), FramesIn: c.framesIn.Load()}
+	return Stats{BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), FramesIn: c.framesIn.Load(),
+		Resumes: c.resumes.Load(), Duplicates: c.duplicates.Load()}
 }
 
-func (c *Conn) onClose(err error) {
-	c.mu.Lock()
-	if c.closeErr == nil {
-		if err == nil {
-			err = ErrClosed
-		}
-		c.closeErr = fmt.Errorf("%w: %w", ErrClosed, err)
-	}
-	err = c.closeErr
-	c.mu.Unlock()
-	close(c.done)
-	if c.cfg.OnClose != nil {
-		c.cfg.OnClose(err)
-	}
-}
-
-// onFrame runs on the read goroutine for every server frame.
-func (c *Conn) onFrame(data []byte) {
+// onFrame runs on a transport's read goroutine for every server frame.
+func (c *Conn) onFrame(l *link, data []byte) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
 	c.bytesIn.Add(uint64(len(data)))
 	c.framesIn.Add(1)
 	if err := netcode.DecodeServer(data, &c.msg); err != nil {
@@ -321,14 +722,147 @@ func (c *Conn) onFrame(data []byte) {
 			c.unknown.Add(1) // a newer server's message: ignore it
 			return
 		}
-		c.fail(err)
+		c.fail(l, err)
 		return
 	}
+	c.mu.Lock()
+	if !l.up {
+		c.mu.Unlock()
+		c.handshakeFrame(l)
+		return
+	}
+	current := c.cur == l
+	if current {
+		c.lastFrame = time.Now()
+	}
+	c.mu.Unlock()
+	if !current {
+		return // a transport the session moved away from
+	}
+	if a := c.msg.GetAckSeq(); a != 0 {
+		c.trim(a)
+	}
+	if seq := c.msg.GetSeq(); seq != 0 {
+		c.mu.Lock()
+		last := c.lastSeq
+		if seq <= last {
+			c.mu.Unlock()
+			c.duplicates.Add(1)
+			return
+		}
+		if seq != last+1 {
+			c.mu.Unlock()
+			c.fail(l, fmt.Errorf("client: server frame %d after %d: a reliable frame is missing", seq, last))
+			return
+		}
+		c.lastSeq = seq
+		ackDue := seq-c.ackedSeq >= ackEvery
+		c.mu.Unlock()
+		c.dispatch(l, len(data))
+		if ackDue {
+			_ = c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Ack{Ack: &arenapb.Ack{}}}, false)
+		}
+		return
+	}
+	c.dispatch(l, len(data))
+}
+
+// ackEvery is how many reliable server frames the client processes before
+// it acknowledges them on its own (inputs and heartbeats carry acks too).
+const ackEvery = 8
+
+// handshakeFrame handles a frame on a transport whose Hello is unanswered:
+// the Welcome makes it the session's transport.
+func (c *Conn) handshakeFrame(l *link) {
+	switch b := c.msg.Body.(type) {
+	case *arenapb.ServerMessage_Welcome:
+		w := b.Welcome
+		c.sendMu.Lock() // no other send until the resend below is done
+		c.mu.Lock()
+		old := c.cur
+		c.cur, l.up = l, true
+		c.token = w.GetResumeToken()
+		c.hold = time.Duration(w.GetHoldMs()) * time.Millisecond
+		if t := w.GetHeartbeatTimeoutMs(); t != 0 {
+			c.hbTimeout = time.Duration(t) * time.Millisecond
+		}
+		c.lastFrame = time.Now()
+		t := l.t
+		c.trimLocked(c.msg.GetAckSeq())
+		resend := make([][]byte, len(c.unacked))
+		for i, f := range c.unacked {
+			resend[i] = f.frame
+		}
+		c.mu.Unlock()
+		c.welcome.Store(w)
+		for _, f := range resend {
+			if t.Send(f) != nil {
+				break
+			}
+			c.bytesOut.Add(uint64(len(f)))
+		}
+		c.sendMu.Unlock()
+		if old != nil && old != l {
+			_ = old.t.Close() // an upgrade: the old transport is done
+		}
+		if w.GetResumed() && c.cfg.OnResume != nil {
+			c.mu.Lock()
+			r := Resume{Transport: l.kind, Down: time.Since(c.lostAt), Attempts: c.attempts}
+			c.mu.Unlock()
+			c.cfg.OnResume(r)
+		}
+		l.welcome <- &arenapb.ServerMessage{Body: b}
+	case *arenapb.ServerMessage_Error:
+		select {
+		case l.welcome <- &arenapb.ServerMessage{Body: b}:
+		default:
+		}
+	}
+	// Anything else before the Welcome (a heartbeat) is ignored.
+}
+
+// trim forgets the client's reliable frames the server acknowledged.
+func (c *Conn) trim(seq uint32) {
+	c.mu.Lock()
+	c.trimLocked(seq)
+	c.mu.Unlock()
+}
+
+func (c *Conn) trimLocked(seq uint32) {
+	n := 0
+	for n < len(c.unacked) && c.unacked[n].seq <= seq {
+		n++
+	}
+	if n > 0 {
+		k := copy(c.unacked, c.unacked[n:])
+		clear(c.unacked[k:])
+		c.unacked = c.unacked[:k]
+	}
+}
+
+// dispatch handles one decoded frame of the current transport.
+func (c *Conn) dispatch(l *link, size int) {
 	switch b := c.msg.Body.(type) {
 	case *arenapb.ServerMessage_Snapshot:
-		if err := c.applySnapshot(b.Snapshot, len(data)); err != nil {
-			c.fail(err)
+		if err := c.applySnapshot(b.Snapshot, size); err != nil {
+			c.fail(l, err)
 		}
+		return
+	case *arenapb.ServerMessage_Heartbeat:
+		c.mu.Lock()
+		c.rtt = time.Duration(b.Heartbeat.GetRttUs()) * time.Microsecond
+		c.mu.Unlock()
+		_ = c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Heartbeat{Heartbeat: &arenapb.Heartbeat{Time: b.Heartbeat.GetTime()}}}, false)
+		return
+	case *arenapb.ServerMessage_Ack:
+		return
+	case *arenapb.ServerMessage_Token:
+		c.mu.Lock()
+		c.token = b.Token.GetResumeToken()
+		c.mu.Unlock()
+		return
+	case *arenapb.ServerMessage_Event:
+		c.onEvent(b.Event)
 		return
 	case *arenapb.ServerMessage_Joined:
 		c.mu.Lock()
@@ -348,10 +882,10 @@ func (c *Conn) onFrame(data []byte) {
 			c.leftRoom()
 		}
 		if c.msg.RequestId == 0 {
-			if e.Fatal {
+			if e.Fatal && !transportOnly(e.Code) {
 				c.mu.Lock()
-				if c.closeErr == nil {
-					c.closeErr = fmt.Errorf("%w: %w", ErrClosed, e)
+				if c.ending == nil {
+					c.ending = e
 				}
 				c.mu.Unlock()
 			}
@@ -369,9 +903,18 @@ func (c *Conn) onFrame(data []byte) {
 			// The waiter owns the reply: hand over a copy, c.msg is reused.
 			reply := &arenapb.ServerMessage{}
 			*reply = arenapb.ServerMessage{RequestId: rid, Body: c.msg.Body}
-			ch <- reply
+			select {
+			case ch <- reply:
+			default: // a replayed reply whose request was already answered
+			}
 		}
 	}
+}
+
+// transportOnly reports whether a fatal error ends only the connection
+// (the session is held and the client resumes it).
+func transportOnly(code arenapb.ErrorCode) bool {
+	return code == arenapb.ErrorCode_ERROR_CODE_TIMEOUT
 }
 
 func (c *Conn) leftRoom() {
@@ -382,14 +925,14 @@ func (c *Conn) leftRoom() {
 	c.mu.Unlock()
 }
 
-// fail reports a broken stream from the server and closes the connection.
-func (c *Conn) fail(err error) {
+// fail reports a broken stream from the server: the session cannot go on.
+func (c *Conn) fail(l *link, err error) {
 	c.mu.Lock()
-	if c.closeErr == nil {
-		c.closeErr = fmt.Errorf("%w: %w", ErrClosed, err)
+	if c.ending == nil {
+		c.ending = err
 	}
 	c.mu.Unlock()
-	_ = c.ws.Close()
+	_ = l.t.Close()
 }
 
 // ErrUnknownBaseline means the server sent a delta against a snapshot this
@@ -402,6 +945,10 @@ func (c *Conn) applySnapshot(s *arenapb.Snapshot, size int) error {
 		c.mu.Unlock()
 		return nil // a snapshot that crossed our leaving; nothing to apply it to
 	}
+	if s.Tick <= c.ackTick {
+		c.mu.Unlock()
+		return nil // stale or repeated; the newest state stands
+	}
 	var base *sim.State
 	if s.BaselineAge != 0 {
 		base = c.history.find(s.Tick - s.BaselineAge)
@@ -409,10 +956,6 @@ func (c *Conn) applySnapshot(s *arenapb.Snapshot, size int) error {
 			c.mu.Unlock()
 			return fmt.Errorf("%w: tick %d", ErrUnknownBaseline, s.Tick-s.BaselineAge)
 		}
-	}
-	if s.Tick <= c.ackTick {
-		c.mu.Unlock()
-		return nil // stale or repeated; the newest state stands
 	}
 	out := c.history.slot()
 	if err := netcode.ApplyDelta(out, base, s.Tick, s.State); err != nil {

@@ -1,63 +1,110 @@
-// Package outbox is the bounded queue between a room (or the lobby) and the
-// writer of one peer's transport. Producers never block: a newer snapshot
-// replaces one not yet written (latest wins), and reliable frames (replies,
-// events, roster changes) queue up to a limit past which the producer is
-// told to disconnect the peer. Any transport drains it the same way: the
-// WebSocket writer and the long-poll GET share this one implementation of
-// backpressure.
+// Package outbox is the bounded queue between a room (or the lobby) and
+// whatever transport currently carries one session to its client.
+// Producers never block: a newer snapshot replaces one not yet written
+// (latest wins), and reliable frames (replies, events, roster changes) are
+// numbered and kept until the client acknowledges them, up to a limit past
+// which the producer is told to end the session (nothing is dropped
+// silently).
+//
+// An outbox outlives transports. A transport drains it through a Link:
+// Attach makes a link the outbox's current one (a resume), and the reliable
+// frames the client has not acknowledged are handed to the new link again,
+// in order. Any transport drains a link the same way: the WebSocket writer
+// and the long-poll GET share this one implementation of backpressure.
 //
 // outbox imports only the standard library.
 package outbox
 
 import (
+	"encoding/binary"
 	"errors"
 	"sync"
 	"sync/atomic"
 )
 
-// DefaultReliableLimit is the reliable queue bound when New gets 0: Nakama's
-// choice of 64 messages.
-const DefaultReliableLimit = 64
+// DefaultReliableLimit is the bound on unacknowledged reliable frames when
+// New gets 0. Frames stay in the outbox until the client acknowledges them,
+// so the bound must cover what a session misses while it is held after a
+// disconnection (default 30 s), not only what is in flight.
+const DefaultReliableLimit = 256
+
+// DefaultByteLimit bounds the bytes of unacknowledged reliable frames.
+const DefaultByteLimit = 256 << 10
+
+// SeqField is the protobuf field number of the reliable sequence number in
+// ServerMessage (and ClientMessage). Push appends it to each reliable
+// frame: a field appended to an encoded message is valid protobuf.
+const SeqField = 20
 
 var (
-	// ErrFull means the reliable queue is at its limit: the peer does not
-	// keep up, and the caller should disconnect it (nothing is dropped
-	// silently).
+	// ErrFull means the reliable queue is at its limit: the client does not
+	// keep up (or has been away too long), and the caller should end the
+	// session (nothing is dropped silently).
 	ErrFull = errors.New("outbox: reliable queue full")
 	// ErrClosed means the outbox no longer accepts frames.
 	ErrClosed = errors.New("outbox: closed")
 )
 
-// Outbox is safe for concurrent use by any number of producers and one
-// consumer (the transport's writer).
+// Limits bound an outbox. Zero fields take the defaults.
+type Limits struct {
+	// Frames bounds the unacknowledged reliable frames. Default
+	// DefaultReliableLimit.
+	Frames int
+	// Bytes bounds their total size. Default DefaultByteLimit.
+	Bytes int
+}
+
+// Outbox is safe for concurrent use by any number of producers and the
+// writer of its current link.
 type Outbox struct {
-	ready chan struct{} // capacity 1: something is pending, or the outbox closed
-	limit int
+	lim  Limits
+	done chan struct{} // closed by Close
 
 	mu       sync.Mutex // guards the fields below
-	snap     []byte     // pending snapshot frame, owned by the outbox
+	log      []entry    // reliable frames not acknowledged, in seq order
+	logBytes int
+	sent     int    // log[:sent] were handed to a link
+	seq      uint32 // the last sequence number given out
+	snap     []byte // pending snapshot frame, owned by the outbox
 	hasSnap  bool
-	snapAt   int // reliable frames queued before the pending snapshot
-	reliable [][]byte
+	snapAt   uint32 // the seq of the last reliable frame queued before the snapshot
+	cur      *Link  // the link draining the outbox, or nil while detached
 	closed   bool
 	reason   error
+	final    []byte
+	spare    Link // implicit link of Take
 
 	replaced atomic.Uint64 // snapshots overwritten before a writer took them
 }
 
-// New returns an outbox whose reliable queue holds up to reliableLimit frames
-// (DefaultReliableLimit when 0).
-func New(reliableLimit int) *Outbox {
-	if reliableLimit <= 0 {
-		reliableLimit = DefaultReliableLimit
-	}
-	return &Outbox{ready: make(chan struct{}, 1), limit: reliableLimit}
+type entry struct {
+	seq   uint32
+	frame []byte
 }
 
+// New returns an outbox holding up to reliableLimit unacknowledged reliable
+// frames (DefaultReliableLimit when 0) and DefaultByteLimit bytes.
+func New(reliableLimit int) *Outbox { return NewLimits(Limits{Frames: reliableLimit}) }
+
+// NewLimits returns an outbox with the given bounds.
+func NewLimits(lim Limits) *Outbox {
+	if lim.Frames <= 0 {
+		lim.Frames = DefaultReliableLimit
+	}
+	if lim.Bytes <= 0 {
+		lim.Bytes = DefaultByteLimit
+	}
+	o := &Outbox{lim: lim, done: make(chan struct{})}
+	o.spare.init()
+	o.cur = &o.spare
+	o.spare.o = o
+	return o
+}
+
+// signal wakes the current link's writer. Called with o.mu held.
 func (o *Outbox) signal() {
-	select {
-	case o.ready <- struct{}{}:
-	default:
+	if o.cur != nil {
+		o.cur.signal()
 	}
 }
 
@@ -67,8 +114,8 @@ func (o *Outbox) signal() {
 // closed.
 func (o *Outbox) OfferSnapshot(frame []byte) bool {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.closed {
-		o.mu.Unlock()
 		return false
 	}
 	if o.hasSnap {
@@ -76,45 +123,132 @@ func (o *Outbox) OfferSnapshot(frame []byte) bool {
 	}
 	o.snap = append(o.snap[:0], frame...)
 	o.hasSnap = true
-	o.snapAt = len(o.reliable)
-	o.mu.Unlock()
+	o.snapAt = o.seq
 	o.signal()
 	return true
 }
 
-// Push queues a reliable frame; the outbox owns frame from then on. It
-// returns ErrFull when the queue is at its limit and ErrClosed after Close.
+// Push queues a reliable frame under the next sequence number, which it
+// appends to a copy of frame (field SeqField); frame stays the caller's. It
+// returns ErrFull when the unacknowledged frames are at their limit and
+// ErrClosed after Close.
 func (o *Outbox) Push(frame []byte) error {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	switch {
 	case o.closed:
-		o.mu.Unlock()
 		return ErrClosed
-	case len(o.reliable) >= o.limit:
-		o.mu.Unlock()
+	case len(o.log) >= o.lim.Frames || o.logBytes+len(frame) > o.lim.Bytes:
 		return ErrFull
 	}
-	o.reliable = append(o.reliable, frame)
-	o.mu.Unlock()
+	o.seq++
+	f := make([]byte, 0, len(frame)+2+binary.MaxVarintLen32)
+	f = append(f, frame...)
+	f = binary.AppendUvarint(f, SeqField<<3) // varint wire type 0
+	f = binary.AppendUvarint(f, uint64(o.seq))
+	o.log = append(o.log, entry{o.seq, f})
+	o.logBytes += len(f)
 	o.signal()
 	return nil
 }
 
-// Close stops the outbox taking frames. A non-nil final frame (typically a
-// fatal error) is queued after everything pending, past the limit; the
-// writer writes what is pending, then closes its transport, telling the peer
-// reason in the transport's own terms (nil: a normal close). Close is
-// idempotent; only the first call's frame and reason are kept.
+// Seq is the sequence number of the newest reliable frame queued.
+func (o *Outbox) Seq() uint32 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.seq
+}
+
+// Ack forgets the reliable frames up to seq: the client has processed them.
+// An ack beyond what was handed to a link is clipped to it.
+func (o *Outbox) Ack(seq uint32) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ackLocked(seq)
+}
+
+func (o *Outbox) ackLocked(seq uint32) {
+	n := 0
+	for n < len(o.log) && n < o.sent && o.log[n].seq <= seq {
+		o.logBytes -= len(o.log[n].frame)
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	k := copy(o.log, o.log[n:])
+	clear(o.log[k:])
+	o.log = o.log[:k]
+	o.sent -= n
+}
+
+// Unacked is how many reliable frames wait for the client's
+// acknowledgement (sent or not).
+func (o *Outbox) Unacked() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.log)
+}
+
+// Attach makes l the link that drains the outbox, for a client that has
+// processed every reliable frame up to lastSeq: those are forgotten, and
+// every later one is handed to l again, in order, ahead of anything new.
+// A pending snapshot is dropped (the next one is built from the client's
+// newest acknowledgement). It returns the link that was attached before
+// (nil if none); the caller closes it. Attaching to a closed outbox is
+// allowed: l then gets what the outbox still holds, and its close.
+func (o *Outbox) Attach(l *Link, lastSeq uint32) (previous *Link) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	previous = o.cur
+	if previous == &o.spare {
+		previous = nil
+	}
+	o.sent = len(o.log) // everything handed out so far may be acknowledged ...
+	o.ackLocked(lastSeq)
+	o.sent = 0 // ... and the rest is replayed
+	o.hasSnap = false
+	o.cur = l
+	l.mu.Lock()
+	l.o = o
+	l.mu.Unlock()
+	l.signal()
+	return previous
+}
+
+// Detach leaves the outbox without a link if l is its current one: frames
+// accumulate (and snapshots replace each other) until the next Attach.
+func (o *Outbox) Detach(l *Link) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.cur == l {
+		o.cur = nil
+	}
+}
+
+// Attached reports whether a link drains the outbox.
+func (o *Outbox) Attached() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.cur != nil && o.cur != &o.spare
+}
+
+// Close stops the outbox taking frames: the session is over. A non-nil final
+// frame (typically a fatal error) is handed to the current link after
+// everything pending, past the limit; its writer writes them, then closes
+// its transport, telling the peer reason in the transport's own terms (nil:
+// a normal close). Close is idempotent; only the first call's frame and
+// reason are kept.
 func (o *Outbox) Close(final []byte, reason error) {
 	o.mu.Lock()
-	if !o.closed {
-		o.closed = true
-		o.reason = reason
-		if final != nil {
-			o.reliable = append(o.reliable, final)
-		}
+	defer o.mu.Unlock()
+	if o.closed {
+		return
 	}
-	o.mu.Unlock()
+	o.closed = true
+	o.reason = reason
+	o.final = final
+	close(o.done)
 	o.signal()
 }
 
@@ -132,59 +266,228 @@ func (o *Outbox) Closed() bool {
 	return o.closed
 }
 
-// Ready is signalled when frames are pending or the outbox closed. One
-// signal may stand for many frames; call Take after each.
-func (o *Outbox) Ready() <-chan struct{} { return o.ready }
+// Done is closed when Close is called.
+func (o *Outbox) Done() <-chan struct{} { return o.done }
+
+// Ready is signalled when frames are pending for the implicit link that Take
+// drains, or the outbox closed. One signal may stand for many frames.
+func (o *Outbox) Ready() <-chan struct{} { return o.spare.ready }
 
 // Replaced is the number of snapshots dropped because a newer one replaced
-// them before the writer took them (a slow reader).
+// them before the writer took them (a slow reader, or a detached session).
 func (o *Outbox) Replaced() uint64 { return o.replaced.Load() }
 
 // Batch is what one Take hands the writer: every pending frame in the order
 // it was queued, the newest snapshot standing where it was offered. A
 // writer reuses one Batch; its slices stay valid until the next Take.
 type Batch struct {
-	Frames   [][]byte
-	reliable [][]byte // spare backing array swapped with the outbox's
-	snap     []byte   // spare snapshot buffer swapped with the outbox's
+	Frames [][]byte
+	snap   []byte // spare snapshot buffer swapped with the outbox's
 }
 
-// Take moves everything pending into b, replacing what b held, in queue
-// order: a Joined reply comes before the first snapshot, and a Left reply
-// after the last. It reports whether the outbox is closed; when it is, the
-// writer writes b.Frames and then closes its transport.
-func (o *Outbox) Take(b *Batch) (closed bool) {
-	clear(b.reliable)
-	b.Frames = b.Frames[:0]
+// Take drains the outbox through its implicit link, for an outbox used
+// without Attach (one consumer for its whole life, as in tests and
+// benchmarks). It reports whether the outbox is closed.
+func (o *Outbox) Take(b *Batch) (closed bool) { return o.spare.Take(b) }
+
+// take appends to b what l may take: unsent reliable frames and the
+// snapshot. It reports whether the outbox is closed (and then appends its
+// final frame) and whether l is still attached.
+func (o *Outbox) take(l *Link, b *Batch) (closed, attached bool) {
 	o.mu.Lock()
-	rel := o.reliable
-	o.reliable = b.reliable[:0]
-	b.reliable = rel
-	snapAt := -1
+	defer o.mu.Unlock()
+	if o.cur != l {
+		return false, false
+	}
+	pending := o.log[o.sent:]
+	o.sent = len(o.log)
 	if o.hasSnap {
 		o.snap, b.snap = b.snap, o.snap
 		o.hasSnap = false
-		snapAt = o.snapAt
+		i := 0
+		for i < len(pending) && pending[i].seq <= o.snapAt {
+			i++
+		}
+		for _, e := range pending[:i] {
+			b.Frames = append(b.Frames, e.frame)
+		}
+		b.Frames = append(b.Frames, b.snap)
+		pending = pending[i:]
 	}
-	closed = o.closed
-	o.mu.Unlock()
-	if snapAt < 0 {
-		b.Frames = append(b.Frames, b.reliable...)
-		return closed
+	for _, e := range pending {
+		b.Frames = append(b.Frames, e.frame)
 	}
-	b.Frames = append(b.Frames, b.reliable[:snapAt]...)
-	b.Frames = append(b.Frames, b.snap)
-	b.Frames = append(b.Frames, b.reliable[snapAt:]...)
-	return closed
+	if o.closed {
+		if o.final != nil {
+			b.Frames = append(b.Frames, o.final)
+			o.final = nil
+		}
+		return true, true
+	}
+	return false, true
 }
 
 // Pending reports how many frames a Take would return now.
 func (o *Outbox) Pending() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	n := len(o.reliable)
+	n := len(o.log) - o.sent
 	if o.hasSnap {
 		n++
 	}
 	return n
 }
+
+// DefaultLinkLimit bounds a link's own queue (handshake replies,
+// heartbeats).
+const DefaultLinkLimit = 16
+
+// Link is one transport's view of an outbox: what its writer drains. Besides
+// the outbox's frames it carries frames of its own that belong to this
+// connection only and are never replayed (the handshake reply, heartbeats,
+// a fatal error that ends only this connection), written before the
+// outbox's. A link is closed once; its writer then writes what it holds and
+// closes the transport. Safe for concurrent use by producers and one
+// writer.
+type Link struct {
+	ready chan struct{} // capacity 1
+	done  chan struct{} // closed by Close
+
+	mu      sync.Mutex // guards the fields below; taken after Outbox.mu
+	o       *Outbox
+	own     [][]byte
+	ownSwap [][]byte
+	closed  bool
+	reason  error
+	final   []byte
+	dropped uint64 // own frames refused because the queue was full
+}
+
+// NewLink returns a link attached to nothing yet.
+func NewLink() *Link {
+	l := &Link{}
+	l.init()
+	return l
+}
+
+func (l *Link) init() {
+	l.ready = make(chan struct{}, 1)
+	l.done = make(chan struct{})
+}
+
+func (l *Link) signal() {
+	select {
+	case l.ready <- struct{}{}:
+	default:
+	}
+}
+
+// Ready is signalled when the link has something to take or closed.
+func (l *Link) Ready() <-chan struct{} { return l.ready }
+
+// Done is closed when the link is closed.
+func (l *Link) Done() <-chan struct{} { return l.done }
+
+// Send queues a frame of this connection's own, written before the
+// outbox's pending frames; the link owns frame from then on. It reports
+// false (and counts the drop) when the link is closed or holds
+// DefaultLinkLimit frames already: these frames are not reliable.
+func (l *Link) Send(frame []byte) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || len(l.own) >= DefaultLinkLimit {
+		l.dropped++
+		return false
+	}
+	l.own = append(l.own, frame)
+	l.signal()
+	return true
+}
+
+// Close ends this connection only: the writer writes the link's own frames
+// and final (if not nil), then closes the transport with reason. The
+// outbox, if any, is detached and keeps its frames for the next link.
+// Idempotent: the first call's frame and reason are kept.
+func (l *Link) Close(final []byte, reason error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed, l.reason, l.final = true, reason, final
+	o := l.o
+	close(l.done)
+	l.signal()
+	l.mu.Unlock()
+	if o != nil {
+		o.Detach(l)
+	}
+}
+
+// Closed reports whether Close was called.
+func (l *Link) Closed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+// Reason is why the link's transport closes: the reason given to the
+// link's Close, else the outbox's (nil for a normal close).
+func (l *Link) Reason() error {
+	l.mu.Lock()
+	closed, reason, o := l.closed, l.reason, l.o
+	l.mu.Unlock()
+	if closed || o == nil {
+		return reason
+	}
+	return o.Reason()
+}
+
+// Outbox is the outbox the link is or was attached to (nil if none).
+func (l *Link) Outbox() *Outbox {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.o
+}
+
+// Take moves everything the link may write now into b, replacing what b
+// held: the link's own frames, then (while it is its outbox's current link)
+// the outbox's frames in queue order. It reports whether the transport must
+// close after writing them: the link or its outbox closed, or another link
+// took the outbox over.
+func (l *Link) Take(b *Batch) (closed bool) {
+	clear(b.Frames)
+	b.Frames = b.Frames[:0]
+	l.mu.Lock()
+	own := l.own
+	l.own = l.ownSwap[:0]
+	l.ownSwap = own
+	o, lclosed, final := l.o, l.closed, l.final
+	l.final = nil
+	l.mu.Unlock()
+	b.Frames = append(b.Frames, own...)
+	clear(own)
+	if lclosed {
+		if final != nil {
+			b.Frames = append(b.Frames, final)
+		}
+		return true
+	}
+	if o == nil {
+		return false
+	}
+	oclosed, attached := o.take(l, b)
+	if oclosed {
+		l.Close(nil, o.Reason())
+		return true
+	}
+	if !attached {
+		l.Close(nil, ErrReplaced)
+		return true
+	}
+	return false
+}
+
+// ErrReplaced is the reason of a link whose outbox was attached to another
+// link.
+var ErrReplaced = errors.New("outbox: another connection took over")

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"encoding/binary"
 	"sync"
 	"testing"
 
@@ -31,6 +32,13 @@ func TestSnapshotIsCopied(t *testing.T) {
 	assert.Equal(t, []byte{1, 2, 3}, b.Frames[0])
 }
 
+// seqd is what Push makes of frame as reliable frame number seq: the frame
+// with protobuf field 20 (varint seq) appended.
+func seqd(frame string, seq uint32) []byte {
+	b := append([]byte(frame), 0xa0, 0x01)
+	return binary.AppendUvarint(b, uint64(seq))
+}
+
 func TestFramesKeepQueueOrder(t *testing.T) {
 	o := New(4)
 	require.NoError(t, o.Push([]byte("joined")))
@@ -39,12 +47,28 @@ func TestFramesKeepQueueOrder(t *testing.T) {
 	require.NoError(t, o.Push([]byte("left")))
 	var b Batch
 	o.Take(&b)
-	assert.Equal(t, [][]byte{[]byte("joined"), []byte("s2"), []byte("left")}, b.Frames)
+	assert.Equal(t, [][]byte{seqd("joined", 1), []byte("s2"), seqd("left", 2)}, b.Frames)
 
+	o.Ack(2)
 	require.NoError(t, o.Push([]byte("a")))
 	require.NoError(t, o.Push([]byte("b")))
 	o.Take(&b)
-	assert.Equal(t, [][]byte{[]byte("a"), []byte("b")}, b.Frames)
+	assert.Equal(t, [][]byte{seqd("a", 3), seqd("b", 4)}, b.Frames)
+}
+
+func TestPushDoesNotTouchTheCallersFrame(t *testing.T) {
+	o, p := New(0), New(0)
+	frame := make([]byte, 3, 64) // spare capacity: an in-place append would be shared
+	copy(frame, "abc")
+	require.NoError(t, o.Push(frame))
+	require.NoError(t, p.Push([]byte("x")))
+	require.NoError(t, p.Push(frame))
+	var b Batch
+	o.Take(&b)
+	assert.Equal(t, [][]byte{seqd("abc", 1)}, b.Frames)
+	p.Take(&b)
+	assert.Equal(t, [][]byte{seqd("x", 1), seqd("abc", 2)}, b.Frames)
+	assert.Equal(t, []byte("abc"), frame)
 }
 
 func TestReliableLimit(t *testing.T) {
@@ -56,7 +80,25 @@ func TestReliableLimit(t *testing.T) {
 	var b Batch
 	o.Take(&b)
 	assert.Len(t, b.Frames, 3)
-	assert.NoError(t, o.Push([]byte("z")), "room again after a take")
+	assert.ErrorIs(t, o.Push([]byte("y")), ErrFull, "taken is not acknowledged")
+	o.Ack(2)
+	assert.Equal(t, 1, o.Unacked())
+	assert.NoError(t, o.Push([]byte("z")), "room again after an ack")
+
+	small := NewLimits(Limits{Frames: 100, Bytes: 20})
+	require.NoError(t, small.Push(make([]byte, 10)))
+	assert.ErrorIs(t, small.Push(make([]byte, 10)), ErrFull, "the byte bound holds too")
+}
+
+func TestAckIsClippedToWhatWasSent(t *testing.T) {
+	o := New(0)
+	require.NoError(t, o.Push([]byte("a")))
+	o.Ack(5) // nothing was handed out yet: a lying ack forgets nothing
+	assert.Equal(t, 1, o.Unacked())
+	var b Batch
+	o.Take(&b)
+	o.Ack(5)
+	assert.Zero(t, o.Unacked())
 }
 
 func TestCloseQueuesFinalFrameAfterPending(t *testing.T) {
@@ -69,7 +111,7 @@ func TestCloseQueuesFinalFrameAfterPending(t *testing.T) {
 	assert.False(t, o.OfferSnapshot([]byte("s")))
 	var b Batch
 	assert.True(t, o.Take(&b))
-	assert.Equal(t, [][]byte{[]byte("a"), []byte("bye")}, b.Frames)
+	assert.Equal(t, [][]byte{seqd("a", 1), []byte("bye")}, b.Frames)
 	select {
 	case <-o.Ready():
 	default:
@@ -97,7 +139,7 @@ func TestConcurrentProducersOneWriter(t *testing.T) {
 			<-o.Ready()
 			closed := o.Take(&b)
 			for _, f := range b.Frames {
-				if len(f) == 2 {
+				if len(f) > 1 { // reliable frames carry a seq; snapshots are one byte
 					got++
 				}
 			}
@@ -111,6 +153,94 @@ func TestConcurrentProducersOneWriter(t *testing.T) {
 	o.Close(nil, nil)
 	<-done
 	assert.Equal(t, producers*each, got)
+}
+
+func TestResumeReplaysUnacknowledgedFramesOnceInOrder(t *testing.T) {
+	o := New(0)
+	first := NewLink()
+	assert.Nil(t, o.Attach(first, 0))
+	for _, f := range []string{"a", "b", "c"} {
+		require.NoError(t, o.Push([]byte(f)))
+	}
+	o.OfferSnapshot([]byte("s1"))
+	var b Batch
+	require.False(t, first.Take(&b))
+	assert.Equal(t, [][]byte{seqd("a", 1), seqd("b", 2), seqd("c", 3), []byte("s1")}, b.Frames)
+	o.Ack(1)
+
+	// The connection dies: frames keep coming while the session is held.
+	first.Close(nil, nil)
+	assert.False(t, o.Attached())
+	require.NoError(t, o.Push([]byte("d")))
+	o.OfferSnapshot([]byte("s2"))
+	assert.True(t, first.Take(&b), "a closed link only closes")
+	assert.Empty(t, b.Frames)
+
+	// The client resumes having processed up to b (its ack of b was lost).
+	second := NewLink()
+	require.True(t, second.Send([]byte("welcome")))
+	assert.Nil(t, o.Attach(second, 2), "the dead link was already detached")
+	select {
+	case <-second.Ready():
+	default:
+		t.Fatal("attach signals the new link")
+	}
+	require.False(t, second.Take(&b))
+	assert.Equal(t, [][]byte{[]byte("welcome"), seqd("c", 3), seqd("d", 4)}, b.Frames,
+		"own frames first, then every unacknowledged frame once; the stale snapshot is dropped")
+	assert.Equal(t, 2, o.Unacked())
+	require.False(t, second.Take(&b))
+	assert.Empty(t, b.Frames, "nothing twice")
+}
+
+func TestAttachTakesOverALiveLink(t *testing.T) {
+	o := New(0)
+	poll, ws := NewLink(), NewLink()
+	o.Attach(poll, 0)
+	require.NoError(t, o.Push([]byte("a")))
+	prev := o.Attach(ws, 0)
+	assert.Same(t, poll, prev)
+	var b Batch
+	assert.True(t, poll.Take(&b), "the old link must close")
+	assert.Empty(t, b.Frames)
+	assert.ErrorIs(t, poll.Reason(), ErrReplaced)
+	require.False(t, ws.Take(&b))
+	assert.Equal(t, [][]byte{seqd("a", 1)}, b.Frames)
+}
+
+func TestLinkCloseEndsOnlyTheConnection(t *testing.T) {
+	o := New(0)
+	l := NewLink()
+	o.Attach(l, 0)
+	require.NoError(t, o.Push([]byte("a")))
+	l.Close([]byte("timeout"), ErrFull)
+	var b Batch
+	assert.True(t, l.Take(&b))
+	assert.Equal(t, [][]byte{[]byte("timeout")}, b.Frames)
+	assert.False(t, o.Closed())
+	assert.Equal(t, 1, o.Pending(), "the frame waits for the next link")
+	assert.False(t, l.Send([]byte("late")))
+}
+
+func TestOutboxCloseReachesTheLink(t *testing.T) {
+	o := New(0)
+	l := NewLink()
+	o.Attach(l, 0)
+	require.NoError(t, o.Push([]byte("a")))
+	o.Close([]byte("bye"), ErrFull)
+	var b Batch
+	assert.True(t, l.Take(&b))
+	assert.Equal(t, [][]byte{seqd("a", 1), []byte("bye")}, b.Frames)
+	assert.ErrorIs(t, l.Reason(), ErrFull)
+	<-o.Done()
+}
+
+func TestLinkOwnQueueIsBounded(t *testing.T) {
+	l := NewLink()
+	for range DefaultLinkLimit {
+		require.True(t, l.Send([]byte("hb")))
+	}
+	assert.False(t, l.Send([]byte("hb")))
 }
 
 func BenchmarkOfferTake(b *testing.B) {

@@ -1,7 +1,7 @@
 // Package wsconn carries protocol frames over WebSocket (github.com/lxzan/gws):
 // one protobuf message per binary frame. The server side drains an outbox
-// onto the socket and hands complete frames to a handler; the client side
-// dials and does the same in reverse.
+// link onto the socket and hands complete frames to a handler; the client
+// side dials and does the same in reverse.
 //
 // wsconn knows nothing of rooms: it imports netcode and its outbox only.
 package wsconn
@@ -76,9 +76,15 @@ func (o *ServerOptions) Fill() {
 type Handler interface {
 	// Frame is called on the connection's read goroutine with one complete
 	// message; data is valid only during the call. A non-nil error stops
-	// reading; the handler has already closed the outbox with its final frame
-	// and a reason (a *netcode.Error gives the close code 4000+code).
+	// reading; the handler has already closed the link (or its outbox) with
+	// its final frame and a reason (a *netcode.Error gives the close code
+	// 4000+code).
 	Frame(data []byte) error
+	// Reject is called on the read goroutine for a message the transport
+	// refuses before the handler sees it (a text frame, a frame over the
+	// size limit, a panic while reading): the handler queues e as its final
+	// frame and closes what e ends. Reading stops after it.
+	Reject(e *netcode.Error)
 	// Closed is called once, when the connection is gone, from the read
 	// goroutine.
 	Closed(err error)
@@ -104,10 +110,10 @@ func NewUpgrader(opt ServerOptions) *Upgrader {
 }
 
 // Serve upgrades the request and runs the connection until it closes. It
-// blocks: the read loop runs on the calling goroutine, the writer on one it
-// starts and waits for. An upgrade failure has already been answered with an
-// HTTP error when Serve returns it.
-func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, out *outbox.Outbox, h Handler) error {
+// blocks: the read loop runs on the calling goroutine, the writer (which
+// drains link) on one it starts and waits for. An upgrade failure has
+// already been answered with an HTTP error when Serve returns it.
+func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, link *outbox.Link, h Handler) error {
 	socket, err := u.up.Upgrade(w, r)
 	if err != nil {
 		return err
@@ -115,13 +121,18 @@ func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, out *outbox.Out
 	if tc, ok := socket.NetConn().(*net.TCPConn); ok && u.opt.SendBuffer > 0 {
 		_ = tc.SetWriteBuffer(u.opt.SendBuffer)
 	}
-	c := &serverConn{opt: &u.opt, socket: socket, out: out, h: h, writerDone: make(chan struct{})}
+	c := &serverConn{opt: &u.opt, socket: socket, link: link, h: h, writerDone: make(chan struct{})}
 	socket.Session().Store(sessionKey, c)
 	c.lastRead.Store(time.Now().UnixNano())
 	_ = socket.SetReadDeadline(time.Now().Add(u.opt.ReadTimeout + time.Second))
 	go c.writeLoop()
-	err = c.readLoop()
-	out.Close(nil, nil) // stops the writer if the reader ended first
+	err, handled := c.readLoop()
+	if !handled {
+		// The peer went away: stop the writer. (When the handler stopped
+		// reading, it has closed the link or its outbox with a final frame
+		// that the writer still writes.)
+		link.Close(nil, nil)
+	}
 	<-c.writerDone
 	h.Closed(err)
 	return nil
@@ -132,7 +143,7 @@ const sessionKey = "wsconn"
 type serverConn struct {
 	opt        *ServerOptions
 	socket     *gws.Conn
-	out        *outbox.Outbox
+	link       *outbox.Link
 	h          Handler
 	writerDone chan struct{}
 	lastRead   atomic.Int64 // unix nanos of the last complete message or pong
@@ -141,20 +152,21 @@ type serverConn struct {
 // errTooLarge is what Frame-level size checks report.
 var errTooLarge = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOO_LARGE, "frame larger than the limit")
 
-// readLoop reads until the peer goes away or the handler fails. A panic
-// anywhere in reading or handling closes this connection only.
-func (c *serverConn) readLoop() (err error) {
+// readLoop reads until the peer goes away (handled false) or the handler
+// stops it (handled true). A panic anywhere in reading or handling closes
+// this connection only.
+func (c *serverConn) readLoop() (err error, handled bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.opt.Logger.Error("connection read panicked", "panic", p, "stack", string(debug.Stack()))
-			c.fail(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error"))
-			err = errors.New("wsconn: read panicked")
+			c.h.Reject(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error"))
+			err, handled = errors.New("wsconn: read panicked"), true
 		}
 	}()
 	for {
 		msg, rerr := c.socket.ReadMessage()
 		if rerr != nil {
-			return rerr
+			return rerr, false
 		}
 		now := time.Now()
 		c.lastRead.Store(now.UnixNano())
@@ -162,32 +174,31 @@ func (c *serverConn) readLoop() (err error) {
 		var herr error
 		switch {
 		case msg.Opcode != gws.OpcodeBinary:
-			herr = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "text frames are not accepted; send binary protobuf")
-			c.fail(herr.(*netcode.Error))
+			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "text frames are not accepted; send binary protobuf")
+			herr = e
+			c.h.Reject(e)
 		case msg.Data.Len() > c.opt.MaxMessage:
 			herr = errTooLarge
-			c.fail(errTooLarge)
+			c.h.Reject(errTooLarge)
 		default:
 			herr = c.h.Frame(msg.Bytes())
 		}
 		_ = msg.Close()
 		if herr != nil {
-			return herr
+			return herr, true
 		}
 	}
 }
 
-// fail closes the outbox with e as its final frame.
-func (c *serverConn) fail(e *netcode.Error) {
-	c.out.Close(e.Frame(0), e)
-}
-
-// closeCode maps why an outbox closed to a WebSocket close code and text:
+// closeCode maps why a link closed to a WebSocket close code and text:
 // 4000+code for a protocol error, 1000 for a normal close.
 func closeCode(reason error) (uint16, string) {
 	var pe *netcode.Error
 	if errors.As(reason, &pe) {
 		return uint16(netcode.CloseCodeBase + int(pe.Code)), pe.Message
+	}
+	if errors.Is(reason, outbox.ErrReplaced) {
+		return uint16(netcode.CloseCodeBase + int(arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED)), "session resumed on another connection"
 	}
 	if reason != nil {
 		return 1011, reason.Error()
@@ -196,7 +207,7 @@ func closeCode(reason error) (uint16, string) {
 }
 
 // writeLoop is the only writer of the socket's data frames. It exits when
-// the outbox closes (after writing what it held and a close frame) or when a
+// the link closes (after writing what it held and a close frame) or when a
 // write fails; either way it closes the socket so the reader stops too.
 func (c *serverConn) writeLoop() {
 	defer close(c.writerDone)
@@ -211,13 +222,14 @@ func (c *serverConn) writeLoop() {
 	var batch outbox.Batch
 	for {
 		select {
-		case <-c.out.Ready():
+		case <-c.link.Ready():
 		case now := <-watch.C:
 			last := c.lastRead.Load()
 			idle := now.Sub(time.Unix(0, last))
 			switch {
 			case idle >= c.opt.ReadTimeout:
-				c.fail(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TIMEOUT, "nothing received for %v", c.opt.ReadTimeout))
+				e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TIMEOUT, "nothing received for %v", c.opt.ReadTimeout)
+				c.link.Close(e.Frame(0), e) // this connection only: the session is held
 				watch.Reset(c.opt.WriteTimeout)
 				continue
 			case idle >= c.opt.PingInterval && pingedFor != last:
@@ -234,7 +246,7 @@ func (c *serverConn) writeLoop() {
 			}
 			continue
 		}
-		closed := c.out.Take(&batch)
+		closed := c.link.Take(&batch)
 		if len(batch.Frames) > 0 {
 			_ = c.socket.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout))
 			for _, f := range batch.Frames {
@@ -244,7 +256,7 @@ func (c *serverConn) writeLoop() {
 			}
 		}
 		if closed {
-			code, text := closeCode(c.out.Reason())
+			code, text := closeCode(c.link.Reason())
 			_ = c.socket.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout))
 			_ = c.socket.WriteClose(code, []byte(text))
 			return

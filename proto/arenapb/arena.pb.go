@@ -65,8 +65,27 @@ const (
 	ErrorCode_ERROR_CODE_ROOM_CLOSED ErrorCode = 15
 	// Anything else (Error.fatal says whether the connection closes).
 	ErrorCode_ERROR_CODE_INTERNAL ErrorCode = 16
-	// The client sent nothing for too long. Fatal.
+	// The client sent nothing for too long. Fatal for the connection; the
+	// session is held and can be resumed.
 	ErrorCode_ERROR_CODE_TIMEOUT ErrorCode = 17
+	// Hello.resume_token is not a token this server signed (forged, damaged,
+	// or signed with another secret). Fatal.
+	ErrorCode_ERROR_CODE_TOKEN_INVALID ErrorCode = 20
+	// Hello.resume_token has expired. Fatal.
+	ErrorCode_ERROR_CODE_TOKEN_EXPIRED ErrorCode = 21
+	// Hello.resume_token was already used to resume; every resume issues a new
+	// one. Fatal.
+	ErrorCode_ERROR_CODE_TOKEN_USED ErrorCode = 22
+	// The session the token names has ended: its hold window passed, or it
+	// was closed. The seat is gone; start a new session. Fatal.
+	ErrorCode_ERROR_CODE_SESSION_EXPIRED ErrorCode = 23
+	// An Event named nothing the server handles. Not fatal.
+	ErrorCode_ERROR_CODE_UNKNOWN_EVENT ErrorCode = 24
+	// An event handler refused the event (Error.message says why). Not fatal.
+	ErrorCode_ERROR_CODE_EVENT_FAILED ErrorCode = 25
+	// Another connection resumed this session; this one is closed. Fatal for
+	// the connection only.
+	ErrorCode_ERROR_CODE_SESSION_MOVED ErrorCode = 26
 )
 
 // Enum value maps for ErrorCode.
@@ -90,6 +109,13 @@ var (
 		15: "ERROR_CODE_ROOM_CLOSED",
 		16: "ERROR_CODE_INTERNAL",
 		17: "ERROR_CODE_TIMEOUT",
+		20: "ERROR_CODE_TOKEN_INVALID",
+		21: "ERROR_CODE_TOKEN_EXPIRED",
+		22: "ERROR_CODE_TOKEN_USED",
+		23: "ERROR_CODE_SESSION_EXPIRED",
+		24: "ERROR_CODE_UNKNOWN_EVENT",
+		25: "ERROR_CODE_EVENT_FAILED",
+		26: "ERROR_CODE_SESSION_MOVED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":      0,
@@ -110,6 +136,13 @@ var (
 		"ERROR_CODE_ROOM_CLOSED":      15,
 		"ERROR_CODE_INTERNAL":         16,
 		"ERROR_CODE_TIMEOUT":          17,
+		"ERROR_CODE_TOKEN_INVALID":    20,
+		"ERROR_CODE_TOKEN_EXPIRED":    21,
+		"ERROR_CODE_TOKEN_USED":       22,
+		"ERROR_CODE_SESSION_EXPIRED":  23,
+		"ERROR_CODE_UNKNOWN_EVENT":    24,
+		"ERROR_CODE_EVENT_FAILED":     25,
+		"ERROR_CODE_SESSION_MOVED":    26,
 	}
 )
 
@@ -145,6 +178,15 @@ func (ErrorCode) EnumDescriptor() ([]byte, []int) {
 type ClientMessage struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId uint32                 `protobuf:"varint,15,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Reliable sequence number of this frame (1, 2, 3, ... per session) for
+	// frames the client keeps until the server acknowledges them and resends
+	// after a resume: requests, events, event acks. 0 for unsequenced frames
+	// (hello, inputs, heartbeats, acks, bye). The server processes each
+	// sequence number once.
+	Seq uint32 `protobuf:"varint,20,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The highest ServerMessage.seq the client has processed; any frame may
+	// carry it (0: nothing new). The server forgets frames up to it.
+	AckSeq uint32 `protobuf:"varint,21,opt,name=ack_seq,json=ackSeq,proto3" json:"ack_seq,omitempty"`
 	// Types that are valid to be assigned to Body:
 	//
 	//	*ClientMessage_Hello
@@ -154,6 +196,11 @@ type ClientMessage struct {
 	//	*ClientMessage_LeaveRoom
 	//	*ClientMessage_Inputs
 	//	*ClientMessage_Ping
+	//	*ClientMessage_Event
+	//	*ClientMessage_EventAck
+	//	*ClientMessage_Heartbeat
+	//	*ClientMessage_Ack
+	//	*ClientMessage_Bye
 	Body          isClientMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -192,6 +239,20 @@ func (*ClientMessage) Descriptor() ([]byte, []int) {
 func (x *ClientMessage) GetRequestId() uint32 {
 	if x != nil {
 		return x.RequestId
+	}
+	return 0
+}
+
+func (x *ClientMessage) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ClientMessage) GetAckSeq() uint32 {
+	if x != nil {
+		return x.AckSeq
 	}
 	return 0
 }
@@ -266,6 +327,51 @@ func (x *ClientMessage) GetPing() *Ping {
 	return nil
 }
 
+func (x *ClientMessage) GetEvent() *Event {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_Event); ok {
+			return x.Event
+		}
+	}
+	return nil
+}
+
+func (x *ClientMessage) GetEventAck() *EventAck {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_EventAck); ok {
+			return x.EventAck
+		}
+	}
+	return nil
+}
+
+func (x *ClientMessage) GetHeartbeat() *Heartbeat {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
+func (x *ClientMessage) GetAck() *Ack {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_Ack); ok {
+			return x.Ack
+		}
+	}
+	return nil
+}
+
+func (x *ClientMessage) GetBye() *Bye {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_Bye); ok {
+			return x.Bye
+		}
+	}
+	return nil
+}
+
 type isClientMessage_Body interface {
 	isClientMessage_Body()
 }
@@ -298,6 +404,26 @@ type ClientMessage_Ping struct {
 	Ping *Ping `protobuf:"bytes,7,opt,name=ping,proto3,oneof"`
 }
 
+type ClientMessage_Event struct {
+	Event *Event `protobuf:"bytes,8,opt,name=event,proto3,oneof"`
+}
+
+type ClientMessage_EventAck struct {
+	EventAck *EventAck `protobuf:"bytes,9,opt,name=event_ack,json=eventAck,proto3,oneof"`
+}
+
+type ClientMessage_Heartbeat struct {
+	Heartbeat *Heartbeat `protobuf:"bytes,10,opt,name=heartbeat,proto3,oneof"`
+}
+
+type ClientMessage_Ack struct {
+	Ack *Ack `protobuf:"bytes,11,opt,name=ack,proto3,oneof"`
+}
+
+type ClientMessage_Bye struct {
+	Bye *Bye `protobuf:"bytes,12,opt,name=bye,proto3,oneof"`
+}
+
 func (*ClientMessage_Hello) isClientMessage_Body() {}
 
 func (*ClientMessage_ListRooms) isClientMessage_Body() {}
@@ -312,12 +438,30 @@ func (*ClientMessage_Inputs) isClientMessage_Body() {}
 
 func (*ClientMessage_Ping) isClientMessage_Body() {}
 
+func (*ClientMessage_Event) isClientMessage_Body() {}
+
+func (*ClientMessage_EventAck) isClientMessage_Body() {}
+
+func (*ClientMessage_Heartbeat) isClientMessage_Body() {}
+
+func (*ClientMessage_Ack) isClientMessage_Body() {}
+
+func (*ClientMessage_Bye) isClientMessage_Body() {}
+
 // ServerMessage is everything the server can send. request_id echoes the
 // request this message answers; it is 0 for pushed messages (snapshots,
 // roster changes, errors not tied to a request).
 type ServerMessage struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId uint32                 `protobuf:"varint,15,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Reliable sequence number (1, 2, 3, ... per session) of frames the server
+	// keeps until acknowledged and replays after a resume: replies, events,
+	// roster, non-fatal errors, tokens. 0 for unsequenced frames (welcome,
+	// snapshots, heartbeats, acks, fatal errors).
+	Seq uint32 `protobuf:"varint,20,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The highest ClientMessage.seq the server has processed (on welcome,
+	// heartbeats and acks; 0 elsewhere).
+	AckSeq uint32 `protobuf:"varint,21,opt,name=ack_seq,json=ackSeq,proto3" json:"ack_seq,omitempty"`
 	// Types that are valid to be assigned to Body:
 	//
 	//	*ServerMessage_Welcome
@@ -329,6 +473,11 @@ type ServerMessage struct {
 	//	*ServerMessage_Snapshot
 	//	*ServerMessage_Roster
 	//	*ServerMessage_Pong
+	//	*ServerMessage_Event
+	//	*ServerMessage_EventAck
+	//	*ServerMessage_Heartbeat
+	//	*ServerMessage_Ack
+	//	*ServerMessage_Token
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -367,6 +516,20 @@ func (*ServerMessage) Descriptor() ([]byte, []int) {
 func (x *ServerMessage) GetRequestId() uint32 {
 	if x != nil {
 		return x.RequestId
+	}
+	return 0
+}
+
+func (x *ServerMessage) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ServerMessage) GetAckSeq() uint32 {
+	if x != nil {
+		return x.AckSeq
 	}
 	return 0
 }
@@ -459,6 +622,51 @@ func (x *ServerMessage) GetPong() *Pong {
 	return nil
 }
 
+func (x *ServerMessage) GetEvent() *Event {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Event); ok {
+			return x.Event
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetEventAck() *EventAck {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_EventAck); ok {
+			return x.EventAck
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetHeartbeat() *Heartbeat {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetAck() *Ack {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Ack); ok {
+			return x.Ack
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetToken() *Token {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Token); ok {
+			return x.Token
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -499,6 +707,26 @@ type ServerMessage_Pong struct {
 	Pong *Pong `protobuf:"bytes,9,opt,name=pong,proto3,oneof"`
 }
 
+type ServerMessage_Event struct {
+	Event *Event `protobuf:"bytes,10,opt,name=event,proto3,oneof"`
+}
+
+type ServerMessage_EventAck struct {
+	EventAck *EventAck `protobuf:"bytes,11,opt,name=event_ack,json=eventAck,proto3,oneof"`
+}
+
+type ServerMessage_Heartbeat struct {
+	Heartbeat *Heartbeat `protobuf:"bytes,12,opt,name=heartbeat,proto3,oneof"`
+}
+
+type ServerMessage_Ack struct {
+	Ack *Ack `protobuf:"bytes,13,opt,name=ack,proto3,oneof"`
+}
+
+type ServerMessage_Token struct {
+	Token *Token `protobuf:"bytes,14,opt,name=token,proto3,oneof"`
+}
+
 func (*ServerMessage_Welcome) isServerMessage_Body() {}
 
 func (*ServerMessage_Error) isServerMessage_Body() {}
@@ -517,6 +745,16 @@ func (*ServerMessage_Roster) isServerMessage_Body() {}
 
 func (*ServerMessage_Pong) isServerMessage_Body() {}
 
+func (*ServerMessage_Event) isServerMessage_Body() {}
+
+func (*ServerMessage_EventAck) isServerMessage_Body() {}
+
+func (*ServerMessage_Heartbeat) isServerMessage_Body() {}
+
+func (*ServerMessage_Ack) isServerMessage_Body() {}
+
+func (*ServerMessage_Token) isServerMessage_Body() {}
+
 // Hello must be the first message on a connection.
 type Hello struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -524,7 +762,15 @@ type Hello struct {
 	// with Error{code: PROTOCOL_VERSION} and closes the connection.
 	ProtocolVersion uint32 `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
 	// Display name, 1..24 bytes of UTF-8; empty means "player".
-	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Resume: the newest token this client holds (Welcome.resume_token or a
+	// Token push). Empty starts a new session.
+	ResumeToken []byte `protobuf:"bytes,20,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// Resume: the highest ServerMessage.seq the client processed.
+	LastSeq uint32 `protobuf:"varint,21,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	// Resume: the tick of the newest snapshot the client decoded; the next
+	// snapshot is a delta from it while the room still holds it.
+	LastTick      uint32 `protobuf:"varint,22,opt,name=last_tick,json=lastTick,proto3" json:"last_tick,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -573,6 +819,27 @@ func (x *Hello) GetName() string {
 	return ""
 }
 
+func (x *Hello) GetResumeToken() []byte {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return nil
+}
+
+func (x *Hello) GetLastSeq() uint32 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
+func (x *Hello) GetLastTick() uint32 {
+	if x != nil {
+		return x.LastTick
+	}
+	return 0
+}
+
 // Welcome answers Hello.
 type Welcome struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -582,9 +849,26 @@ type Welcome struct {
 	// Snapshots per second sent to each member of a room.
 	SnapshotRate uint32 `protobuf:"varint,3,opt,name=snapshot_rate,json=snapshotRate,proto3" json:"snapshot_rate,omitempty"`
 	// The server's name and version, for display.
-	Server        string `protobuf:"bytes,4,opt,name=server,proto3" json:"server,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Server string `protobuf:"bytes,4,opt,name=server,proto3" json:"server,omitempty"`
+	// The session's id, for logs and support (not a credential).
+	SessionId string `protobuf:"bytes,20,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// A signed, expiring, single-use token to resume this session on a new
+	// connection (Hello.resume_token).
+	ResumeToken []byte `protobuf:"bytes,21,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// When resume_token expires, Unix milliseconds.
+	TokenExpiresMs uint64 `protobuf:"varint,22,opt,name=token_expires_ms,json=tokenExpiresMs,proto3" json:"token_expires_ms,omitempty"`
+	// True when this Hello resumed an existing session (same seat, same
+	// player); the frames the client missed follow.
+	Resumed bool `protobuf:"varint,23,opt,name=resumed,proto3" json:"resumed,omitempty"`
+	// How long the server holds the session (and its seat) after the
+	// connection is lost, in milliseconds.
+	HoldMs uint32 `protobuf:"varint,24,opt,name=hold_ms,json=holdMs,proto3" json:"hold_ms,omitempty"`
+	// The server sends a Heartbeat this often, and gives up on a connection
+	// that answers nothing for heartbeat_timeout_ms.
+	HeartbeatMs        uint32 `protobuf:"varint,25,opt,name=heartbeat_ms,json=heartbeatMs,proto3" json:"heartbeat_ms,omitempty"`
+	HeartbeatTimeoutMs uint32 `protobuf:"varint,26,opt,name=heartbeat_timeout_ms,json=heartbeatTimeoutMs,proto3" json:"heartbeat_timeout_ms,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Welcome) Reset() {
@@ -643,6 +927,55 @@ func (x *Welcome) GetServer() string {
 		return x.Server
 	}
 	return ""
+}
+
+func (x *Welcome) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *Welcome) GetResumeToken() []byte {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return nil
+}
+
+func (x *Welcome) GetTokenExpiresMs() uint64 {
+	if x != nil {
+		return x.TokenExpiresMs
+	}
+	return 0
+}
+
+func (x *Welcome) GetResumed() bool {
+	if x != nil {
+		return x.Resumed
+	}
+	return false
+}
+
+func (x *Welcome) GetHoldMs() uint32 {
+	if x != nil {
+		return x.HoldMs
+	}
+	return 0
+}
+
+func (x *Welcome) GetHeartbeatMs() uint32 {
+	if x != nil {
+		return x.HeartbeatMs
+	}
+	return 0
+}
+
+func (x *Welcome) GetHeartbeatTimeoutMs() uint32 {
+	if x != nil {
+		return x.HeartbeatTimeoutMs
+	}
+	return 0
 }
 
 // Error reports a failed request (request_id set) or a problem pushed by the
@@ -1831,14 +2164,398 @@ func (x *Pong) GetTime() uint64 {
 	return 0
 }
 
+// Event is a named event with a binary payload, in either direction. Events
+// are reliable and ordered per session (they carry a seq). A client asks for
+// the server's reply by setting ClientMessage.request_id: the answer is
+// ServerMessage{request_id, event_ack} or a non-fatal Error. The server asks
+// for the client's reply with ack_id; the client answers with
+// ClientMessage{event_ack{ack_id}}.
+type Event struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1..64 bytes of UTF-8.
+	Name    string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Payload []byte `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	// Server to client only: non-zero asks for an EventAck with this id.
+	AckId         uint32 `protobuf:"varint,3,opt,name=ack_id,json=ackId,proto3" json:"ack_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Event) Reset() {
+	*x = Event{}
+	mi := &file_arena_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Event) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Event) ProtoMessage() {}
+
+func (x *Event) ProtoReflect() protoreflect.Message {
+	mi := &file_arena_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Event.ProtoReflect.Descriptor instead.
+func (*Event) Descriptor() ([]byte, []int) {
+	return file_arena_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Event) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Event) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *Event) GetAckId() uint32 {
+	if x != nil {
+		return x.AckId
+	}
+	return 0
+}
+
+// EventAck answers an Event that asked for a reply.
+type EventAck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Client to server: the Event.ack_id answered (server to client answers
+	// are matched by request_id instead).
+	AckId   uint32 `protobuf:"varint,1,opt,name=ack_id,json=ackId,proto3" json:"ack_id,omitempty"`
+	Payload []byte `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	// Non-empty when the handler failed (client to server only; the server
+	// answers a failure with Error{EVENT_FAILED}).
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventAck) Reset() {
+	*x = EventAck{}
+	mi := &file_arena_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventAck) ProtoMessage() {}
+
+func (x *EventAck) ProtoReflect() protoreflect.Message {
+	mi := &file_arena_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventAck.ProtoReflect.Descriptor instead.
+func (*EventAck) Descriptor() ([]byte, []int) {
+	return file_arena_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *EventAck) GetAckId() uint32 {
+	if x != nil {
+		return x.AckId
+	}
+	return 0
+}
+
+func (x *EventAck) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *EventAck) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// Heartbeat: the server sends one every Welcome.heartbeat_ms on every
+// connection; the client echoes `time` back at once. The server measures
+// the round trip and reports its last measurement in rtt_us.
+type Heartbeat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server clock, opaque to the client: echo it unchanged.
+	Time uint64 `protobuf:"varint,1,opt,name=time,proto3" json:"time,omitempty"`
+	// Server to client: the last round-trip time measured on this connection,
+	// microseconds (0 before the first).
+	RttUs         uint32 `protobuf:"varint,2,opt,name=rtt_us,json=rttUs,proto3" json:"rtt_us,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Heartbeat) Reset() {
+	*x = Heartbeat{}
+	mi := &file_arena_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Heartbeat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Heartbeat) ProtoMessage() {}
+
+func (x *Heartbeat) ProtoReflect() protoreflect.Message {
+	mi := &file_arena_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
+func (*Heartbeat) Descriptor() ([]byte, []int) {
+	return file_arena_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Heartbeat) GetTime() uint64 {
+	if x != nil {
+		return x.Time
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetRttUs() uint32 {
+	if x != nil {
+		return x.RttUs
+	}
+	return 0
+}
+
+// Ack carries only an acknowledgement (ClientMessage.ack_seq or
+// ServerMessage.ack_seq) when there is nothing else to send.
+type Ack struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ack) Reset() {
+	*x = Ack{}
+	mi := &file_arena_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ack) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ack) ProtoMessage() {}
+
+func (x *Ack) ProtoReflect() protoreflect.Message {
+	mi := &file_arena_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ack.ProtoReflect.Descriptor instead.
+func (*Ack) Descriptor() ([]byte, []int) {
+	return file_arena_proto_rawDescGZIP(), []int{26}
+}
+
+// Bye ends the session at once (the seat is freed), where closing the
+// connection would hold it for a resume.
+type Bye struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Bye) Reset() {
+	*x = Bye{}
+	mi := &file_arena_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Bye) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Bye) ProtoMessage() {}
+
+func (x *Bye) ProtoReflect() protoreflect.Message {
+	mi := &file_arena_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Bye.ProtoReflect.Descriptor instead.
+func (*Bye) Descriptor() ([]byte, []int) {
+	return file_arena_proto_rawDescGZIP(), []int{27}
+}
+
+// Token replaces the client's resume token before the old one expires.
+type Token struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ResumeToken   []byte                 `protobuf:"bytes,1,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	ExpiresMs     uint64                 `protobuf:"varint,2,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Token) Reset() {
+	*x = Token{}
+	mi := &file_arena_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Token) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Token) ProtoMessage() {}
+
+func (x *Token) ProtoReflect() protoreflect.Message {
+	mi := &file_arena_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Token.ProtoReflect.Descriptor instead.
+func (*Token) Descriptor() ([]byte, []int) {
+	return file_arena_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *Token) GetResumeToken() []byte {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return nil
+}
+
+func (x *Token) GetExpiresMs() uint64 {
+	if x != nil {
+		return x.ExpiresMs
+	}
+	return 0
+}
+
+// ChatLine is the payload of the "chat" event the server sends: who said
+// what. Clients emit "chat" with the text alone (UTF-8, 1..200 bytes).
+type ChatLine struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      uint32                 `protobuf:"varint,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatLine) Reset() {
+	*x = ChatLine{}
+	mi := &file_arena_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatLine) ProtoMessage() {}
+
+func (x *ChatLine) ProtoReflect() protoreflect.Message {
+	mi := &file_arena_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatLine.ProtoReflect.Descriptor instead.
+func (*ChatLine) Descriptor() ([]byte, []int) {
+	return file_arena_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ChatLine) GetPlayerId() uint32 {
+	if x != nil {
+		return x.PlayerId
+	}
+	return 0
+}
+
+func (x *ChatLine) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ChatLine) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 var File_arena_proto protoreflect.FileDescriptor
 
 const file_arena_proto_rawDesc = "" +
 	"\n" +
-	"\varena.proto\x12\barena.v1\"\x8d\x03\n" +
+	"\varena.proto\x12\barena.v1\"\x8f\x05\n" +
 	"\rClientMessage\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x0f \x01(\rR\trequestId\x12'\n" +
+	"request_id\x18\x0f \x01(\rR\trequestId\x12\x10\n" +
+	"\x03seq\x18\x14 \x01(\rR\x03seq\x12\x17\n" +
+	"\aack_seq\x18\x15 \x01(\rR\x06ackSeq\x12'\n" +
 	"\x05hello\x18\x01 \x01(\v2\x0f.arena.v1.HelloH\x00R\x05hello\x124\n" +
 	"\n" +
 	"list_rooms\x18\x02 \x01(\v2\x13.arena.v1.ListRoomsH\x00R\tlistRooms\x127\n" +
@@ -1848,11 +2565,19 @@ const file_arena_proto_rawDesc = "" +
 	"\n" +
 	"leave_room\x18\x05 \x01(\v2\x13.arena.v1.LeaveRoomH\x00R\tleaveRoom\x12.\n" +
 	"\x06inputs\x18\x06 \x01(\v2\x14.arena.v1.InputBatchH\x00R\x06inputs\x12$\n" +
-	"\x04ping\x18\a \x01(\v2\x0e.arena.v1.PingH\x00R\x04pingB\x06\n" +
-	"\x04body\"\xd3\x03\n" +
+	"\x04ping\x18\a \x01(\v2\x0e.arena.v1.PingH\x00R\x04ping\x12'\n" +
+	"\x05event\x18\b \x01(\v2\x0f.arena.v1.EventH\x00R\x05event\x121\n" +
+	"\tevent_ack\x18\t \x01(\v2\x12.arena.v1.EventAckH\x00R\beventAck\x123\n" +
+	"\theartbeat\x18\n" +
+	" \x01(\v2\x13.arena.v1.HeartbeatH\x00R\theartbeat\x12!\n" +
+	"\x03ack\x18\v \x01(\v2\r.arena.v1.AckH\x00R\x03ack\x12!\n" +
+	"\x03bye\x18\f \x01(\v2\r.arena.v1.ByeH\x00R\x03byeB\x06\n" +
+	"\x04body\"\xdb\x05\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x0f \x01(\rR\trequestId\x12-\n" +
+	"request_id\x18\x0f \x01(\rR\trequestId\x12\x10\n" +
+	"\x03seq\x18\x14 \x01(\rR\x03seq\x12\x17\n" +
+	"\aack_seq\x18\x15 \x01(\rR\x06ackSeq\x12-\n" +
 	"\awelcome\x18\x01 \x01(\v2\x11.arena.v1.WelcomeH\x00R\awelcome\x12'\n" +
 	"\x05error\x18\x02 \x01(\v2\x0f.arena.v1.ErrorH\x00R\x05error\x121\n" +
 	"\troom_list\x18\x03 \x01(\v2\x12.arena.v1.RoomListH\x00R\broomList\x12:\n" +
@@ -1861,16 +2586,33 @@ const file_arena_proto_rawDesc = "" +
 	"\x04left\x18\x06 \x01(\v2\x0e.arena.v1.LeftH\x00R\x04left\x120\n" +
 	"\bsnapshot\x18\a \x01(\v2\x12.arena.v1.SnapshotH\x00R\bsnapshot\x12*\n" +
 	"\x06roster\x18\b \x01(\v2\x10.arena.v1.RosterH\x00R\x06roster\x12$\n" +
-	"\x04pong\x18\t \x01(\v2\x0e.arena.v1.PongH\x00R\x04pongB\x06\n" +
-	"\x04body\"F\n" +
+	"\x04pong\x18\t \x01(\v2\x0e.arena.v1.PongH\x00R\x04pong\x12'\n" +
+	"\x05event\x18\n" +
+	" \x01(\v2\x0f.arena.v1.EventH\x00R\x05event\x121\n" +
+	"\tevent_ack\x18\v \x01(\v2\x12.arena.v1.EventAckH\x00R\beventAck\x123\n" +
+	"\theartbeat\x18\f \x01(\v2\x13.arena.v1.HeartbeatH\x00R\theartbeat\x12!\n" +
+	"\x03ack\x18\r \x01(\v2\r.arena.v1.AckH\x00R\x03ack\x12'\n" +
+	"\x05token\x18\x0e \x01(\v2\x0f.arena.v1.TokenH\x00R\x05tokenB\x06\n" +
+	"\x04body\"\xa1\x01\n" +
 	"\x05Hello\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"\x8e\x01\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
+	"\fresume_token\x18\x14 \x01(\fR\vresumeToken\x12\x19\n" +
+	"\blast_seq\x18\x15 \x01(\rR\alastSeq\x12\x1b\n" +
+	"\tlast_tick\x18\x16 \x01(\rR\blastTick\"\x82\x03\n" +
 	"\aWelcome\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x1b\n" +
 	"\ttick_rate\x18\x02 \x01(\rR\btickRate\x12#\n" +
 	"\rsnapshot_rate\x18\x03 \x01(\rR\fsnapshotRate\x12\x16\n" +
-	"\x06server\x18\x04 \x01(\tR\x06server\"`\n" +
+	"\x06server\x18\x04 \x01(\tR\x06server\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x14 \x01(\tR\tsessionId\x12!\n" +
+	"\fresume_token\x18\x15 \x01(\fR\vresumeToken\x12(\n" +
+	"\x10token_expires_ms\x18\x16 \x01(\x04R\x0etokenExpiresMs\x12\x18\n" +
+	"\aresumed\x18\x17 \x01(\bR\aresumed\x12\x17\n" +
+	"\ahold_ms\x18\x18 \x01(\rR\x06holdMs\x12!\n" +
+	"\fheartbeat_ms\x18\x19 \x01(\rR\vheartbeatMs\x120\n" +
+	"\x14heartbeat_timeout_ms\x18\x1a \x01(\rR\x12heartbeatTimeoutMs\"`\n" +
 	"\x05Error\x12'\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x13.arena.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
@@ -1953,7 +2695,28 @@ const file_arena_proto_rawDesc = "" +
 	"\x04Ping\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x04R\x04time\"\x1a\n" +
 	"\x04Pong\x12\x12\n" +
-	"\x04time\x18\x01 \x01(\x04R\x04time*\x89\x04\n" +
+	"\x04time\x18\x01 \x01(\x04R\x04time\"L\n" +
+	"\x05Event\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\x12\x15\n" +
+	"\x06ack_id\x18\x03 \x01(\rR\x05ackId\"Q\n" +
+	"\bEventAck\x12\x15\n" +
+	"\x06ack_id\x18\x01 \x01(\rR\x05ackId\x12\x18\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"6\n" +
+	"\tHeartbeat\x12\x12\n" +
+	"\x04time\x18\x01 \x01(\x04R\x04time\x12\x15\n" +
+	"\x06rtt_us\x18\x02 \x01(\rR\x05rttUs\"\x05\n" +
+	"\x03Ack\"\x05\n" +
+	"\x03Bye\"I\n" +
+	"\x05Token\x12!\n" +
+	"\fresume_token\x18\x01 \x01(\fR\vresumeToken\x12\x1d\n" +
+	"\n" +
+	"expires_ms\x18\x02 \x01(\x04R\texpiresMs\"O\n" +
+	"\bChatLine\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\rR\bplayerId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text*\xd9\x05\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_PROTOCOL_VERSION\x10\x01\x12\x18\n" +
@@ -1973,7 +2736,14 @@ const file_arena_proto_rawDesc = "" +
 	"\x18ERROR_CODE_SHUTTING_DOWN\x10\x0e\x12\x1a\n" +
 	"\x16ERROR_CODE_ROOM_CLOSED\x10\x0f\x12\x17\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x10\x12\x16\n" +
-	"\x12ERROR_CODE_TIMEOUT\x10\x11B,Z*github.com/arenaserver/arena/proto/arenapbb\x06proto3"
+	"\x12ERROR_CODE_TIMEOUT\x10\x11\x12\x1c\n" +
+	"\x18ERROR_CODE_TOKEN_INVALID\x10\x14\x12\x1c\n" +
+	"\x18ERROR_CODE_TOKEN_EXPIRED\x10\x15\x12\x19\n" +
+	"\x15ERROR_CODE_TOKEN_USED\x10\x16\x12\x1e\n" +
+	"\x1aERROR_CODE_SESSION_EXPIRED\x10\x17\x12\x1c\n" +
+	"\x18ERROR_CODE_UNKNOWN_EVENT\x10\x18\x12\x1b\n" +
+	"\x17ERROR_CODE_EVENT_FAILED\x10\x19\x12\x1c\n" +
+	"\x18ERROR_CODE_SESSION_MOVED\x10\x1aB,Z*github.com/arenaserver/arena/proto/arenapbb\x06proto3"
 
 var (
 	file_arena_proto_rawDescOnce sync.Once
@@ -1988,7 +2758,7 @@ func file_arena_proto_rawDescGZIP() []byte {
 }
 
 var file_arena_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arena_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_arena_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_arena_proto_goTypes = []any{
 	(ErrorCode)(0),        // 0: arena.v1.ErrorCode
 	(*ClientMessage)(nil), // 1: arena.v1.ClientMessage
@@ -2014,6 +2784,13 @@ var file_arena_proto_goTypes = []any{
 	(*Roster)(nil),        // 21: arena.v1.Roster
 	(*Ping)(nil),          // 22: arena.v1.Ping
 	(*Pong)(nil),          // 23: arena.v1.Pong
+	(*Event)(nil),         // 24: arena.v1.Event
+	(*EventAck)(nil),      // 25: arena.v1.EventAck
+	(*Heartbeat)(nil),     // 26: arena.v1.Heartbeat
+	(*Ack)(nil),           // 27: arena.v1.Ack
+	(*Bye)(nil),           // 28: arena.v1.Bye
+	(*Token)(nil),         // 29: arena.v1.Token
+	(*ChatLine)(nil),      // 30: arena.v1.ChatLine
 }
 var file_arena_proto_depIdxs = []int32{
 	3,  // 0: arena.v1.ClientMessage.hello:type_name -> arena.v1.Hello
@@ -2023,28 +2800,38 @@ var file_arena_proto_depIdxs = []int32{
 	13, // 4: arena.v1.ClientMessage.leave_room:type_name -> arena.v1.LeaveRoom
 	18, // 5: arena.v1.ClientMessage.inputs:type_name -> arena.v1.InputBatch
 	22, // 6: arena.v1.ClientMessage.ping:type_name -> arena.v1.Ping
-	4,  // 7: arena.v1.ServerMessage.welcome:type_name -> arena.v1.Welcome
-	5,  // 8: arena.v1.ServerMessage.error:type_name -> arena.v1.Error
-	8,  // 9: arena.v1.ServerMessage.room_list:type_name -> arena.v1.RoomList
-	10, // 10: arena.v1.ServerMessage.room_created:type_name -> arena.v1.RoomCreated
-	12, // 11: arena.v1.ServerMessage.joined:type_name -> arena.v1.Joined
-	14, // 12: arena.v1.ServerMessage.left:type_name -> arena.v1.Left
-	19, // 13: arena.v1.ServerMessage.snapshot:type_name -> arena.v1.Snapshot
-	21, // 14: arena.v1.ServerMessage.roster:type_name -> arena.v1.Roster
-	23, // 15: arena.v1.ServerMessage.pong:type_name -> arena.v1.Pong
-	0,  // 16: arena.v1.Error.code:type_name -> arena.v1.ErrorCode
-	7,  // 17: arena.v1.RoomList.rooms:type_name -> arena.v1.RoomInfo
-	7,  // 18: arena.v1.RoomCreated.room:type_name -> arena.v1.RoomInfo
-	7,  // 19: arena.v1.Joined.room:type_name -> arena.v1.RoomInfo
-	17, // 20: arena.v1.Joined.arena:type_name -> arena.v1.Arena
-	15, // 21: arena.v1.Arena.walls:type_name -> arena.v1.Rect
-	16, // 22: arena.v1.Arena.spawns:type_name -> arena.v1.Point
-	20, // 23: arena.v1.Roster.players:type_name -> arena.v1.PlayerInfo
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	24, // 7: arena.v1.ClientMessage.event:type_name -> arena.v1.Event
+	25, // 8: arena.v1.ClientMessage.event_ack:type_name -> arena.v1.EventAck
+	26, // 9: arena.v1.ClientMessage.heartbeat:type_name -> arena.v1.Heartbeat
+	27, // 10: arena.v1.ClientMessage.ack:type_name -> arena.v1.Ack
+	28, // 11: arena.v1.ClientMessage.bye:type_name -> arena.v1.Bye
+	4,  // 12: arena.v1.ServerMessage.welcome:type_name -> arena.v1.Welcome
+	5,  // 13: arena.v1.ServerMessage.error:type_name -> arena.v1.Error
+	8,  // 14: arena.v1.ServerMessage.room_list:type_name -> arena.v1.RoomList
+	10, // 15: arena.v1.ServerMessage.room_created:type_name -> arena.v1.RoomCreated
+	12, // 16: arena.v1.ServerMessage.joined:type_name -> arena.v1.Joined
+	14, // 17: arena.v1.ServerMessage.left:type_name -> arena.v1.Left
+	19, // 18: arena.v1.ServerMessage.snapshot:type_name -> arena.v1.Snapshot
+	21, // 19: arena.v1.ServerMessage.roster:type_name -> arena.v1.Roster
+	23, // 20: arena.v1.ServerMessage.pong:type_name -> arena.v1.Pong
+	24, // 21: arena.v1.ServerMessage.event:type_name -> arena.v1.Event
+	25, // 22: arena.v1.ServerMessage.event_ack:type_name -> arena.v1.EventAck
+	26, // 23: arena.v1.ServerMessage.heartbeat:type_name -> arena.v1.Heartbeat
+	27, // 24: arena.v1.ServerMessage.ack:type_name -> arena.v1.Ack
+	29, // 25: arena.v1.ServerMessage.token:type_name -> arena.v1.Token
+	0,  // 26: arena.v1.Error.code:type_name -> arena.v1.ErrorCode
+	7,  // 27: arena.v1.RoomList.rooms:type_name -> arena.v1.RoomInfo
+	7,  // 28: arena.v1.RoomCreated.room:type_name -> arena.v1.RoomInfo
+	7,  // 29: arena.v1.Joined.room:type_name -> arena.v1.RoomInfo
+	17, // 30: arena.v1.Joined.arena:type_name -> arena.v1.Arena
+	15, // 31: arena.v1.Arena.walls:type_name -> arena.v1.Rect
+	16, // 32: arena.v1.Arena.spawns:type_name -> arena.v1.Point
+	20, // 33: arena.v1.Roster.players:type_name -> arena.v1.PlayerInfo
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_arena_proto_init() }
@@ -2060,6 +2847,11 @@ func file_arena_proto_init() {
 		(*ClientMessage_LeaveRoom)(nil),
 		(*ClientMessage_Inputs)(nil),
 		(*ClientMessage_Ping)(nil),
+		(*ClientMessage_Event)(nil),
+		(*ClientMessage_EventAck)(nil),
+		(*ClientMessage_Heartbeat)(nil),
+		(*ClientMessage_Ack)(nil),
+		(*ClientMessage_Bye)(nil),
 	}
 	file_arena_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerMessage_Welcome)(nil),
@@ -2071,6 +2863,11 @@ func file_arena_proto_init() {
 		(*ServerMessage_Snapshot)(nil),
 		(*ServerMessage_Roster)(nil),
 		(*ServerMessage_Pong)(nil),
+		(*ServerMessage_Event)(nil),
+		(*ServerMessage_EventAck)(nil),
+		(*ServerMessage_Heartbeat)(nil),
+		(*ServerMessage_Ack)(nil),
+		(*ServerMessage_Token)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2078,7 +2875,7 @@ func file_arena_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arena_proto_rawDesc), len(file_arena_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,13 +1,16 @@
 // Package gateway is the server's front door: the HTTP routes, the
-// WebSocket endpoint, and the peer that speaks the protocol for one client
-// (handshake, lobby requests, inputs) whatever its transport.
+// WebSocket and long-polling endpoints, the sessions that outlive their
+// transports (resume tokens, held seats, replay of what a client missed),
+// heartbeats, and named events with their broadcast scopes.
 //
 // gateway imports the lobby, the room and netcode; nothing imports it but
 // the server's main and tests.
 package gateway
 
 import (
+	"container/list"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -19,15 +22,19 @@ import (
 	"github.com/arenaserver/arena/netcode/wsconn"
 	"github.com/arenaserver/arena/proto/arenapb"
 	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/token"
 )
 
 // Config is the gateway's settings; zero fields take defaults.
 type Config struct {
 	// WS holds the WebSocket limits (message size, timeouts).
 	WS wsconn.ServerOptions
-	// ReliableQueue bounds each client's queue of replies and events; a
-	// client that lets it fill is disconnected. Default 64.
+	// ReliableQueue bounds each session's unacknowledged reliable frames
+	// (replies, events, roster); past it the session ends with
+	// SLOW_CONSUMER. Default 256 (outbox.DefaultReliableLimit).
 	ReliableQueue int
+	// ReliableBytes bounds their bytes. Default 256 KiB.
+	ReliableBytes int
 	// JoinTimeout bounds a join request. Default 5 s.
 	JoinTimeout time.Duration
 	// TickRate and SnapshotRate are announced in Welcome.
@@ -36,45 +43,104 @@ type Config struct {
 	MaxRoomSize int
 	// ServerName is announced in Welcome. Default "arena".
 	ServerName string
+	// Hold is how long a session (and its seat) outlives its transport.
+	// Default 30 s.
+	Hold time.Duration
+	// Secret keys the resume tokens' HMAC. Default: 32 random bytes, so
+	// tokens only work with this process.
+	Secret []byte
+	// TokenTTL is how long a resume token is valid; a session receives a
+	// fresh one once its token is half that old. Default 1 h.
+	TokenTTL time.Duration
+	// Heartbeat is how often the server sends a Heartbeat on every
+	// connection. Default 1 s.
+	Heartbeat time.Duration
+	// HeartbeatTimeout cuts a connection that sent nothing for this long
+	// (its session is held). Default 5 s.
+	HeartbeatTimeout time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 }
 
+// Fill sets defaults for zero fields.
+func (c *Config) Fill() {
+	if c.ReliableQueue <= 0 {
+		c.ReliableQueue = outbox.DefaultReliableLimit
+	}
+	if c.ReliableBytes <= 0 {
+		c.ReliableBytes = outbox.DefaultByteLimit
+	}
+	if c.JoinTimeout <= 0 {
+		c.JoinTimeout = 5 * time.Second
+	}
+	if c.MaxRoomSize <= 0 {
+		c.MaxRoomSize = 64
+	}
+	if c.ServerName == "" {
+		c.ServerName = "arena"
+	}
+	if c.Hold <= 0 {
+		c.Hold = 30 * time.Second
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = time.Hour
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = time.Second
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = 5 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
 // Server serves clients. Create it with New.
 type Server struct {
-	cfg   Config
-	lobby *lobby.Lobby
-	ws    *wsconn.Upgrader
-	log   *slog.Logger
+	cfg    Config
+	lobby  *lobby.Lobby
+	ws     *wsconn.Upgrader
+	signer *token.Signer
+	log    *slog.Logger
+	events *Events
 
-	mu    sync.Mutex // guards peers
-	peers map[*peer]struct{}
-	conns sync.WaitGroup
+	mu       sync.Mutex // guards open, sessions, ended, endOrder, closed
+	open     map[*conn]struct{}
+	sessions map[token.SessionID]*session
+	ended    map[token.SessionID]*list.Element // why recent sessions ended
+	endOrder *list.List                        // of endedSession, oldest first
+	closed   bool
+	conns    sync.WaitGroup // transports and their heartbeat goroutines
 
-	protocolErrors atomic.Uint64
-	rejectedInputs atomic.Uint64
-	connections    atomic.Int64
+	protocolErrors    atomic.Uint64
+	rejectedInputs    atomic.Uint64
+	connections       atomic.Int64
+	resumes           atomic.Uint64
+	resumeFailures    atomic.Uint64
+	holdExpired       atomic.Uint64
+	heartbeatTimeouts atomic.Uint64
+	rtt               rttStats
 }
+
+type endedSession struct {
+	id  token.SessionID
+	why string
+}
+
+// maxEnded bounds the memory of why sessions ended (oldest forgotten first).
+const maxEnded = 4096
 
 // New returns a gateway in front of l.
 func New(l *lobby.Lobby, cfg Config) *Server {
-	if cfg.ReliableQueue <= 0 {
-		cfg.ReliableQueue = outbox.DefaultReliableLimit
-	}
-	if cfg.JoinTimeout <= 0 {
-		cfg.JoinTimeout = 5 * time.Second
-	}
-	if cfg.MaxRoomSize <= 0 {
-		cfg.MaxRoomSize = 64
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = "arena"
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Fill()
 	cfg.WS.Logger = cfg.Logger
-	return &Server{cfg: cfg, lobby: l, ws: wsconn.NewUpgrader(cfg.WS), log: cfg.Logger, peers: map[*peer]struct{}{}}
+	s := &Server{
+		cfg: cfg, lobby: l, ws: wsconn.NewUpgrader(cfg.WS), signer: token.NewSigner(cfg.Secret), log: cfg.Logger,
+		open: map[*conn]struct{}{}, sessions: map[token.SessionID]*session{}, ended: map[token.SessionID]*list.Element{}, endOrder: list.New(),
+	}
+	s.events = newEvents(s)
+	return s
 }
 
 // Handler returns the server's routes: GET /ws and GET /healthz.
@@ -89,60 +155,171 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	p := &peer{srv: s, out: outbox.New(s.cfg.ReliableQueue)}
-	if !s.track(p) {
+	c := s.newConn("ws")
+	if !s.track(c) {
 		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.untrack(p)
-	if err := s.ws.Serve(w, r, p.out, p); err != nil {
+	defer s.untrack(c)
+	s.conns.Go(func() { s.heartbeat(c) })
+	if err := s.ws.Serve(w, r, c.link, c); err != nil {
+		c.link.Close(nil, nil)
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 	}
 }
 
-func (s *Server) track(p *peer) bool {
+func (s *Server) track(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.peers == nil {
+	if s.closed {
 		return false
 	}
-	s.peers[p] = struct{}{}
+	s.open[c] = struct{}{}
 	s.conns.Add(1)
 	s.connections.Add(1)
 	return true
 }
 
-func (s *Server) untrack(p *peer) {
+func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
-	delete(s.peers, p)
+	delete(s.open, c)
 	s.mu.Unlock()
 	s.connections.Add(-1)
 	s.conns.Done()
 }
 
-// Stats are the gateway's counters.
+var errShuttingDown = errors.New("gateway: shutting down")
+
+func (s *Server) newSession(name string) (*session, error) {
+	p := &session{
+		srv: s, id: token.NewSessionID(), name: name,
+		out: outbox.NewLimits(outbox.Limits{Frames: s.cfg.ReliableQueue, Bytes: s.cfg.ReliableBytes}),
+	}
+	p.display.Store(&name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errShuttingDown
+	}
+	s.sessions[p.id] = p
+	return p, nil
+}
+
+// lookup finds a live session, or says why it ended.
+func (s *Server) lookup(id token.SessionID) (*session, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.sessions[id]; p != nil {
+		return p, ""
+	}
+	if e := s.ended[id]; e != nil {
+		return nil, e.Value.(endedSession).why
+	}
+	return nil, "unknown session (the server may have restarted)"
+}
+
+// forget removes an ended session and remembers why it ended.
+func (s *Server) forget(p *session, reason error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions[p.id] != p {
+		return
+	}
+	delete(s.sessions, p.id)
+	s.ended[p.id] = s.endOrder.PushBack(endedSession{p.id, describe(reason, s.cfg.Hold)})
+	if s.endOrder.Len() > maxEnded {
+		old := s.endOrder.Remove(s.endOrder.Front()).(endedSession)
+		delete(s.ended, old.id)
+	}
+}
+
+// Stats are the gateway's counters and gauges, for metrics.
 type Stats struct {
-	Connections    int64
-	ProtocolErrors uint64 // connections closed for a fatal protocol error
-	RejectedInputs uint64 // inputs dropped for out-of-range values
+	Connections       int64  // open transports (WebSocket and polling)
+	WSConnections     int64  // of which WebSocket
+	PollConnections   int64  // of which long-polling
+	Sessions          int64  // live sessions, attached or held
+	HeldSessions      int64  // of which without a transport (seat held)
+	ProtocolErrors    uint64 // sessions or connections closed for a fatal protocol error
+	RejectedInputs    uint64 // inputs dropped for out-of-range values
+	Resumes           uint64 // successful resumes
+	ResumeFailures    uint64 // refused resumes (bad, expired or used token, ended session)
+	HoldExpired       uint64 // sessions ended because nobody resumed them in time
+	HeartbeatTimeouts uint64 // connections cut for silence
+	RTT               RTTStats
 }
 
-// Stats returns the gateway's counters.
+// Stats returns the gateway's counters. It walks the sessions: call it
+// about once a second, not per frame.
 func (s *Server) Stats() Stats {
-	return Stats{Connections: s.connections.Load(), ProtocolErrors: s.protocolErrors.Load(), RejectedInputs: s.rejectedInputs.Load()}
+	st := Stats{
+		Connections: s.connections.Load(), ProtocolErrors: s.protocolErrors.Load(), RejectedInputs: s.rejectedInputs.Load(),
+		Resumes: s.resumes.Load(), ResumeFailures: s.resumeFailures.Load(), HoldExpired: s.holdExpired.Load(),
+		HeartbeatTimeouts: s.heartbeatTimeouts.Load(), RTT: s.rtt.snapshot(),
+	}
+	for _, p := range s.liveSessions() {
+		st.Sessions++
+		p.mu.Lock()
+		switch {
+		case p.link == nil:
+			st.HeldSessions++
+		case p.kind == "ws":
+			st.WSConnections++
+		default:
+			st.PollConnections++
+		}
+		p.mu.Unlock()
+	}
+	return st
 }
 
-// Close refuses new connections, tells every connected client the server is
-// going away, and waits for their connections to end (or ctx). Hijacked
-// WebSocket connections are not closed by http.Server.Shutdown; this does.
+func (s *Server) liveSessions() []*session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := make([]*session, 0, len(s.sessions))
+	for _, p := range s.sessions {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// DropConnections cuts every transport at once, as a network failure
+// would: sessions are held and clients may resume. For operations (a
+// listener swap) and for resilience tests and benchmarks.
+func (s *Server) DropConnections() int {
+	n := 0
+	for _, p := range s.liveSessions() {
+		p.mu.Lock()
+		l := p.link
+		p.mu.Unlock()
+		if l != nil {
+			l.Close(nil, errDropped)
+			n++
+		}
+	}
+	return n
+}
+
+var errDropped = errors.New("gateway: connection dropped by the server")
+
+// Close refuses new connections, ends every session telling its client the
+// server is going away, and waits for the transports to end (or ctx).
+// Hijacked WebSocket connections are not closed by http.Server.Shutdown;
+// this does.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
-	peers := s.peers
-	s.peers = nil
+	s.closed = true
+	conns := make([]*conn, 0, len(s.open))
+	for c := range s.open {
+		conns = append(conns, c)
+	}
 	s.mu.Unlock()
 	bye := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down")
-	for p := range peers {
-		p.out.Close(bye.Frame(0), bye)
+	for _, p := range s.liveSessions() {
+		p.end(bye, bye.Frame(0))
+	}
+	for _, c := range conns {
+		c.link.Close(bye.Frame(0), bye) // connections still in their handshake
 	}
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()

@@ -3,7 +3,10 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/arenaserver/arena/netcode"
@@ -11,6 +14,7 @@ import (
 	"github.com/arenaserver/arena/proto/arenapb"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/room"
+	"github.com/arenaserver/arena/server/token"
 	"github.com/arenaserver/arena/sim"
 )
 
@@ -18,19 +22,62 @@ import (
 // unacknowledged ones resent.
 const maxInputsPerBatch = 32
 
-// peer is one connected client, whatever its transport. Frame runs on the
-// transport's read goroutine; the room may clear the seat from its own.
-type peer struct {
+// conn is one transport connection (a WebSocket, or a long-polling
+// channel). It speaks the handshake itself and hands everything after it to
+// the session it is attached to. Frame, Reject and Closed run on the
+// transport's read side, one at a time.
+type conn struct {
+	srv  *Server
+	link *outbox.Link
+	kind string // "ws" or "poll"
+	sess atomic.Pointer[session]
+	msg  arenapb.ClientMessage // decode buffer, owned by the read side
+
+	// Written by the read side, read by the heartbeat goroutine.
+	lastRead atomic.Int64 // unix nanos of the last frame received
+	rtt      atomic.Int64 // last measured round trip, nanoseconds
+}
+
+func (s *Server) newConn(kind string) *conn {
+	c := &conn{srv: s, link: outbox.NewLink(), kind: kind}
+	c.lastRead.Store(time.Now().UnixNano())
+	return c
+}
+
+// session is one client's protocol state, from Hello until it ends: the
+// outbox with its reliable log, the room seat, the identity and the resume
+// tokens. Transports attach to it and detach from it; while none is
+// attached the session is held (seat kept, player idle) for Config.Hold.
+type session struct {
 	srv     *Server
+	id      token.SessionID
+	name    string
 	out     *outbox.Outbox
 	seat    atomic.Pointer[seat]
 	display atomic.Pointer[string] // the name, for other goroutines (admin views, tests)
 
-	// Owned by the read goroutine.
-	hello  bool
-	name   string
-	msg    arenapb.ClientMessage
-	inputs []sim.Input
+	// frameMu serializes frame handling: after a transport switch, the old
+	// connection's last frames may race the new one's first.
+	frameMu   sync.Mutex
+	inputs    []sim.Input // scratch, guarded by frameMu
+	clientSeq uint32      // highest ClientMessage.seq processed; guarded by frameMu and mu
+	ackedOut  uint32      // clientSeq last acknowledged to the client; guarded by frameMu
+
+	mu        sync.Mutex // guards the fields below
+	link      *outbox.Link
+	kind      string      // transport of link
+	hold      *time.Timer // running while detached
+	heldSince time.Time
+	ended     bool
+	// Tokens: generations >= minGen are valid until they expire. A resume
+	// spends every generation issued so far; lastUsed may be spent again
+	// only while its resume is unconfirmed (its Welcome may not have
+	// arrived) and the session is detached.
+	nextGen   uint32
+	minGen    uint32
+	lastUsed  uint32
+	confirmed bool
+	issuedAt  time.Time
 }
 
 // seat is one membership; gone turns true when the room drops it.
@@ -39,7 +86,7 @@ type seat struct {
 	gone atomic.Bool
 }
 
-func (p *peer) member() *room.Member {
+func (p *session) member() *room.Member {
 	if s := p.seat.Load(); s != nil && !s.gone.Load() {
 		return s.m
 	}
@@ -47,115 +94,377 @@ func (p *peer) member() *room.Member {
 }
 
 // Frame handles one client frame. It returns a *netcode.Error for fatal
-// problems, after queuing the error frame as the outbox's last.
-func (p *peer) Frame(data []byte) error {
-	if err := netcode.DecodeClient(data, &p.msg); err != nil {
+// problems, after queuing the error frame as the last one.
+func (c *conn) Frame(data []byte) error {
+	c.lastRead.Store(time.Now().UnixNano())
+	if err := netcode.DecodeClient(data, &c.msg); err != nil {
 		if errors.Is(err, netcode.ErrUnknownMessage) {
-			return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
+			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
 		}
-		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "frame is not a ClientMessage"))
+		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "frame is not a ClientMessage"))
 	}
-	rid := p.msg.RequestId
-	if hello, ok := p.msg.Body.(*arenapb.ClientMessage_Hello); ok {
-		return p.handshake(rid, hello.Hello)
+	s := c.sess.Load()
+	if hello, ok := c.msg.Body.(*arenapb.ClientMessage_Hello); ok {
+		if s != nil {
+			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "Hello sent twice"))
+		}
+		return c.handshake(c.msg.RequestId, hello.Hello)
 	}
-	if !p.hello {
-		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "the first message must be Hello"))
+	if s == nil {
+		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "the first message must be Hello"))
 	}
-	switch b := p.msg.Body.(type) {
-	case *arenapb.ClientMessage_Inputs:
-		return p.submit(b.Inputs)
-	case *arenapb.ClientMessage_Ping:
-		return p.reply(&arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Pong{Pong: &arenapb.Pong{Time: b.Ping.GetTime()}}})
-	case *arenapb.ClientMessage_ListRooms:
-		list := &arenapb.RoomList{}
-		for _, info := range p.srv.lobby.List() {
-			list.Rooms = append(list.Rooms, info.Proto())
-		}
-		return p.reply(&arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_RoomList{RoomList: list}})
-	case *arenapb.ClientMessage_CreateRoom:
-		capacity := b.CreateRoom.GetCapacity()
-		if capacity > uint32(p.srv.cfg.MaxRoomSize) {
-			return p.refuse(rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_BAD_REQUEST, "capacity %d above the server's limit of %d", capacity, p.srv.cfg.MaxRoomSize))
-		}
-		r, err := p.srv.lobby.Create(int(capacity))
-		if err != nil {
-			return p.refuse(rid, wireError(err))
-		}
-		return p.reply(&arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_RoomCreated{RoomCreated: &arenapb.RoomCreated{Room: r.Info().Proto()}}})
-	case *arenapb.ClientMessage_JoinRoom:
-		return p.join(rid, b.JoinRoom)
-	case *arenapb.ClientMessage_LeaveRoom:
-		m := p.member()
-		if m == nil {
-			return p.refuse(rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_NOT_IN_ROOM, "not in a room"))
-		}
-		p.seat.Store(nil)
-		m.LeaveWithReply(rid)
-		return nil
-	}
-	return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
+	return s.handle(c, &c.msg)
 }
 
-func (p *peer) handshake(rid uint32, h *arenapb.Hello) error {
-	if p.hello {
-		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "Hello sent twice"))
+// Reject ends what a transport-detected protocol error ends.
+func (c *conn) Reject(e *netcode.Error) { _ = c.fatal(e) }
+
+// fatal ends the session (or, before the handshake, the connection) with e
+// as the last frame, and returns e, which stops the reader.
+func (c *conn) fatal(e *netcode.Error) error {
+	c.srv.protocolErrors.Add(1)
+	if s := c.sess.Load(); s != nil {
+		s.end(e, e.Frame(0))
+	} else {
+		c.link.Close(e.Frame(0), e)
 	}
+	return e
+}
+
+// refuseHandshake closes this connection (there is no session to end).
+func (c *conn) refuseHandshake(e *netcode.Error) error {
+	c.srv.protocolErrors.Add(1)
+	c.link.Close(e.Frame(0), e)
+	return e
+}
+
+// Closed detaches the connection from its session, which is then held.
+func (c *conn) Closed(error) {
+	c.link.Close(nil, nil)
+	if s := c.sess.Load(); s != nil {
+		s.detach(c.link)
+	}
+}
+
+func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 	if v := h.GetProtocolVersion(); v != netcode.ProtocolVersion {
-		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_PROTOCOL_VERSION,
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_PROTOCOL_VERSION,
 			"server speaks protocol version %d, client sent %d", netcode.ProtocolVersion, v))
+	}
+	if len(h.GetResumeToken()) > 0 {
+		return c.resume(rid, h)
 	}
 	name := h.GetName()
 	if name == "" {
 		name = "player"
 	}
 	if len(name) > 24 || !utf8.ValidString(name) {
-		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
 	}
-	p.hello, p.name = true, name
-	p.display.Store(&name)
-	return p.reply(&arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Welcome{Welcome: &arenapb.Welcome{
-		ProtocolVersion: netcode.ProtocolVersion, TickRate: p.srv.cfg.TickRate, SnapshotRate: p.srv.cfg.SnapshotRate,
-		Server: p.srv.cfg.ServerName,
+	s, err := c.srv.newSession(name)
+	if err != nil {
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down"))
+	}
+	s.mu.Lock()
+	tok, exp := s.issueLocked()
+	s.link, s.kind = c.link, c.kind
+	s.mu.Unlock()
+	c.sess.Store(s)
+	c.link.Send(c.srv.welcome(rid, s, tok, exp, false, 0))
+	s.out.Attach(c.link, 0)
+	c.srv.log.Debug("session started", "session", s.id.String(), "name", name, "transport", c.kind)
+	return nil
+}
+
+// resume attaches this connection to the session the token names.
+func (c *conn) resume(rid uint32, h *arenapb.Hello) error {
+	srv := c.srv
+	claims, err := srv.signer.Verify(h.GetResumeToken(), time.Now())
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		srv.resumeFailures.Add(1)
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOKEN_EXPIRED,
+			"resume token expired at %s; start a new session", claims.Expires.UTC().Format(time.RFC3339)))
+	case err != nil:
+		srv.resumeFailures.Add(1)
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "resume token is not valid for this server"))
+	}
+	s, why := srv.lookup(claims.Session)
+	if s == nil {
+		srv.resumeFailures.Add(1)
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended: %s; the seat is gone, start a new session", why))
+	}
+	// Serialize with frame handling: a takeover must not interleave with a
+	// frame of the old connection.
+	s.frameMu.Lock()
+	defer s.frameMu.Unlock()
+	s.mu.Lock()
+	switch {
+	case s.ended:
+		s.mu.Unlock()
+		srv.resumeFailures.Add(1)
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended; the seat is gone, start a new session"))
+	case claims.Gen >= s.minGen:
+	case claims.Gen == s.lastUsed && !s.confirmed && s.link == nil:
+		// The last resume's Welcome never arrived: let the client retry it.
+	default:
+		s.mu.Unlock()
+		srv.resumeFailures.Add(1)
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOKEN_USED, "resume token already used; every resume returns a new one"))
+	}
+	old := s.link
+	if s.hold != nil {
+		s.hold.Stop()
+		s.hold = nil
+	}
+	s.lastUsed, s.confirmed = claims.Gen, false
+	tok, exp := s.issueLocked()
+	s.minGen = s.nextGen - 1 // only the token just issued stays valid
+	s.link, s.kind = c.link, c.kind
+	s.mu.Unlock()
+	if old != nil {
+		moved := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED, "session resumed on another connection")
+		old.Close(moved.Frame(0), moved)
+	}
+	c.sess.Store(s)
+	if m := s.member(); m != nil && h.GetLastTick() != 0 {
+		m.Ack(h.GetLastTick())
+	}
+	c.link.Send(srv.welcome(rid, s, tok, exp, true, s.clientSeq))
+	s.ackedOut = s.clientSeq
+	s.out.Attach(c.link, h.GetLastSeq())
+	srv.resumes.Add(1)
+	srv.log.Debug("session resumed", "session", s.id.String(), "transport", c.kind, "last_seq", h.GetLastSeq())
+	return nil
+}
+
+// issueLocked makes a new token; s.mu is held.
+func (s *session) issueLocked() ([]byte, time.Time) {
+	now := time.Now()
+	exp := now.Add(s.srv.cfg.TokenTTL)
+	tok := s.srv.signer.Sign(token.Claims{Session: s.id, Gen: s.nextGen, Expires: exp})
+	s.nextGen++
+	s.issuedAt = now
+	return tok, exp
+}
+
+func (srv *Server) welcome(rid uint32, s *session, tok []byte, exp time.Time, resumed bool, ackSeq uint32) []byte {
+	return netcode.Marshal(&arenapb.ServerMessage{RequestId: rid, AckSeq: ackSeq, Body: &arenapb.ServerMessage_Welcome{Welcome: &arenapb.Welcome{
+		ProtocolVersion: netcode.ProtocolVersion, TickRate: srv.cfg.TickRate, SnapshotRate: srv.cfg.SnapshotRate,
+		Server: srv.cfg.ServerName, SessionId: s.id.String(), ResumeToken: tok, TokenExpiresMs: uint64(exp.UnixMilli()),
+		Resumed: resumed, HoldMs: uint32(srv.cfg.Hold.Milliseconds()),
+		HeartbeatMs: uint32(srv.cfg.Heartbeat.Milliseconds()), HeartbeatTimeoutMs: uint32(srv.cfg.HeartbeatTimeout.Milliseconds()),
 	}}})
 }
 
-func (p *peer) join(rid uint32, j *arenapb.JoinRoom) error {
-	if p.member() != nil {
-		return p.refuse(rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM, "already in a room; leave first"))
+// detach leaves the session without a transport, if link is still its
+// current one, and starts the hold window.
+func (s *session) detach(link *outbox.Link) {
+	s.mu.Lock()
+	if s.link != link || s.ended {
+		s.mu.Unlock()
+		return
 	}
-	s := &seat{}
+	s.link = nil
+	if s.out.Closed() {
+		// The room or the server ended the session; nothing to hold.
+		s.mu.Unlock()
+		s.end(errors.New(s.out.Reason().Error()), nil)
+		return
+	}
+	s.heldSince = time.Now()
+	s.hold = time.AfterFunc(s.srv.cfg.Hold, s.expire)
+	s.mu.Unlock()
+	s.srv.log.Debug("session held", "session", s.id.String(), "hold", s.srv.cfg.Hold)
+}
+
+// expire ends a session whose hold window passed without a resume.
+func (s *session) expire() {
+	s.mu.Lock()
+	held := s.link == nil && !s.ended
+	s.mu.Unlock()
+	if held {
+		s.srv.holdExpired.Add(1)
+		s.end(errHoldExpired, nil)
+	}
+}
+
+var errHoldExpired = errors.New("the connection was lost and not resumed within the hold window")
+
+// end closes the session for good: the seat is freed, the outbox closed
+// (final, if not nil, is the last frame the current transport writes), and
+// a later resume is told why.
+func (s *session) end(reason error, final []byte) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	if s.hold != nil {
+		s.hold.Stop()
+		s.hold = nil
+	}
+	s.mu.Unlock()
+	if m := s.member(); m != nil {
+		m.Leave()
+	}
+	s.out.Close(final, reason)
+	s.srv.forget(s, reason)
+}
+
+// attached reports whether a transport carries the session.
+func (s *session) attached() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.link != nil
+}
+
+// handle processes one frame after the handshake.
+func (s *session) handle(c *conn, msg *arenapb.ClientMessage) error {
+	s.frameMu.Lock()
+	defer s.frameMu.Unlock()
+	s.mu.Lock()
+	current := s.link == c.link
+	if current && !s.confirmed {
+		s.confirmed = true // the client got the Welcome with its new token
+	}
+	refresh := current && time.Since(s.issuedAt) > s.srv.cfg.TokenTTL/2
+	var tok []byte
+	var exp time.Time
+	if refresh {
+		tok, exp = s.issueLocked()
+	}
+	s.mu.Unlock()
+	if !current {
+		// A frame from a connection the session has moved away from.
+		c.link.Close(nil, outbox.ErrReplaced)
+		return outbox.ErrReplaced
+	}
+	if refresh {
+		if err := s.push(&arenapb.ServerMessage{Body: &arenapb.ServerMessage_Token{Token: &arenapb.Token{
+			ResumeToken: tok, ExpiresMs: uint64(exp.UnixMilli())}}}); err != nil {
+			return err
+		}
+	}
+	if a := msg.GetAckSeq(); a != 0 {
+		s.out.Ack(a)
+	}
+	if seq := msg.GetSeq(); seq != 0 {
+		switch {
+		case seq <= s.clientSeq:
+			return nil // already processed before a resume; its reply is in the log
+		case seq != s.clientSeq+1:
+			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "seq %d after %d: reliable frames must be consecutive", seq, s.clientSeq))
+		}
+		s.mu.Lock()
+		s.clientSeq = seq
+		s.mu.Unlock()
+		if err := s.dispatch(c, msg); err != nil {
+			return err
+		}
+		if s.clientSeq-s.ackedOut >= ackEvery {
+			s.ackedOut = s.clientSeq
+			c.link.Send(netcode.Marshal(&arenapb.ServerMessage{AckSeq: s.clientSeq, Body: &arenapb.ServerMessage_Ack{Ack: &arenapb.Ack{}}}))
+		}
+		return nil
+	}
+	return s.dispatch(c, msg)
+}
+
+// ackEvery is how many reliable client frames the server processes before
+// it acknowledges them with an Ack frame (heartbeats acknowledge too).
+const ackEvery = 8
+
+func (s *session) dispatch(c *conn, msg *arenapb.ClientMessage) error {
+	rid := msg.RequestId
+	switch b := msg.Body.(type) {
+	case *arenapb.ClientMessage_Inputs:
+		return s.submit(c, b.Inputs)
+	case *arenapb.ClientMessage_Ack:
+		return nil
+	case *arenapb.ClientMessage_Heartbeat:
+		c.heartbeatAnswered(b.Heartbeat.GetTime())
+		return nil
+	case *arenapb.ClientMessage_Bye:
+		s.srv.log.Debug("session ended by the client", "session", s.id.String())
+		s.end(errBye, nil)
+		return errBye
+	case *arenapb.ClientMessage_Ping:
+		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Pong{Pong: &arenapb.Pong{Time: b.Ping.GetTime()}}})
+	case *arenapb.ClientMessage_ListRooms:
+		list := &arenapb.RoomList{}
+		for _, info := range s.srv.lobby.List() {
+			list.Rooms = append(list.Rooms, info.Proto())
+		}
+		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_RoomList{RoomList: list}})
+	case *arenapb.ClientMessage_CreateRoom:
+		capacity := b.CreateRoom.GetCapacity()
+		if capacity > uint32(s.srv.cfg.MaxRoomSize) {
+			return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_BAD_REQUEST, "capacity %d above the server's limit of %d", capacity, s.srv.cfg.MaxRoomSize))
+		}
+		r, err := s.srv.lobby.Create(int(capacity))
+		if err != nil {
+			return s.refuse(c, rid, wireError(err))
+		}
+		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_RoomCreated{RoomCreated: &arenapb.RoomCreated{Room: r.Info().Proto()}}})
+	case *arenapb.ClientMessage_JoinRoom:
+		return s.join(c, rid, b.JoinRoom)
+	case *arenapb.ClientMessage_LeaveRoom:
+		m := s.member()
+		if m == nil {
+			return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_NOT_IN_ROOM, "not in a room"))
+		}
+		s.seat.Store(nil)
+		m.LeaveWithReply(rid)
+		return nil
+	case *arenapb.ClientMessage_Event:
+		return s.srv.events.dispatch(c, s, rid, b.Event)
+	case *arenapb.ClientMessage_EventAck:
+		s.srv.events.answered(s, b.EventAck)
+		return nil
+	}
+	return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
+}
+
+var errBye = errors.New("the client said goodbye")
+
+func (s *session) join(c *conn, rid uint32, j *arenapb.JoinRoom) error {
+	if s.member() != nil {
+		return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM, "already in a room; leave first"))
+	}
+	st := &seat{}
 	req := room.JoinRequest{
-		Name: p.name, Spectate: j.GetSpectate(), RequestID: rid, Out: p.out,
-		OnRemoved: func(error) { s.gone.Store(true) },
+		Name: s.name, Spectate: j.GetSpectate(), RequestID: rid, Out: s.out,
+		OnRemoved: func(error) { st.gone.Store(true) },
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), p.srv.cfg.JoinTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.JoinTimeout)
 	defer cancel()
 	var m *room.Member
 	var err error
 	if id := j.GetRoomId(); id != "" {
-		m, err = p.srv.lobby.Join(ctx, id, req)
+		m, err = s.srv.lobby.Join(ctx, id, req)
 	} else {
-		m, err = p.srv.lobby.QuickJoin(ctx, req)
+		m, err = s.srv.lobby.QuickJoin(ctx, req)
 	}
 	if err != nil {
-		return p.refuse(rid, wireError(err))
+		return s.refuse(c, rid, wireError(err))
 	}
-	s.m = m
-	p.seat.Store(s)
+	st.m = m
+	s.seat.Store(st)
 	return nil
 }
 
 // submit hands a batch of inputs to the room and records the ack. Inputs
 // outside the game's range are dropped; the rest of the batch still counts.
-func (p *peer) submit(b *arenapb.InputBatch) error {
+func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
 	if len(b.Buttons) != len(b.Aim) {
-		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d buttons but %d aims", len(b.Buttons), len(b.Aim)))
+		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d buttons but %d aims", len(b.Buttons), len(b.Aim)))
 	}
 	if len(b.Buttons) > maxInputsPerBatch {
-		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d in one batch, at most %d", len(b.Buttons), maxInputsPerBatch))
+		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d in one batch, at most %d", len(b.Buttons), maxInputsPerBatch))
 	}
-	m := p.member()
+	m := s.member()
 	if m == nil {
 		return nil // inputs racing a leave or a room closing: nothing to apply them to
 	}
@@ -165,22 +474,22 @@ func (p *peer) submit(b *arenapb.InputBatch) error {
 	if len(b.Buttons) == 0 {
 		return nil
 	}
-	p.inputs = p.inputs[:0]
+	s.inputs = s.inputs[:0]
 	first := b.GetFirstSeq()
 	last := len(b.Buttons) - 1
 	for i, bt := range b.Buttons {
 		if bt&^uint32(sim.ButtonsMask) != 0 || b.Aim[i] >= sim.AimSteps {
 			// Out of range: submit what came before, skip this one.
-			m.Submit(first, p.inputs)
-			p.srv.rejectedInputs.Add(1)
-			first += uint32(len(p.inputs)) + 1
-			p.inputs = p.inputs[:0]
+			m.Submit(first, s.inputs)
+			s.srv.rejectedInputs.Add(1)
+			first += uint32(len(s.inputs)) + 1
+			s.inputs = s.inputs[:0]
 			continue
 		}
-		p.inputs = append(p.inputs, sim.Input{Buttons: sim.Buttons(bt), Aim: uint16(b.Aim[i]),
+		s.inputs = append(s.inputs, sim.Input{Buttons: sim.Buttons(bt), Aim: uint16(b.Aim[i]),
 			ViewTick: viewTick(b.GetViewTick(), last-i)})
 	}
-	m.Submit(first, p.inputs)
+	m.Submit(first, s.inputs)
 	return nil
 }
 
@@ -195,38 +504,27 @@ func viewTick(newest uint32, back int) uint32 {
 	return newest - uint32(back)
 }
 
-// reply queues a frame for the client; a full queue cuts the client.
-func (p *peer) reply(m *arenapb.ServerMessage) error {
-	if err := p.out.Push(netcode.Marshal(m)); errors.Is(err, outbox.ErrFull) {
-		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "too many replies queued"))
+// push queues a reliable frame; a full log ends the session.
+func (s *session) push(m *arenapb.ServerMessage) error {
+	if err := s.out.Push(netcode.Marshal(m)); errors.Is(err, outbox.ErrFull) {
+		e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "too many unacknowledged messages")
+		s.srv.protocolErrors.Add(1)
+		s.end(e, e.Frame(0))
+		return e
 	}
 	return nil
 }
+
+// reply queues a reply for the client.
+func (s *session) reply(_ *conn, m *arenapb.ServerMessage) error { return s.push(m) }
 
 // refuse answers a request with a non-fatal error.
-func (p *peer) refuse(rid uint32, e *netcode.Error) error {
+func (s *session) refuse(c *conn, rid uint32, e *netcode.Error) error {
 	if e.Fatal {
-		return p.fatal(e)
+		return c.fatal(e)
 	}
-	if err := p.out.Push(e.Frame(rid)); errors.Is(err, outbox.ErrFull) {
-		return p.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "too many replies queued"))
-	}
-	return nil
-}
-
-// fatal queues e as the last frame and returns it, which stops the reader.
-func (p *peer) fatal(e *netcode.Error) error {
-	p.srv.protocolErrors.Add(1)
-	p.out.Close(e.Frame(0), e)
-	return e
-}
-
-// Closed gives up the seat once the transport is gone.
-func (p *peer) Closed(error) {
-	if m := p.member(); m != nil {
-		m.Leave()
-	}
-	p.out.Close(nil, nil)
+	return s.push(&arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Error{Error: &arenapb.Error{
+		Code: e.Code, Message: e.Message}}})
 }
 
 // wireError maps lobby and room errors to the wire, in one place.
@@ -244,4 +542,15 @@ func wireError(err error) *netcode.Error {
 		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_BAD_REQUEST, "%v", err)
 	}
 	return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "%v", err)
+}
+
+// describe turns an end reason into the text a later resume is told.
+func describe(reason error, hold time.Duration) string {
+	switch {
+	case reason == nil:
+		return "closed"
+	case errors.Is(reason, errHoldExpired):
+		return fmt.Sprintf("the connection was lost and not resumed within %v", hold)
+	}
+	return reason.Error()
 }

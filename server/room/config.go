@@ -28,6 +28,9 @@ type Config struct {
 	// MaxCatchUp is how many late ticks the room runs back to back after an
 	// overrun before it skips ahead (and counts the skip). Default 2.
 	MaxCatchUp int
+	// FullSnapshots turns delta encoding off: every snapshot is the full
+	// state. Only for measuring what deltas save. Default false.
+	FullSnapshots bool
 	// Seed makes the world reproducible; 0 picks one from the room id.
 	Seed uint64
 	// Logger receives lifecycle logs; nil means slog.Default().

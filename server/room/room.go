@@ -409,6 +409,9 @@ func (r *Room) snapshot() {
 	gone := false
 	for _, m := range r.members {
 		acked := m.acked.Load()
+		if r.cfg.FullSnapshots {
+			acked = 0
+		}
 		base := r.hist.find(acked)
 		var age uint32
 		if base != nil {

@@ -301,3 +301,23 @@ func TestConfigValidation(t *testing.T) {
 	_, err := New("x", Config{TickRate: 1}, nil)
 	assert.True(t, errors.Is(err, ErrConfig))
 }
+
+func TestFullSnapshotsMode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New("r1", quietConfig(Config{FullSnapshots: true}), nil)
+		require.NoError(t, err)
+		defer r.Close(nil)
+		rc := newReceiver(t)
+		m := join(t, r, rc, false)
+		for range 10 {
+			time.Sleep(time.Second / 30)
+			synctest.Wait()
+			rc.drain()
+			m.Ack(rc.latest)
+		}
+		require.Len(t, rc.snapshots, 10)
+		for _, s := range rc.snapshots {
+			assert.Zero(t, s.BaselineAge)
+		}
+	})
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// clockTicks is the kernel's USER_HZ, the unit of utime and stime in
+// /proc/PID/stat; 100 on every Linux this runs on.
+const clockTicks = 100
+
+// procSample is a process's CPU time and resident memory at one moment.
+type procSample struct {
+	cpuSeconds float64 // user + system
+	rssBytes   int64
+}
+
+// sampleProc reads /proc/PID/stat and /proc/PID/status.
+func sampleProc(pid int) (procSample, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procSample{}, err
+	}
+	// Fields after the command name (which may hold spaces) start after ')'.
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return procSample{}, fmt.Errorf("bad /proc/%d/stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return procSample{}, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64) // field 14 overall
+	stime, _ := strconv.ParseFloat(f[12], 64) // field 15 overall
+	out := procSample{cpuSeconds: (utime + stime) / clockTicks}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return out, err
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			out.rssBytes = kb * 1024
+		}
+	}
+	return out, nil
+}

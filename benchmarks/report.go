@@ -1,0 +1,153 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// writeResults writes <scenario>.json, <scenario>.md and the plots.
+func writeResults(o *options, res *Results) error {
+	base := filepath.Join(o.out, o.scenario)
+	raw, _ := json.MarshalIndent(res, "", "  ")
+	if err := os.WriteFile(base+".json", append(raw, '\n'), 0o644); err != nil {
+		return err
+	}
+	plots := []struct {
+		file, title, y string
+		value          func(Point) float64
+		modes          []string
+	}{
+		{"cpu_per_player.png", "Server CPU per player", "ms of CPU per player-second",
+			func(p Point) float64 { return p.CPUMsPerPlayerS }, []string{"game", "naive", "floor"}},
+		{"bytes_per_player.png", "Bytes down per player", "bytes per player-second",
+			func(p Point) float64 { return p.BytesDown }, []string{"game", "naive", "floor"}},
+		{"tick_p99.png", "Tick duration p99", "ms (period 16.7)",
+			func(p Point) float64 { return p.TickP99Ms }, []string{"game", "naive"}},
+	}
+	for _, pl := range plots {
+		if err := linePlot(filepath.Join(o.out, o.scenario+"_"+pl.file), pl.title, pl.y, res.Points, pl.modes, pl.value); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(base+".md", []byte(markdown(o, res)), 0o644)
+}
+
+var modeColors = map[string]color.Color{
+	"game":  color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	"naive": color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	"floor": color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+}
+
+func linePlot(path, title, ylabel string, pts []Point, modes []string, value func(Point) float64) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "players"
+	p.Y.Label.Text = ylabel
+	p.Add(plotter.NewGrid())
+	for _, mode := range modes {
+		var xy plotter.XYs
+		for _, pt := range pts {
+			if pt.Mode == mode {
+				xy = append(xy, plotter.XY{X: float64(pt.Players), Y: value(pt)})
+			}
+		}
+		if len(xy) == 0 {
+			continue
+		}
+		line, points, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return err
+		}
+		line.Color, points.Color = modeColors[mode], modeColors[mode]
+		p.Add(line, points)
+		p.Legend.Add(mode, line, points)
+	}
+	p.Legend.Top = true
+	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+}
+
+func markdown(o *options, res *Results) string {
+	var b strings.Builder
+	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	fmt.Fprintf(&b, "# %s\n\n", o.scenario)
+	fmt.Fprintf(&b, "- machine: %s, %d CPUs (server on CPU %s with GOMAXPROCS=%d, load on CPU %s with GOMAXPROCS=%d)\n",
+		cpuModel(), runtime.NumCPU(), o.serverCPU, o.serverProcs, o.loadCPU, o.loadProcs)
+	fmt.Fprintf(&b, "- Go: %s, commit: %s, date: %s\n", runtime.Version(), strings.TrimSpace(string(commit)), time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- command: `%s`\n", o.command)
+	fmt.Fprintf(&b, "- scenario: rooms of %d, %d Hz ticks, %d Hz snapshots, 60 inputs/s per player, %v measured per point after all connected\n\n",
+		roomSize, tickRate, snapshotRate, o.duration)
+	fmt.Fprintf(&b, "**Capacity: %d players** (tick p99 %.2f ms at that load; a point fails when delivery < 95%% or tick p99 > 16.7 ms).\n\n",
+		res.Capacity, res.CapacityTickP99Ms)
+	b.WriteString("| mode | players | CPU ms/player-s | ×floor | RSS/player | tick p50 / p99 ms | overruns | delivery | down B/s | up B/s | ack p50 / p99 ms |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	floor := map[int]float64{}
+	for _, p := range res.Points {
+		if p.Mode == "floor" {
+			floor[p.Players] = p.CPUMsPerPlayerS
+		}
+	}
+	for _, p := range res.Points {
+		ratio := "—"
+		if f := floor[p.Players]; f > 0 && p.Mode != "floor" {
+			ratio = fmt.Sprintf("%.2f", p.CPUMsPerPlayerS/f)
+		}
+		ticks, ack := "—", "—"
+		if p.Mode != "floor" {
+			ticks = fmt.Sprintf("%.3f / %.3f", p.TickP50Ms, p.TickP99Ms)
+			ack = fmt.Sprintf("%.1f / %.1f", p.AckP50Ms, p.AckP99Ms)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.3f | %s | %.1f KiB | %s | %.0f | %.1f%% | %.0f | %.0f | %s |\n",
+			p.Mode, p.Players, p.CPUMsPerPlayerS, ratio, p.RSSPerPlayer/1024, ticks, p.Overruns,
+			100*p.Delivery, p.BytesDown, p.BytesUp, ack)
+	}
+	b.WriteString("\nRatios from the same run:\n\n| players | naive/game bytes | naive/game CPU | game/floor CPU |\n| ---: | ---: | ---: | ---: |\n")
+	by := map[string]map[int]Point{}
+	for _, p := range res.Points {
+		if by[p.Mode] == nil {
+			by[p.Mode] = map[int]Point{}
+		}
+		by[p.Mode][p.Players] = p
+	}
+	for _, n := range o.sweep {
+		g, ok := by["game"][n]
+		if !ok {
+			continue
+		}
+		cell := func(num, den float64) string {
+			if den == 0 || num == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.2f", num/den)
+		}
+		nv, fl := by["naive"][n], by["floor"][n]
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", n, cell(nv.BytesDown, g.BytesDown), cell(nv.CPUMsPerPlayerS, g.CPUMsPerPlayerS),
+			cell(g.CPUMsPerPlayerS, fl.CPUMsPerPlayerS))
+	}
+	fmt.Fprintf(&b, "\n![CPU per player](%s_cpu_per_player.png)\n![bytes per player](%s_bytes_per_player.png)\n![tick p99](%s_tick_p99.png)\n",
+		o.scenario, o.scenario, o.scenario)
+	return b.String()
+}
+
+func cpuModel() string {
+	raw, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
+		}
+	}
+	return runtime.GOARCH
+}

@@ -1,0 +1,461 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+type binaries struct{ server, bots, floor string }
+
+func buildAll(ctx context.Context, dir string) (binaries, error) {
+	b := binaries{
+		server: filepath.Join(dir, "server"),
+		bots:   filepath.Join(dir, "bots"),
+		floor:  filepath.Join(dir, "floor"),
+	}
+	for pkg, out := range map[string]string{"./server": b.server, "./bots": b.bots, "./benchmarks/floor": b.floor} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return b, fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
+		}
+	}
+	return b, nil
+}
+
+// proc is a child process whose stderr is watched for marker lines.
+type proc struct {
+	cmd   *exec.Cmd
+	done  chan struct{}
+	mu    sync.Mutex
+	lines []string
+	seen  chan string // lines matching a watched marker
+}
+
+// startPinned runs bin on cpus (taskset -c) with GOMAXPROCS=procs.
+func startPinned(cpus string, procs int, bin string, args ...string) (*proc, error) {
+	name, full := bin, args
+	if path, err := exec.LookPath("taskset"); err == nil && cpus != "" {
+		name, full = path, append([]string{"-c", cpus, bin}, args...)
+	}
+	cmd := exec.Command(name, full...)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(procs))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{}), seen: make(chan string, 16)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			if len(p.lines) < 2000 {
+				p.lines = append(p.lines, line)
+			}
+			p.mu.Unlock()
+			if strings.Contains(line, "serving") || strings.Contains(line, "measuring") {
+				select {
+				case p.seen <- line:
+				default:
+				}
+			}
+		}
+	}()
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// wait returns the first watched line containing marker.
+func (p *proc) wait(marker string, timeout time.Duration) (string, error) {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case line := <-p.seen:
+			if strings.Contains(line, marker) {
+				return line, nil
+			}
+		case <-p.done:
+			return "", fmt.Errorf("process exited before %q:\n%s", marker, p.tail())
+		case <-deadline:
+			return "", fmt.Errorf("no %q within %v:\n%s", marker, timeout, p.tail())
+		}
+	}
+}
+
+func (p *proc) tail() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.lines[max(0, len(p.lines)-20):], "\n")
+}
+
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+var addrRE = regexp.MustCompile(`addr=(\S+)`)
+
+// Point is one measured sweep point for one mode.
+type Point struct {
+	Mode            string  `json:"mode"`
+	Players         int     `json:"players"`
+	Connected       int     `json:"connected"`
+	CPUMsPerPlayerS float64 `json:"cpu_ms_per_player_s"`
+	RSSBytes        int64   `json:"rss_bytes"`
+	RSSPerPlayer    float64 `json:"rss_bytes_per_player"`
+	TickP50Ms       float64 `json:"tick_p50_ms"`
+	TickP99Ms       float64 `json:"tick_p99_ms"`
+	Overruns        float64 `json:"overruns"`
+	Delivery        float64 `json:"delivery"` // snapshots received / expected
+	BytesDown       float64 `json:"bytes_down_per_player_s"`
+	BytesUp         float64 `json:"bytes_up_per_player_s"`
+	AckP50Ms        float64 `json:"input_ack_p50_ms"`
+	AckP99Ms        float64 `json:"input_ack_p99_ms"`
+	Errors          int     `json:"errors"`
+}
+
+// Results is a whole sweep.
+type Results struct {
+	Points            []Point `json:"points"`
+	Capacity          int     `json:"capacity"`
+	CapacityTickP99Ms float64 `json:"capacity_tick_p99_ms"`
+	Bottleneck        string  `json:"bottleneck"`
+}
+
+const (
+	tickRate     = 60
+	snapshotRate = 30
+	roomSize     = 16
+)
+
+func sweepAll(ctx context.Context, o *options) (*Results, error) {
+	res := &Results{}
+	period := 1000.0 / tickRate
+	for _, n := range o.sweep {
+		var game *Point
+		for _, mode := range []string{"game", "naive", "floor"} {
+			if !o.has(mode) {
+				continue
+			}
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			fmt.Fprintf(os.Stderr, "benchmarks: %s with %d players...\n", mode, n)
+			var pt *Point
+			var err error
+			if mode == "floor" {
+				pt, err = runFloor(ctx, o, n, game)
+			} else {
+				pt, err = runGame(ctx, o, n, mode == "naive")
+			}
+			if err != nil {
+				return res, fmt.Errorf("%s at %d players: %w", mode, n, err)
+			}
+			res.Points = append(res.Points, *pt)
+			fmt.Fprintf(os.Stderr, "benchmarks:   cpu %.3f ms/player-s, delivery %.1f%%, tick p99 %.2f ms, down %.0f B/s, ack p99 %.1f ms\n",
+				pt.CPUMsPerPlayerS, 100*pt.Delivery, pt.TickP99Ms, pt.BytesDown, pt.AckP99Ms)
+			if mode == "game" {
+				game = pt
+			}
+		}
+		if game != nil {
+			ok := game.Delivery >= 0.95 && game.TickP99Ms <= period && game.Connected == n
+			if ok {
+				res.Capacity, res.CapacityTickP99Ms = n, game.TickP99Ms
+			} else if !o.noStop {
+				break
+			}
+		}
+	}
+	return res, nil
+}
+
+// runGame measures the game server (naive: full snapshots every time).
+func runGame(ctx context.Context, o *options, n int, naive bool) (*Point, error) {
+	args := []string{"-addr", "127.0.0.1:0", "-tick-rate", strconv.Itoa(tickRate),
+		"-snapshot-rate", strconv.Itoa(snapshotRate), "-room-size", strconv.Itoa(roomSize), "-log-level", "warn"}
+	if naive {
+		args = append(args, "-delta=false")
+	}
+	srv, err := startPinned(o.serverCPU, o.serverProcs, o.bins.server, append(args, "-log-level", "info")...)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	line, err := srv.wait("serving", 15*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	addr := addrRE.FindStringSubmatch(line)[1]
+	report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-bench-%d.json", n))
+	window := o.duration
+	load, err := startPinned(o.loadCPU, o.loadProcs, o.bins.bots, "-server", "ws://"+addr+"/ws",
+		"-n", strconv.Itoa(n), "-room-size", strconv.Itoa(roomSize), "-duration", window.String(),
+		"-json", report, "-quiet", "-cheap", "-connect-rate", strconv.Itoa(o.connectRate))
+	if err != nil {
+		return nil, err
+	}
+	defer load.stop()
+	if _, err := load.wait("measuring", time.Duration(n/max(o.connectRate, 1)+60)*time.Second); err != nil {
+		return nil, err
+	}
+	m0, _ := scrapeTicks(addr)
+	s0, err := sampleProc(srv.pid())
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	select {
+	case <-time.After(window - 500*time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s1, err := sampleProc(srv.pid())
+	if err != nil {
+		return nil, err
+	}
+	secs := time.Since(t0).Seconds()
+	m1, _ := scrapeTicks(addr)
+	<-load.done
+	var rep struct {
+		Connected        int                        `json:"connected"`
+		Errors           int                        `json:"errors"`
+		SnapshotsPerBotS float64                    `json:"snapshots_per_bot_s"`
+		BytesDownPerBotS float64                    `json:"bytes_down_per_bot_s"`
+		BytesUpPerBotS   float64                    `json:"bytes_up_per_bot_s"`
+		InputAckMs       struct{ P50, P99 float64 } `json:"input_ack_ms"`
+	}
+	raw, err := os.ReadFile(report)
+	if err != nil {
+		return nil, fmt.Errorf("bots report: %w\n%s", err, load.tail())
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return nil, err
+	}
+	mode := "game"
+	if naive {
+		mode = "naive"
+	}
+	pt := &Point{
+		Mode: mode, Players: n, Connected: rep.Connected, Errors: rep.Errors,
+		CPUMsPerPlayerS: 1000 * (s1.cpuSeconds - s0.cpuSeconds) / secs / float64(max(rep.Connected, 1)),
+		RSSBytes:        s1.rssBytes, RSSPerPlayer: float64(s1.rssBytes) / float64(max(rep.Connected, 1)),
+		Delivery:  rep.SnapshotsPerBotS / snapshotRate,
+		BytesDown: rep.BytesDownPerBotS, BytesUp: rep.BytesUpPerBotS,
+		AckP50Ms: rep.InputAckMs.P50, AckP99Ms: rep.InputAckMs.P99,
+	}
+	if m0 != nil && m1 != nil {
+		d := m1.sub(m0)
+		pt.TickP50Ms, pt.TickP99Ms, pt.Overruns = 1000*d.quantile(0.5), 1000*d.quantile(0.99), d.overruns
+	}
+	return pt, nil
+}
+
+// runFloor measures the bare transport with the game's frame sizes.
+func runFloor(ctx context.Context, o *options, n int, game *Point) (*Point, error) {
+	frame, input := 90, 17
+	if game != nil && game.Delivery > 0 {
+		frame = int(math.Round(game.BytesDown / (game.Delivery * snapshotRate)))
+		input = int(math.Round(game.BytesUp / 60))
+	}
+	srv, err := startPinned(o.serverCPU, o.serverProcs, o.bins.floor, "-mode", "server", "-addr", "127.0.0.1:0",
+		"-frame-bytes", strconv.Itoa(frame), "-rate", strconv.Itoa(snapshotRate))
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	line, err := srv.wait("serving", 15*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	addr := addrRE.FindStringSubmatch(line)[1]
+	report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-floor-%d.json", n))
+	load, err := startPinned(o.loadCPU, o.loadProcs, o.bins.floor, "-mode", "load", "-server", "ws://"+addr+"/ws",
+		"-n", strconv.Itoa(n), "-input-bytes", strconv.Itoa(input), "-input-rate", "60",
+		"-duration", o.duration.String(), "-json", report)
+	if err != nil {
+		return nil, err
+	}
+	defer load.stop()
+	if _, err := load.wait("measuring", time.Duration(n/100+60)*time.Second); err != nil {
+		return nil, err
+	}
+	s0, err := sampleProc(srv.pid())
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	select {
+	case <-time.After(o.duration - 500*time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s1, err := sampleProc(srv.pid())
+	if err != nil {
+		return nil, err
+	}
+	secs := time.Since(t0).Seconds()
+	<-load.done
+	var rep struct {
+		Connections    int     `json:"connections"`
+		FramesPerConnS float64 `json:"frames_per_conn_s"`
+		BytesDownPerS  float64 `json:"bytes_down_per_conn_s"`
+	}
+	raw, err := os.ReadFile(report)
+	if err != nil {
+		return nil, fmt.Errorf("floor report: %w\n%s", err, load.tail())
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return nil, err
+	}
+	return &Point{
+		Mode: "floor", Players: n, Connected: rep.Connections,
+		CPUMsPerPlayerS: 1000 * (s1.cpuSeconds - s0.cpuSeconds) / secs / float64(max(rep.Connections, 1)),
+		RSSBytes:        s1.rssBytes, RSSPerPlayer: float64(s1.rssBytes) / float64(max(rep.Connections, 1)),
+		Delivery: rep.FramesPerConnS / snapshotRate, BytesDown: rep.BytesDownPerS,
+	}, nil
+}
+
+// tickHist is a cumulative Prometheus histogram of tick durations.
+type tickHist struct {
+	bounds   []float64 // seconds, ascending, +Inf last
+	counts   []float64 // cumulative
+	overruns float64
+}
+
+var errNoMetric = errors.New("no tick histogram in /metrics")
+
+// scrapeTicks reads the server's tick duration histogram (any histogram whose
+// name contains "tick_duration_seconds", summed over labels) and overrun
+// counter from /metrics.
+func scrapeTicks(addr string) (*tickHist, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/metrics: %s", resp.Status)
+	}
+	byBound := map[float64]float64{}
+	h := &tickHist{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	leRE := regexp.MustCompile(`le="([^"]+)"`)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, rest, _ := strings.Cut(line, " ")
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			continue
+		}
+		val, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			continue
+		}
+		metric := name
+		if i := strings.IndexByte(name, '{'); i >= 0 {
+			metric = name[:i]
+		}
+		switch {
+		case strings.Contains(metric, "tick_duration_seconds_bucket"):
+			m := leRE.FindStringSubmatch(name)
+			if m == nil {
+				continue
+			}
+			le, err := strconv.ParseFloat(m[1], 64)
+			if err != nil {
+				le = math.Inf(1)
+			}
+			byBound[le] += val
+		case strings.Contains(metric, "tick_overruns"):
+			h.overruns += val
+		}
+	}
+	if len(byBound) == 0 {
+		return nil, errNoMetric
+	}
+	for b := range byBound {
+		h.bounds = append(h.bounds, b)
+	}
+	sortFloats(h.bounds)
+	for _, b := range h.bounds {
+		h.counts = append(h.counts, byBound[b])
+	}
+	return h, nil
+}
+
+func sortFloats(s []float64) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j-1] > s[j]; j-- {
+			s[j-1], s[j] = s[j], s[j-1]
+		}
+	}
+}
+
+func (h *tickHist) sub(o *tickHist) *tickHist {
+	d := &tickHist{bounds: h.bounds, overruns: h.overruns - o.overruns}
+	for i, b := range h.bounds {
+		c := h.counts[i]
+		for j, ob := range o.bounds {
+			if ob == b {
+				c -= o.counts[j]
+			}
+		}
+		d.counts = append(d.counts, c)
+	}
+	return d
+}
+
+// quantile interpolates linearly within the bucket holding q.
+func (h *tickHist) quantile(q float64) float64 {
+	if len(h.counts) == 0 || h.counts[len(h.counts)-1] == 0 {
+		return 0
+	}
+	rank := q * h.counts[len(h.counts)-1]
+	prevBound, prevCount := 0.0, 0.0
+	for i, c := range h.counts {
+		if c >= rank {
+			b := h.bounds[i]
+			if math.IsInf(b, 1) {
+				return prevBound
+			}
+			if c == prevCount {
+				return b
+			}
+			return prevBound + (b-prevBound)*(rank-prevCount)/(c-prevCount)
+		}
+		prevBound, prevCount = h.bounds[i], c
+	}
+	return prevBound
+}

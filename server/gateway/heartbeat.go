@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/proto/arenapb"
+)
+
+// heartbeat runs beside one connection until its link closes: every
+// Config.Heartbeat it sends a Heartbeat (once the connection belongs to a
+// session) carrying the last measured round trip and the session's
+// acknowledgement of the client's reliable frames, and it cuts the
+// connection after Config.HeartbeatTimeout without a frame from the client.
+// Cutting detaches the session, which is then held. The goroutine exits
+// when the link closes.
+func (s *Server) heartbeat(c *conn) {
+	t := time.NewTicker(s.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.link.Done():
+			return
+		case now := <-t.C:
+			if idle := now.Sub(time.Unix(0, c.lastRead.Load())); idle >= s.cfg.HeartbeatTimeout {
+				s.heartbeatTimeouts.Add(1)
+				e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TIMEOUT, "nothing received for %v", idle.Round(time.Millisecond))
+				c.link.Close(e.Frame(0), e)
+				return
+			}
+			p := c.sess.Load()
+			if p == nil {
+				continue
+			}
+			p.mu.Lock()
+			ack := p.clientSeq
+			p.mu.Unlock()
+			c.link.Send(netcode.Marshal(&arenapb.ServerMessage{AckSeq: ack, Body: &arenapb.ServerMessage_Heartbeat{Heartbeat: &arenapb.Heartbeat{
+				Time: uint64(now.UnixNano()), RttUs: uint32(min(c.rtt.Load()/1000, 1<<32-1)),
+			}}}))
+		}
+	}
+}
+
+// heartbeatAnswered records the round trip of an echoed heartbeat.
+func (c *conn) heartbeatAnswered(sent uint64) {
+	rtt := time.Since(time.Unix(0, int64(sent)))
+	if rtt < 0 || rtt > time.Minute {
+		return // not a time this server sent
+	}
+	c.rtt.Store(int64(rtt))
+	c.srv.rtt.add(rtt)
+}
+
+// RTTStats summarises the round trips measured by heartbeats over the last
+// rttWindow samples, on every connection.
+type RTTStats struct {
+	Samples       uint64 // heartbeats answered since start
+	P50, P99, Max time.Duration
+}
+
+const rttWindow = 1024
+
+// rttStats keeps the last rttWindow round trips. Safe for concurrent use.
+type rttStats struct {
+	mu      sync.Mutex
+	ring    [rttWindow]time.Duration
+	n       uint64
+	scratch []time.Duration
+}
+
+func (r *rttStats) add(d time.Duration) {
+	r.mu.Lock()
+	r.ring[r.n%rttWindow] = d
+	r.n++
+	r.mu.Unlock()
+}
+
+func (r *rttStats) snapshot() RTTStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := int(min(r.n, rttWindow))
+	if k == 0 {
+		return RTTStats{}
+	}
+	r.scratch = append(r.scratch[:0], r.ring[:k]...)
+	sort.Slice(r.scratch, func(i, j int) bool { return r.scratch[i] < r.scratch[j] })
+	pick := func(q float64) time.Duration { return r.scratch[min(k-1, int(q*float64(k)))] }
+	return RTTStats{Samples: r.n, P50: pick(0.5), P99: pick(0.99), Max: r.scratch[k-1]}
+}

@@ -1,0 +1,275 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/room"
+)
+
+// pipe is a transport without a network: the test writes frames with send
+// and reads what the server queued with recv.
+type pipe struct {
+	t     *testing.T
+	c     *conn
+	batch outbox.Batch
+}
+
+func newPipe(t *testing.T, gw *Server) *pipe { return &pipe{t: t, c: gw.newConn("test")} }
+
+func (p *pipe) send(m *arenapb.ClientMessage) error { return p.c.Frame(netcode.Marshal(m)) }
+
+// recv takes what the link holds and decodes it; closed reports whether the
+// link's transport would close after writing it.
+func (p *pipe) recv() (msgs []*arenapb.ServerMessage, closed bool) {
+	closed = p.c.link.Take(&p.batch)
+	for _, f := range p.batch.Frames {
+		m := &arenapb.ServerMessage{}
+		require.NoError(p.t, proto.Unmarshal(f, m))
+		msgs = append(msgs, m)
+	}
+	return msgs, closed
+}
+
+func hello(name string) *arenapb.ClientMessage {
+	return &arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: name}}}
+}
+
+func resumeHello(tok []byte, lastSeq, lastTick uint32) *arenapb.ClientMessage {
+	return &arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{
+		ProtocolVersion: netcode.ProtocolVersion, ResumeToken: tok, LastSeq: lastSeq, LastTick: lastTick}}}
+}
+
+func newTestGateway(t *testing.T, cfg Config) (*Server, *lobby.Lobby) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	lob, err := lobby.New(lobby.Config{Room: room.Config{Logger: log, EmptyGrace: time.Hour}, Logger: log})
+	require.NoError(t, err)
+	cfg.Logger = log
+	cfg.TickRate, cfg.SnapshotRate = 60, 30
+	return New(lob, cfg), lob
+}
+
+func welcomeOf(t *testing.T, msgs []*arenapb.ServerMessage) *arenapb.Welcome {
+	t.Helper()
+	require.NotEmpty(t, msgs)
+	w := msgs[0].GetWelcome()
+	require.NotNil(t, w, "the first frame is the Welcome, got %v", msgs[0])
+	return w
+}
+
+func errorOf(t *testing.T, msgs []*arenapb.ServerMessage) *arenapb.Error {
+	t.Helper()
+	for _, m := range msgs {
+		if e := m.GetError(); e != nil {
+			return e
+		}
+	}
+	t.Fatalf("no Error among %v", msgs)
+	return nil
+}
+
+// TestHoldWindow runs the hold timer on synctest's clock: a session whose
+// connection is lost keeps its seat for exactly the window, resumes within
+// it, and after it the seat is freed and a resume is told why.
+func TestHoldWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw, lob := newTestGateway(t, Config{Hold: 30 * time.Second})
+		defer func() { _ = lob.Close(context.Background(), nil) }()
+
+		a := newPipe(t, gw)
+		require.NoError(t, a.send(hello("ana")))
+		msgs, _ := a.recv()
+		w := welcomeOf(t, msgs)
+		assert.False(t, w.GetResumed())
+		assert.Equal(t, uint32(30000), w.GetHoldMs())
+		require.NoError(t, a.send(&arenapb.ClientMessage{Seq: 1, RequestId: 2, Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{}}}))
+		synctest.Wait()
+		msgs, _ = a.recv()
+		require.NotEmpty(t, msgs)
+		joined := msgs[0].GetJoined()
+		require.NotNil(t, joined)
+		assert.Equal(t, uint32(1), msgs[0].GetSeq(), "reliable frames are numbered from 1")
+		r := lob.Room(joined.GetRoom().GetId())
+
+		// The connection dies; the session is held with its seat.
+		a.c.Closed(nil)
+		time.Sleep(29 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, 1, r.Info().Players, "seat held inside the window")
+		assert.Equal(t, int64(1), gw.Stats().HeldSessions)
+
+		b := newPipe(t, gw)
+		require.NoError(t, b.send(resumeHello(w.GetResumeToken(), 0, 0)))
+		msgs, closed := b.recv()
+		require.False(t, closed)
+		w2 := welcomeOf(t, msgs)
+		assert.True(t, w2.GetResumed())
+		assert.Equal(t, w.GetSessionId(), w2.GetSessionId())
+		assert.NotEqual(t, w.GetResumeToken(), w2.GetResumeToken(), "every resume issues a new token")
+		// Everything not acknowledged (last_seq 0) is replayed once: the Joined first.
+		require.Greater(t, len(msgs), 1)
+		assert.NotNil(t, msgs[1].GetJoined())
+		assert.Equal(t, uint32(1), msgs[1].GetSeq())
+		assert.Equal(t, uint64(1), gw.Stats().Resumes)
+
+		// Lost again, and this time nobody comes back.
+		b.c.Closed(nil)
+		time.Sleep(30*time.Second + time.Millisecond)
+		synctest.Wait()
+		assert.Equal(t, uint64(1), gw.Stats().HoldExpired)
+		time.Sleep(50 * time.Millisecond) // the room frees the seat at its next tick
+		assert.Equal(t, 0, r.Info().Players, "seat freed after the window")
+		assert.Equal(t, uint64(1), gw.Stats().HoldExpired)
+		assert.Zero(t, gw.Stats().Sessions)
+
+		c := newPipe(t, gw)
+		require.ErrorContains(t, c.send(resumeHello(w2.GetResumeToken(), 0, 0)), "30s")
+		msgs, closed = c.recv()
+		assert.True(t, closed)
+		e := errorOf(t, msgs)
+		assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, e.GetCode())
+		assert.Contains(t, e.GetMessage(), "not resumed within 30s")
+		assert.True(t, e.GetFatal())
+	})
+}
+
+// TestTokensAreSignedExpiringAndSingleUse refuses a forged, an expired and a
+// reused token, each with its own clear error.
+func TestTokensAreSignedExpiringAndSingleUse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw, lob := newTestGateway(t, Config{TokenTTL: time.Minute, Hold: time.Hour})
+		defer func() { _ = lob.Close(context.Background(), nil) }()
+		refused := func(tok []byte, code arenapb.ErrorCode, text string) {
+			t.Helper()
+			p := newPipe(t, gw)
+			require.Error(t, p.send(resumeHello(tok, 0, 0)))
+			msgs, closed := p.recv()
+			assert.True(t, closed)
+			e := errorOf(t, msgs)
+			assert.Equal(t, code, e.GetCode())
+			assert.Contains(t, e.GetMessage(), text)
+		}
+
+		a := newPipe(t, gw)
+		require.NoError(t, a.send(hello("ana")))
+		msgs, _ := a.recv()
+		tok := welcomeOf(t, msgs).GetResumeToken()
+		a.c.Closed(nil)
+
+		forged := append([]byte(nil), tok...)
+		forged[5] ^= 0x40 // another session id, with the old signature
+		refused(forged, arenapb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "not valid")
+		refused([]byte("let me in"), arenapb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "not valid")
+		other, _ := newTestGateway(t, Config{}) // another secret signs another token
+		o := newPipe(t, other)
+		require.NoError(t, o.send(hello("eve")))
+		msgs, _ = o.recv()
+		refused(welcomeOf(t, msgs).GetResumeToken(), arenapb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "not valid")
+
+		// The genuine token resumes once ...
+		b := newPipe(t, gw)
+		require.NoError(t, b.send(resumeHello(tok, 0, 0)))
+		msgs, _ = b.recv()
+		tok2 := welcomeOf(t, msgs).GetResumeToken()
+		require.NoError(t, b.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Ack{Ack: &arenapb.Ack{}}}))
+		// ... and never again.
+		refused(tok, arenapb.ErrorCode_ERROR_CODE_TOKEN_USED, "already used")
+
+		// A token outlives neither its TTL nor the session.
+		b.c.Closed(nil)
+		time.Sleep(time.Minute)
+		refused(tok2, arenapb.ErrorCode_ERROR_CODE_TOKEN_EXPIRED, "expired")
+		assert.Equal(t, uint64(5), gw.Stats().ResumeFailures)
+	})
+}
+
+// TestUnconfirmedResumeMayBeRetried covers a resume whose Welcome was lost
+// with its connection: the same token works once more, because the client
+// never received the new one.
+func TestUnconfirmedResumeMayBeRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw, lob := newTestGateway(t, Config{})
+		defer func() { _ = lob.Close(context.Background(), nil) }()
+		a := newPipe(t, gw)
+		require.NoError(t, a.send(hello("ana")))
+		msgs, _ := a.recv()
+		tok := welcomeOf(t, msgs).GetResumeToken()
+		a.c.Closed(nil)
+
+		b := newPipe(t, gw)
+		require.NoError(t, b.send(resumeHello(tok, 0, 0)))
+		b.c.Closed(nil) // lost before the client saw the Welcome or sent anything
+
+		c := newPipe(t, gw)
+		require.NoError(t, c.send(resumeHello(tok, 0, 0)))
+		msgs, _ = c.recv()
+		assert.True(t, welcomeOf(t, msgs).GetResumed())
+	})
+}
+
+// TestTakeoverClosesTheOldConnection resumes a session while its first
+// connection still looks alive (a half-open socket): the old one is told
+// why and closed, and its late frames are not processed.
+func TestTakeoverClosesTheOldConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw, lob := newTestGateway(t, Config{})
+		defer func() { _ = lob.Close(context.Background(), nil) }()
+		a := newPipe(t, gw)
+		require.NoError(t, a.send(hello("ana")))
+		msgs, _ := a.recv()
+		tok := welcomeOf(t, msgs).GetResumeToken()
+
+		b := newPipe(t, gw)
+		require.NoError(t, b.send(resumeHello(tok, 0, 0)))
+		msgs, closed := a.recv()
+		assert.True(t, closed)
+		assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED, errorOf(t, msgs).GetCode())
+		assert.Error(t, a.send(&arenapb.ClientMessage{Seq: 1, RequestId: 5, Body: &arenapb.ClientMessage_ListRooms{ListRooms: &arenapb.ListRooms{}}}))
+		msgs, _ = b.recv()
+		welcomeOf(t, msgs)
+		for _, m := range msgs {
+			assert.Nil(t, m.GetRoomList(), "the old connection's request was not handled")
+		}
+	})
+}
+
+// TestReliableLogOverflowWhileHeldEndsTheSession bounds what a held
+// session keeps: past the limit it ends with a reason instead of growing.
+func TestReliableLogOverflowWhileHeldEndsTheSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw, lob := newTestGateway(t, Config{ReliableQueue: 4})
+		defer func() { _ = lob.Close(context.Background(), nil) }()
+		a := newPipe(t, gw)
+		require.NoError(t, a.send(hello("ana")))
+		msgs, _ := a.recv()
+		tok := welcomeOf(t, msgs).GetResumeToken()
+		a.c.Closed(nil)
+		s := gw.liveSessions()[0]
+		for i := range 5 {
+			err := s.push(&arenapb.ServerMessage{Body: &arenapb.ServerMessage_Pong{Pong: &arenapb.Pong{Time: uint64(i)}}})
+			if i < 4 {
+				require.NoError(t, err)
+			} else {
+				require.Error(t, err)
+			}
+		}
+		p := newPipe(t, gw)
+		require.Error(t, p.send(resumeHello(tok, 0, 0)))
+		msgs, _ = p.recv()
+		e := errorOf(t, msgs)
+		assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, e.GetCode())
+		assert.Contains(t, e.GetMessage(), "too many unacknowledged")
+	})
+}
