@@ -19,6 +19,12 @@ import (
 // stays exact under jitter, and each late arrival leaves one more input
 // queued: the queue becomes a jitter buffer as deep as the worst lateness
 // seen (at most inputQueueLen ticks).
+//
+// That buffer drains again when it is not needed: when at every tick of
+// the last catchUpWindow ticks at least two inputs were waiting, the room
+// applies one extra input (without fire) in a tick, moving the player twice
+// (spare). Movement is a pure sequence of MovePlayer calls, so this keeps
+// the client's prediction exact while its inputs wait less.
 type inputQueue struct {
 	mu      sync.Mutex // guards the fields below
 	pending [inputQueueLen]pendingInput
@@ -26,12 +32,25 @@ type inputQueue struct {
 	applied uint32 // highest seq applied (or claimed); written by next
 	dropped uint64 // inputs dropped because the queue was full
 	starved uint64 // ticks the player stood still for want of an input; written by next
+	spared  uint64 // extra inputs applied to drain a standing backlog
+
+	// The standing backlog: the fewest inputs waiting at any tick of the
+	// current window, and whether the last full window never had fewer
+	// than two (so one can be spared).
+	minDepth int
+	window   int
+	surplus  bool
 
 	// Owned by the room goroutine.
 	last sim.Input // the input applied last; its aim is kept while none arrives
 }
 
-const inputQueueLen = 8
+const (
+	inputQueueLen = 8
+	// catchUpWindow is how many ticks a backlog of two or more inputs must
+	// stand before one extra input is applied: half a second at 60 Hz.
+	catchUpWindow = 30
+)
 
 type pendingInput struct {
 	seq uint32
@@ -80,6 +99,13 @@ func (q *inputQueue) add(firstSeq uint32, ins []sim.Input) (added int) {
 func (q *inputQueue) next() (sim.Input, uint32) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.window == 0 || q.n < q.minDepth {
+		q.minDepth = q.n
+	}
+	if q.window++; q.window == catchUpWindow {
+		q.surplus = q.minDepth >= 2
+		q.window = 0
+	}
 	if q.n > 0 {
 		p := q.pending[0]
 		copy(q.pending[:], q.pending[1:q.n])
@@ -92,6 +118,40 @@ func (q *inputQueue) next() (sim.Input, uint32) {
 		q.starved++
 	}
 	return sim.Input{Aim: q.last.Aim}, q.applied
+}
+
+// spare returns an extra input to apply before this tick's own (it is then
+// applied: the number advances) when a backlog of two or more has stood for
+// a whole window. An input that fires is never spared: shots keep their
+// ticks. Call it before next.
+func (q *inputQueue) spare() (sim.Input, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.surplus || q.n < 2 || q.pending[0].in.Buttons&sim.ButtonFire != 0 {
+		return sim.Input{}, false
+	}
+	p := q.pending[0]
+	copy(q.pending[:], q.pending[1:q.n])
+	q.n--
+	q.applied = p.seq
+	q.last = p.in
+	q.surplus = false
+	q.spared++
+	return p.in, true
+}
+
+// apply sets player id's input for the coming Step from q (after moving it
+// by a spared input, if any) and returns the input ack once it is applied.
+// It runs on the room goroutine.
+func (q *inputQueue) apply(w *sim.World, id sim.PlayerID) uint32 {
+	if extra, ok := q.spare(); ok {
+		if p := w.Player(id); p != nil && p.Alive() {
+			w.MovePlayer(p, extra) // the dead do not move: the client predicts the same
+		}
+	}
+	in, ack := q.next()
+	w.SetInput(id, in)
+	return ack
 }
 
 // reset forgets everything: used when a seat changes hands.

@@ -386,9 +386,7 @@ func (r *Room) tick() {
 	}
 	for _, m := range r.members {
 		if m.player != 0 {
-			in, ack := m.inputs.next()
-			r.world.SetInput(m.player, in)
-			m.inputAck = ack
+			m.inputAck = m.inputs.apply(r.world, m.player)
 		}
 	}
 	r.world.Step()
