@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -241,4 +242,62 @@ func TestLobby(t *testing.T) {
 		return v.Phase == PhaseSpectating && v.Ready && len(v.Players) == 1 && v.Players[0].Name == "bob"
 	})
 	assert.Zero(t, s.View().Self)
+}
+
+// BenchmarkCorrectionsPerMinute measures own-player prediction corrections
+// per minute of play for the figures in benchmarks/README.md: one client
+// alone in a room of a real server, walking in changing directions for a
+// minute through the link conditioner at each setting. Run it with
+//
+//	go test -run XXX -bench CorrectionsPerMinute -benchtime 1x ./client/core
+func BenchmarkCorrectionsPerMinute(b *testing.B) {
+	for _, link := range []linkcond.Config{
+		{},
+		{Latency: 100 * time.Millisecond},
+		{Latency: 200 * time.Millisecond},
+		{Latency: 150 * time.Millisecond, Jitter: 30 * time.Millisecond},
+	} {
+		b.Run(fmt.Sprintf("lag=%v,jitter=%v", link.Latency, link.Jitter), func(b *testing.B) {
+			for range b.N {
+				url := startServerB(b)
+				s := New(Config{URL: url, Name: "bench", Logger: quiet(), Link: link})
+				if !s.CreateAndJoin(1) {
+					b.Fatal("join refused")
+				}
+				deadline := time.Now().Add(10 * time.Second)
+				for !s.View().Ready && time.Now().Before(deadline) {
+					s.Update(time.Now(), sim.Input{})
+					time.Sleep(10 * time.Millisecond)
+				}
+				frames(s, time.Minute, walker)
+				v := s.View()
+				b.ReportMetric(float64(v.Net.Corrections), "corrections/min")
+				b.ReportMetric(float64(v.Net.PredictionChecks)/60, "checks/s")
+				b.ReportMetric(float64(v.Net.RTT)/float64(time.Millisecond), "rtt-ms")
+				s.Close()
+			}
+		})
+	}
+}
+
+// startServerB is startServer for benchmarks.
+func startServerB(b *testing.B) string {
+	b.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "arena-core-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		serverBin, buildErr = serverproc.Build(context.Background(), dir, "")
+	})
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	p, err := serverproc.Start(serverBin, "-addr", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Kill() })
+	return "ws://" + p.Addr + "/ws"
 }

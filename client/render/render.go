@@ -373,7 +373,7 @@ func (g *Game) drawArena(screen *ebiten.Image, v *core.View) {
 		frac := float32(p.Health) / float32(max(p.MaxHealth, 1))
 		vector.FillRect(screen, x-half, y-half-7, 2*half, 4, hpBad, false)
 		vector.FillRect(screen, x-half, y-half-7, 2*half*frac, 4, hpGood, false)
-		ebitenutil.DebugPrintAt(screen, p.Name, int(x)-3*len(p.Name), int(y-half)-24)
+		ebitenutil.DebugPrintAt(screen, p.Name, int(x)-3*len(p.Name), max(int(y-half)-24, 0))
 	}
 }
 
