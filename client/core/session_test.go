@@ -122,7 +122,9 @@ func TestPredictionHasNoCorrectionsUnderLagAndJitter(t *testing.T) {
 	// Prediction really runs ahead: the inputs the server has not applied
 	// cover at least the 150 ms round trip (9 ticks at 60 Hz).
 	assert.GreaterOrEqual(t, v.Net.PendingInputs, 9)
-	assert.GreaterOrEqual(t, v.Net.RTT, 150*time.Millisecond, "the link conditioner is in the path")
+	// 150 ms ± 30 ms each way: a ping takes 90..210 ms (loopback alone: well
+	// under a millisecond).
+	assert.GreaterOrEqual(t, v.Net.RTT, 90*time.Millisecond, "the link conditioner is in the path")
 	var moved bool
 	for _, p := range v.Players {
 		if p.Self {
