@@ -6,12 +6,16 @@ SHELL := /bin/bash
 GO ?= go
 DEMO_BOTS ?= 6
 SERVER_FLAGS ?=
-FUZZTIME ?= 10s
-# System packages the tests need on a fresh Debian machine: the desktop
-# client's window test runs it under Xvfb with Mesa's software OpenGL, and
-# Ebiten loads the X11 and GL libraries at run time (it builds without cgo).
-APT_PACKAGES := xvfb xauth libgl1 libglx-mesa0 libgl1-mesa-dri libx11-6 libxrandr2 \
-	libxcursor1 libxi6 libxinerama1 libxext6 libxrender1
+# Fuzz budgets count executions, not seconds: a duration-based -fuzztime can
+# end in a spurious "context deadline exceeded" (golang/go#75804).
+FUZZTIME ?= 100000x
+FRAME_FUZZTIME ?= 300x
+# System packages the tests need on a fresh Debian machine: nginx and
+# chromium for the proxy and dashboard tests; Xvfb, Mesa's software OpenGL
+# and the X11 libraries Ebiten loads at run time (it builds without cgo) for
+# the desktop client's window test.
+APT_PACKAGES := nginx chromium xvfb xauth libgl1 libglx-mesa0 libgl1-mesa-dri libx11-6 \
+	libxrandr2 libxcursor1 libxi6 libxinerama1 libxext6 libxrender1
 
 .PHONY: help demo build test setup vet race fuzz generate bench
 
@@ -46,11 +50,13 @@ vet:
 race:
 	$(GO) test -race -timeout 20m ./...
 
-fuzz: ## run every fuzz target for FUZZTIME (seed corpora always run in `race`)
+fuzz: ## run every fuzz target FUZZTIME executions (seed corpora always run in `race`)
 	$(GO) test -run XXX -fuzz '^FuzzApplyDelta$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzDecodeServer$$' -fuzztime $(FUZZTIME) ./netcode
-	$(GO) test -run XXX -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME) ./netcode/wsconn
+	$(GO) test -run XXX -fuzz '^FuzzFrames$$' -fuzztime $(FRAME_FUZZTIME) ./netcode/wsconn
+	$(GO) test -run XXX -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./netcode/pollconn
+	$(GO) test -run XXX -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./server/token
 
 test: setup vet race fuzz ## every test: vet, gofmt, go test -race ./..., a short fuzz of each decoder
 

@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to play once all are connected (0: until interrupted)")
 	fs.Uint64Var(&seed, "seed", 1, "random seed; the same seed replays the same choices")
 	fs.IntVar(&cfg.ConnectRate, "connect-rate", 200, "new connections per second")
+	fs.StringVar(&cfg.Transport, "transport", "auto", "auto (WebSocket, else long-polling), ws or poll; polling routes derive from -server")
 	fs.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no live progress line on stderr")
 	fs.DurationVar(&cfg.Link.Latency, "lag", 0, "link conditioner: round-trip time added on each bot's connection (half each way)")
@@ -61,6 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.Bots < 1 || cfg.Bots > 100_000 || cfg.RoomSize < 0 || cfg.Duration < 0 {
 		fmt.Fprintln(stderr, "bots: -n must be 1..100000, -room-size and -duration not negative")
+		return 2
+	}
+	if cfg.Transport != "auto" && cfg.Transport != "ws" && cfg.Transport != "poll" {
+		fmt.Fprintln(stderr, "bots: -transport must be auto, ws or poll")
 		return 2
 	}
 	if err := cfg.Link.Validate(); err != nil {
@@ -100,6 +105,9 @@ func printSummary(w io.Writer, r *swarm.Report) {
 	fmt.Fprintf(tw, "bots\t%d\n", r.Bots)
 	fmt.Fprintf(tw, "connected\t%d (ws %d, poll %d)\n", r.Connected, r.Transport.WS, r.Transport.Poll)
 	fmt.Fprintf(tw, "errors\t%d\n", r.Errors)
+	if r.Resumes > 0 {
+		fmt.Fprintf(tw, "resumed sessions\t%d\n", r.Resumes)
+	}
 	fmt.Fprintf(tw, "measured\t%.1f s\n", r.DurationS)
 	fmt.Fprintf(tw, "snapshots/s per bot\t%.1f\n", r.SnapshotsPerBotS)
 	fmt.Fprintf(tw, "bytes/s down per bot\t%.0f\n", r.BytesDownPerBotS)

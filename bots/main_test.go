@@ -55,6 +55,40 @@ func TestJSONReportHasExactlyTheAgreedFields(t *testing.T) {
 	assert.Equal(t, 4, nested.Bots)
 }
 
+// TestBotsPlayOverPollingAlone runs bots with -transport poll against the
+// server binary: every bot connects over polling, snapshots arrive at the
+// configured rate, inputs are acknowledged within about a snapshot period,
+// and nothing fails.
+func TestBotsPlayOverPollingAlone(t *testing.T) {
+	bin, err := serverproc.Build(context.Background(), t.TempDir(), "")
+	require.NoError(t, err)
+	srv, err := serverproc.Start(bin, "-addr", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer srv.Kill()
+
+	path := filepath.Join(t.TempDir(), "report.json")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-server", "ws://" + srv.Addr + "/ws", "-n", "8", "-room-size", "4",
+		"-transport", "poll", "-duration", "3s", "-json", path, "-quiet"}, &stdout, &stderr)
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var rep struct {
+		Connected int                `json:"connected"`
+		Errors    int                `json:"errors"`
+		Snapshots float64            `json:"snapshots_per_bot_s"`
+		InputAck  map[string]float64 `json:"input_ack_ms"`
+		Transport map[string]int     `json:"transport"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &rep))
+	assert.Equal(t, map[string]int{"ws": 0, "poll": 8}, rep.Transport)
+	assert.Equal(t, 8, rep.Connected)
+	assert.Zero(t, rep.Errors)
+	assert.InDelta(t, 30, rep.Snapshots, 3, "snapshots per second over polling")
+	assert.Positive(t, rep.InputAck["p50"], "inputs acknowledged")
+	assert.Less(t, rep.InputAck["p99"], 120.0, "input→ack p99 in ms")
+}
+
 func TestExitStatusWhenBotsCannotConnect(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -68,6 +102,7 @@ func TestBadFlags(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	assert.Equal(t, 2, run(context.Background(), []string{"-n", "0"}, &stdout, &stderr))
 	assert.Equal(t, 2, run(context.Background(), []string{"-nope"}, &stdout, &stderr))
+	assert.Equal(t, 2, run(context.Background(), []string{"-transport", "carrier-pigeon"}, &stdout, &stderr))
 	assert.Equal(t, 2, run(context.Background(), []string{"-lag", "-1s"}, &stdout, &stderr))
 	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "-server")

@@ -44,6 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	fs.StringVar(&o.core.URL, "server", "ws://127.0.0.1:8080/ws", "server WebSocket URL")
 	fs.StringVar(&o.core.Name, "name", "player", "player name (1..24 bytes)")
+	fs.StringVar(&o.core.Transport, "transport", "auto", "auto (WebSocket, else long-polling), ws or poll")
 	fs.DurationVar(&o.core.Link.Latency, "lag", 0, "link conditioner: round-trip time added on this client's side (half each way)")
 	fs.DurationVar(&o.core.Link.Jitter, "jitter", 0, "link conditioner: each chunk's one-way delay varies by up to ± this much")
 	fs.IntVar(&o.core.Link.Bandwidth, "bandwidth", 0, "link conditioner: cap each direction at this many bytes/s (0: none)")
@@ -64,6 +65,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if len(o.core.Name) > 24 {
 		return o, errors.New("-name must be at most 24 bytes")
+	}
+	if t := o.core.Transport; t != "auto" && t != "ws" && t != "poll" {
+		return o, errors.New("-transport must be auto, ws or poll")
 	}
 	if err := o.core.Link.Validate(); err != nil {
 		return o, errors.New("-lag, -jitter and -bandwidth must not be negative")

@@ -135,7 +135,7 @@ func TestFlags(t *testing.T) {
 	assert.Equal(t, 5*time.Second, o.render.ExitAfter)
 	assert.Equal(t, 0.5, o.render.Zoom)
 
-	for _, bad := range [][]string{{"-lag", "-1s"}, {"-zoom", "9"}, {"-name", "a-name-that-is-far-too-long-for-it"}, {"extra"}, {"-nope"}} {
+	for _, bad := range [][]string{{"-lag", "-1s"}, {"-transport", "smoke"}, {"-zoom", "9"}, {"-name", "a-name-that-is-far-too-long-for-it"}, {"extra"}, {"-nope"}} {
 		_, err := parseFlags(bad, &stderr)
 		assert.Error(t, err, "%v", bad)
 	}

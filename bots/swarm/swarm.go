@@ -41,10 +41,14 @@ type Config struct {
 	Seed uint64
 	// ConnectRate bounds new connections per second. Default 200.
 	ConnectRate int
+	// Transport is "auto" (WebSocket, falling back to long-polling), "ws"
+	// or "poll". Default "auto".
+	Transport string
 	// Dial holds transport options for every bot.
 	Dial wsconn.DialOptions
 	// Link, when active, puts a link conditioner (latency, jitter,
-	// bandwidth) on every bot's connection, on the bots' side. Bot i seeds
+	// bandwidth) on every bot's connections (either transport), on the
+	// bots' side. Bot i seeds
 	// its jitter with Link.Seed+i. Default: none.
 	Link linkcond.Config
 	// Progress receives a live status line every second; nil for none.
@@ -71,6 +75,7 @@ type Report struct {
 	PredictionChecks uint64    `json:"-"` // own-player predictions compared
 	PredictionMisses uint64    `json:"-"` // of which the server disagreed
 	ErrorList        []string  `json:"-"` // the first errors seen, for humans
+	Resumes          uint64    `json:"-"` // sessions resumed after a lost connection
 	SnapshotRates    []float64 `json:"-"` // per connected bot, snapshots/s
 }
 
@@ -99,6 +104,9 @@ func (c *Config) fill() {
 	}
 	if c.ConnectRate <= 0 {
 		c.ConnectRate = 200
+	}
+	if c.Transport == "" {
+		c.Transport = "auto"
 	}
 }
 
@@ -196,14 +204,16 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 	}
 	defer signal()
 	protoErr := make(chan error, 1)
-	dial := s.cfg.Dial
+	dial, poll := s.cfg.Dial, client.PollOptions{}
 	if s.cfg.Link.Active() {
 		link := s.cfg.Link
 		link.Seed += uint64(b.id)
-		dial.DialContext = linkcond.Dialer(link, dial.DialContext)
+		d := linkcond.Dialer(link, dial.DialContext)
+		dial.DialContext, poll.DialContext = d, d
 	}
 	conn, err := client.Dial(ctx, client.Config{
-		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Dial: dial,
+		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Dial: dial, Poll: poll, Transport: s.cfg.Transport,
+		Seed:       s.cfg.Seed + uint64(b.id) + 1,
 		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck,
 		OnError: func(e *netcode.Error) {
 			select {
@@ -307,6 +317,8 @@ func (d *roomDirectory) get(ctx context.Context, group int, create func() (strin
 type totals struct {
 	snapshots, bytesIn, bytesOut uint64
 	perBot                       []uint64
+	ws, poll                     int    // bots by the transport they are on
+	resumes                      uint64 // reconnections that resumed a session
 }
 
 func (s *swarm) totals() totals {
@@ -322,6 +334,13 @@ func (s *swarm) totals() totals {
 			st := c.Stats()
 			t.bytesIn += st.BytesIn
 			t.bytesOut += st.BytesOut
+			t.resumes += st.Resumes
+			switch c.Transport() {
+			case "ws":
+				t.ws++
+			case "poll":
+				t.poll++
+			}
 		}
 		t.snapshots += snaps
 		t.perBot = append(t.perBot, snaps)
@@ -335,7 +354,8 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 		Bots: s.cfg.Bots, Connected: int(s.connected.Load()), Errors: int(s.failed.Load()),
 		DurationS: secs,
 	}
-	r.Transport.WS = r.Connected
+	r.Transport = Transports{WS: end.ws, Poll: end.poll}
+	r.Resumes = end.resumes
 	var lat Histogram
 	for i, b := range s.bots {
 		b.mu.Lock()

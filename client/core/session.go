@@ -38,8 +38,11 @@ type Config struct {
 	URL string
 	// Name is the player's display name (1..24 bytes). Default "player".
 	Name string
+	// Transport is "auto" (WebSocket, falling back to long-polling), "ws"
+	// or "poll". Default "auto".
+	Transport string
 	// Link conditions the connection on this side (latency, jitter,
-	// bandwidth); the zero value leaves it alone.
+	// bandwidth), whichever the transport; the zero value leaves it alone.
 	Link linkcond.Config
 	// InterpDelay fixes how far in the past other entities are drawn. Zero
 	// (the default) adapts it to the measured jitter.
@@ -234,12 +237,14 @@ func (s *Session) connect(ctx context.Context, name string) (*client.Conn, error
 		}
 	}
 	dial := wsconn.DialOptions{}
+	poll := client.PollOptions{}
 	if s.cfg.Link.Active() {
-		dial.DialContext = linkcond.Dialer(s.cfg.Link, nil)
+		d := linkcond.Dialer(s.cfg.Link, nil)
+		dial.DialContext, poll.DialContext = d, d
 	}
 	var cp atomic.Pointer[client.Conn]
 	c, err := client.Dial(ctx, client.Config{
-		URL: s.cfg.URL, Name: name, Dial: dial,
+		URL: s.cfg.URL, Name: name, Dial: dial, Poll: poll, Transport: s.cfg.Transport,
 		OnSnapshot: func(sn *client.Snapshot) {
 			c := cp.Load()
 			if c == nil {

@@ -303,3 +303,19 @@ func startServerB(b *testing.B) string {
 	b.Cleanup(func() { _ = p.Kill() })
 	return "ws://" + p.Addr + "/ws"
 }
+
+// TestLinkConditionerOnPolling: the conditioner sits under either
+// transport; on long-polling the round trip grows by the added latency too.
+func TestLinkConditionerOnPolling(t *testing.T) {
+	t.Parallel()
+	url := startServer(t)
+	s := New(Config{URL: url, Name: "poller", Logger: quiet(), Transport: "poll",
+		Link: linkcond.Config{Latency: 100 * time.Millisecond}})
+	defer s.Close()
+	require.True(t, s.CreateAndJoin(1))
+	until(t, s, "a snapshot and a ping over polling", func(v *View) bool { return v.Ready && v.Net.RTT > 0 })
+	frames(s, 300*time.Millisecond, nil)
+	v := s.View()
+	assert.Equal(t, "poll", v.Net.Transport)
+	assert.GreaterOrEqual(t, v.Net.RTT, 100*time.Millisecond)
+}

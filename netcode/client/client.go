@@ -44,7 +44,7 @@ type Config struct {
 	// Dial holds WebSocket options (timeouts, a dialer for a link
 	// conditioner).
 	Dial wsconn.DialOptions
-	// Poll holds long-polling options.
+	// Poll holds long-polling options and the automatic choice's timings.
 	Poll PollOptions
 	// RequestTimeout bounds lobby requests when the context has no deadline.
 	// Default 5 s.
@@ -155,9 +155,10 @@ type Conn struct {
 	cfg     Config
 	welcome atomic.Pointer[arenapb.Welcome]
 
-	nextRID atomic.Uint32
-	readMu  sync.Mutex // serializes frame handling across transports
-	sendMu  sync.Mutex // orders sends: reliable sequence numbers go out in order
+	nextRID   atomic.Uint32
+	readMu    sync.Mutex // serializes frame handling across transports
+	sendMu    sync.Mutex // orders sends: reliable sequence numbers go out in order
+	connectMu sync.Mutex // one resume at a time (reconnection or upgrade): a token is spent once
 
 	mu        sync.Mutex // guards the fields below
 	cur       *link      // the transport in use; nil while reconnecting
@@ -186,6 +187,7 @@ type Conn struct {
 	unknown                     atomic.Uint64 // frames with a body this client does not know
 	duplicates                  atomic.Uint64 // replayed reliable frames already processed
 	resumes                     atomic.Uint64
+	upgrades                    atomic.Uint64
 	done                        chan struct{}
 	rnd                         *rand.Rand // backoff jitter; used by the reconnect goroutine only
 	wg                          sync.WaitGroup
@@ -411,7 +413,6 @@ func (c *Conn) finish(err error) {
 		_ = cur.t.Close()
 	}
 	close(c.done)
-	c.events.failAll(err)
 	if c.cfg.OnClose != nil {
 		c.cfg.OnClose(err)
 	}
@@ -473,9 +474,18 @@ func (c *Conn) reconnect(lost time.Time) {
 		hello := &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name,
 			ResumeToken: c.token, LastSeq: c.lastSeq, LastTick: c.ackTick}
 		c.mu.Unlock()
+		c.connectMu.Lock()
+		if c.Transport() != "" {
+			c.connectMu.Unlock()
+			return // an upgrade attempt got there first
+		}
+		c.mu.Lock() // the token may have changed while waiting for connectMu
+		hello.ResumeToken, hello.LastSeq, hello.LastTick = c.token, c.lastSeq, c.ackTick
+		c.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), min(c.cfg.Reconnect.AttemptTimeout, time.Until(deadline)))
 		l, err := c.connect(ctx, hello, c.cfg.Transport)
 		cancel()
+		c.connectMu.Unlock()
 		var pe *netcode.Error
 		switch {
 		case err == nil:
@@ -701,14 +711,15 @@ func (c *Conn) PendingInputs(dst []sim.Input) []sim.Input {
 // Stats are a connection's traffic counters (frame payload bytes).
 type Stats struct {
 	BytesIn, BytesOut, FramesIn uint64
-	Resumes                     uint64 // successful resumes
+	Resumes                     uint64 // successful resumes after a lost connection
+	Upgrades                    uint64 // moves from polling to WebSocket
 	Duplicates                  uint64 // replayed reliable frames dropped as already processed
 }
 
 // Stats returns the traffic counters.
 func (c *Conn) Stats() Stats {
 	return Stats{BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), FramesIn: c.framesIn.Load(),
-		Resumes: c.resumes.Load(), Duplicates: c.duplicates.Load()}
+		Resumes: c.resumes.Load(), Upgrades: c.upgrades.Load(), Duplicates: c.duplicates.Load()}
 }
 
 // onFrame runs on a transport's read goroutine for every server frame.

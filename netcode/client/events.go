@@ -7,7 +7,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/proto/arenapb"
 )
 
@@ -24,8 +23,6 @@ type eventState struct {
 }
 
 func (e *eventState) init() { e.handlers = map[string]EventHandler{} }
-
-func (e *eventState) failAll(error) {}
 
 // MaxEventName bounds an event's name in bytes.
 const MaxEventName = 64
@@ -56,7 +53,8 @@ func (c *Conn) Emit(name string, payload []byte) error {
 	return c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Event{Event: &arenapb.Event{Name: name, Payload: payload}}}, true)
 }
 
-// EmitAck sends a named event and waits for the server handler's reply, or
+// EmitAck sends a named event (reliably, like Emit) and waits for the
+// server handler's reply, or
 // for ctx (Config.RequestTimeout when ctx has no deadline): an ack that
 // never comes is a context.DeadlineExceeded error. A refused event (unknown
 // name, failing handler) comes back as a *netcode.Error.
@@ -99,5 +97,3 @@ func (c *Conn) onEvent(ev *arenapb.Event) {
 	}
 	_ = c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_EventAck{EventAck: ack}}, true)
 }
-
-var _ = netcode.ProtocolVersion

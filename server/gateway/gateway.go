@@ -19,9 +19,11 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/netcode/pollconn"
 	"github.com/arenaserver/arena/netcode/wsconn"
 	"github.com/arenaserver/arena/proto/arenapb"
 	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/metrics"
 	"github.com/arenaserver/arena/server/token"
 )
 
@@ -29,6 +31,9 @@ import (
 type Config struct {
 	// WS holds the WebSocket limits (message size, timeouts).
 	WS wsconn.ServerOptions
+	// Poll holds the long-polling limits (body size, wait, POST rate). Its
+	// MaxMessage defaults to WS.MaxMessage.
+	Poll pollconn.ServerOptions
 	// ReliableQueue bounds each session's unacknowledged reliable frames
 	// (replies, events, roster); past it the session ends with
 	// SLOW_CONSUMER. Default 256 (outbox.DefaultReliableLimit).
@@ -60,6 +65,10 @@ type Config struct {
 	HeartbeatTimeout time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Metrics, if not nil, counts disconnects, handshake and token
+	// failures, resumes and rejected inputs by reason. Default nil: not
+	// counted.
+	Metrics *metrics.Counters
 }
 
 // Fill sets defaults for zero fields.
@@ -101,6 +110,7 @@ type Server struct {
 	cfg    Config
 	lobby  *lobby.Lobby
 	ws     *wsconn.Upgrader
+	poll   *pollconn.Server
 	signer *token.Signer
 	log    *slog.Logger
 	events *Events
@@ -113,6 +123,9 @@ type Server struct {
 	closed   bool
 	conns    sync.WaitGroup // transports and their heartbeat goroutines
 
+	census     census       // guarded by mu
+	drainUntil atomic.Int64 // unix nanos the drain ends; 0 when not draining (drain.go)
+
 	protocolErrors    atomic.Uint64
 	rejectedInputs    atomic.Uint64
 	connections       atomic.Int64
@@ -120,6 +133,8 @@ type Server struct {
 	resumeFailures    atomic.Uint64
 	holdExpired       atomic.Uint64
 	heartbeatTimeouts atomic.Uint64
+	eventsIn          atomic.Uint64
+	unknownEvents     atomic.Uint64
 	rtt               rttStats
 }
 
@@ -135,18 +150,26 @@ const maxEnded = 4096
 func New(l *lobby.Lobby, cfg Config) *Server {
 	cfg.Fill()
 	cfg.WS.Logger = cfg.Logger
+	cfg.Poll.Logger = cfg.Logger
+	if cfg.Poll.MaxMessage <= 0 {
+		cfg.Poll.MaxMessage = cfg.WS.MaxMessage
+	}
 	s := &Server{
 		cfg: cfg, lobby: l, ws: wsconn.NewUpgrader(cfg.WS), signer: token.NewSigner(cfg.Secret), log: cfg.Logger,
 		open: map[*conn]struct{}{}, sessions: map[token.SessionID]*session{}, ended: map[token.SessionID]*list.Element{}, endOrder: list.New(),
 	}
 	s.events = newEvents(s)
+	s.Handle(ChatEvent, s.chat)
+	s.poll = pollconn.NewServer(cfg.Poll, s.openPoll)
 	return s
 }
 
-// Handler returns the server's routes: GET /ws and GET /healthz.
+// Handler returns the server's routes: GET /ws, the long-polling routes
+// under /poll (GET, POST, DELETE) and GET /healthz.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.Handle("/poll", s.poll)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -165,7 +188,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err := s.ws.Serve(w, r, c.link, c); err != nil {
 		c.link.Close(nil, nil)
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		s.cfg.Metrics.HandshakeFailed(metrics.HandshakeUpgrade)
+		c.refused = true // counted as a handshake failure, not a disconnect
 	}
+}
+
+// openPoll starts a long-polling channel: pollconn calls it for a POST
+// without a channel id.
+func (s *Server) openPoll() (*outbox.Link, pollconn.Handler, func(), bool) {
+	c := s.newConn("poll")
+	if !s.track(c) {
+		return nil, nil, nil, false
+	}
+	s.conns.Go(func() { s.heartbeat(c) })
+	return c.link, c, func() { s.untrack(c) }, true
 }
 
 func (s *Server) track(c *conn) bool {
@@ -175,6 +211,7 @@ func (s *Server) track(c *conn) bool {
 		return false
 	}
 	s.open[c] = struct{}{}
+	s.census.opened(c)
 	s.conns.Add(1)
 	s.connections.Add(1)
 	return true
@@ -183,6 +220,7 @@ func (s *Server) track(c *conn) bool {
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.open, c)
+	s.census.retire(c, s.cfg.Metrics)
 	s.mu.Unlock()
 	s.connections.Add(-1)
 	s.conns.Done()
@@ -226,6 +264,7 @@ func (s *Server) forget(p *session, reason error) {
 		return
 	}
 	delete(s.sessions, p.id)
+	s.census.retireSession(p)
 	s.ended[p.id] = s.endOrder.PushBack(endedSession{p.id, describe(reason, s.cfg.Hold)})
 	if s.endOrder.Len() > maxEnded {
 		old := s.endOrder.Remove(s.endOrder.Front()).(endedSession)
@@ -235,9 +274,9 @@ func (s *Server) forget(p *session, reason error) {
 
 // Stats are the gateway's counters and gauges, for metrics.
 type Stats struct {
-	Connections       int64  // open transports (WebSocket and polling)
-	WSConnections     int64  // of which WebSocket
-	PollConnections   int64  // of which long-polling
+	Connections       int64  // open transports (WebSocket and polling), sessions or not
+	WSConnections     int64  // sessions carried by a WebSocket
+	PollConnections   int64  // sessions carried by long-polling
 	Sessions          int64  // live sessions, attached or held
 	HeldSessions      int64  // of which without a transport (seat held)
 	ProtocolErrors    uint64 // sessions or connections closed for a fatal protocol error
@@ -246,6 +285,8 @@ type Stats struct {
 	ResumeFailures    uint64 // refused resumes (bad, expired or used token, ended session)
 	HoldExpired       uint64 // sessions ended because nobody resumed them in time
 	HeartbeatTimeouts uint64 // connections cut for silence
+	EventsIn          uint64 // client events handled
+	UnknownEvents     uint64 // client events without a handler
 	RTT               RTTStats
 }
 
@@ -256,6 +297,7 @@ func (s *Server) Stats() Stats {
 		Connections: s.connections.Load(), ProtocolErrors: s.protocolErrors.Load(), RejectedInputs: s.rejectedInputs.Load(),
 		Resumes: s.resumes.Load(), ResumeFailures: s.resumeFailures.Load(), HoldExpired: s.holdExpired.Load(),
 		HeartbeatTimeouts: s.heartbeatTimeouts.Load(), RTT: s.rtt.snapshot(),
+		EventsIn: s.eventsIn.Load(), UnknownEvents: s.unknownEvents.Load(),
 	}
 	for _, p := range s.liveSessions() {
 		st.Sessions++
@@ -321,6 +363,7 @@ func (s *Server) Close(ctx context.Context) error {
 	for _, c := range conns {
 		c.link.Close(bye.Frame(0), bye) // connections still in their handshake
 	}
+	s.poll.Close()
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
 	select {

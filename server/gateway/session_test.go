@@ -17,6 +17,7 @@ import (
 	"github.com/arenaserver/arena/proto/arenapb"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/room"
+	"github.com/arenaserver/arena/sim"
 )
 
 // pipe is a transport without a network: the test writes frames with send
@@ -271,5 +272,106 @@ func TestReliableLogOverflowWhileHeldEndsTheSession(t *testing.T) {
 		e := errorOf(t, msgs)
 		assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, e.GetCode())
 		assert.Contains(t, e.GetMessage(), "too many unacknowledged")
+	})
+}
+
+// lastState decodes the newest (full) snapshot among msgs.
+func lastState(t *testing.T, msgs []*arenapb.ServerMessage) (*sim.State, uint32) {
+	t.Helper()
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if s := msgs[i].GetSnapshot(); s != nil {
+			require.Zero(t, s.GetBaselineAge(), "this test never acknowledges, so snapshots are full")
+			st := &sim.State{}
+			require.NoError(t, netcode.ApplyDelta(st, nil, s.GetTick(), s.GetState()))
+			return st, s.GetInputAck()
+		}
+	}
+	t.Fatal("no snapshot")
+	return nil, 0
+}
+
+func inputs(first uint32, b sim.Buttons, n int) *arenapb.ClientMessage {
+	ib := &arenapb.InputBatch{FirstSeq: first}
+	for range n {
+		ib.Buttons = append(ib.Buttons, uint32(b))
+		ib.Aim = append(ib.Aim, 5)
+	}
+	return &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: ib}}
+}
+
+// TestInputsAcrossAResumeAreAppliedOnce checks the input arithmetic of a
+// resume on synctest's clock, where every input reaches its tick: inputs
+// acknowledged before the cut are all applied (none lost), resending them
+// after the resume changes nothing (none applied twice), and the numbering
+// goes on from the server's input ack.
+func TestInputsAcrossAResumeAreAppliedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw, lob := newTestGateway(t, Config{})
+		defer func() { _ = lob.Close(context.Background(), nil) }()
+		a := newPipe(t, gw)
+		require.NoError(t, a.send(hello("walker")))
+		msgs, _ := a.recv()
+		tok := welcomeOf(t, msgs).GetResumeToken()
+		require.NoError(t, a.send(&arenapb.ClientMessage{Seq: 1, RequestId: 2, Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{}}}))
+		time.Sleep(100 * time.Millisecond)
+		msgs, _ = a.recv()
+		j := msgs[0].GetJoined()
+		require.NotNil(t, j)
+		id := sim.PlayerID(j.GetPlayerId())
+		cfg := netcode.SimConfig(j.GetArena())
+		st, _ := lastState(t, msgs)
+		want := *st.Player(id)
+		step := func(c *pipe, seq uint32, b sim.Buttons) {
+			require.NoError(t, c.send(inputs(seq, b, 1)))
+			time.Sleep(time.Second / 60)
+		}
+		walk := sim.ButtonRight
+		if want.X > cfg.Arena.Width/2 {
+			walk = sim.ButtonLeft
+		}
+		for seq := uint32(1); seq <= 20; seq++ {
+			step(a, seq, walk)
+			cfg.MovePlayer(&want, sim.Input{Buttons: walk, Aim: 5})
+		}
+		for seq := uint32(21); seq <= 28; seq++ {
+			step(a, seq, 0)
+			cfg.MovePlayer(&want, sim.Input{Aim: 5})
+		}
+		time.Sleep(100 * time.Millisecond)
+		msgs, _ = a.recv()
+		st, ack := lastState(t, msgs)
+		require.GreaterOrEqual(t, ack, uint32(28))
+		assert.Equal(t, want.X, st.Player(id).X, "every acknowledged input applied once before the cut")
+		lastSeq := msgs[len(msgs)-1].GetSeq()
+		for _, m := range msgs {
+			lastSeq = max(lastSeq, m.GetSeq())
+		}
+
+		a.c.Closed(nil)
+		time.Sleep(time.Second) // the room repeats the idle input 4 ticks, then stands still
+		b := newPipe(t, gw)
+		require.NoError(t, b.send(resumeHello(tok, lastSeq, 0)))
+		// A client that did not see the acks resends everything: ignored.
+		require.NoError(t, b.send(inputs(1, walk, 28)))
+		for range 10 {
+			require.NoError(t, b.send(inputs(13, walk, 16)))
+			time.Sleep(time.Second / 60)
+		}
+		time.Sleep(100 * time.Millisecond)
+		msgs, _ = b.recv()
+		st, ack = lastState(t, msgs)
+		assert.Equal(t, want.X, st.Player(id).X, "nothing applied twice after the resume")
+		assert.Equal(t, want.Y, st.Player(id).Y)
+		assert.Equal(t, uint32(28+4), ack, "4 repeats of the idle input, then standing still")
+
+		for seq := ack + 1; seq <= ack+10; seq++ {
+			step(b, seq, walk)
+			cfg.MovePlayer(&want, sim.Input{Buttons: walk, Aim: 5})
+		}
+		step(b, ack+11, 0)
+		time.Sleep(100 * time.Millisecond)
+		msgs, _ = b.recv()
+		st, _ = lastState(t, msgs)
+		assert.Equal(t, want.X, st.Player(id).X, "new inputs after the resume apply as usual")
 	})
 }
