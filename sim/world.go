@@ -48,7 +48,8 @@ type Player struct {
 	KilledBy    PlayerID // who dealt the last death; 0 if none
 
 	// In is the input applied on the next Step. The owner of the World sets
-	// it (a missing input repeats the last); it is not part of a snapshot.
+	// it each tick (the server's room: no buttons, same aim, when no input
+	// has arrived); it is not part of a snapshot.
 	In Input
 }
 

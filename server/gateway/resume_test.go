@@ -256,7 +256,7 @@ func scriptedWalk(self *sim.Player, cfg sim.Config, n, variant int) []sim.Input 
 		}
 		script = append(script, sim.Input{Buttons: b, Aim: uint16((i*7 + variant*100) % 1024)})
 	}
-	// End still: the server repeats the last input while waiting for more.
+	// End still: while it waits for more input the player stands still anyway.
 	return append(script, sim.Input{Aim: script[n-1].Aim})
 }
 
