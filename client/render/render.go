@@ -90,7 +90,8 @@ type Options struct {
 	FrameStats io.Writer
 	// Zoom scales the arena (and the logical screen): 1 draws one pixel per
 	// world unit (1280×720). Smaller values cost fewer pixels, for small
-	// screens and software rendering; menus and text keep their size.
+	// screens and software rendering; the HUD's text keeps its size, and
+	// the start screen is laid out at 1280×720 and scaled to the window.
 	// Default 1; 0.25..2.
 	Zoom float64
 }
@@ -131,9 +132,15 @@ func New(s *core.Session, opt Options) *Game {
 // ErrScreenshot wraps a failure to write the screenshot.
 var ErrScreenshot = errors.New("render: screenshot")
 
-// Layout fixes the logical screen at the arena's size times the zoom;
-// Ebiten scales it to the window.
-func (g *Game) Layout(int, int) (int, int) { return g.Size() }
+// Layout fixes the logical screen at the arena's size times the zoom
+// while in a room; the start screen is always laid out at 1280×720. Ebiten
+// scales it to the window.
+func (g *Game) Layout(int, int) (int, int) {
+	if g.s.View().Arena == nil {
+		return ScreenW, ScreenH
+	}
+	return g.Size()
+}
 
 // Size is the logical screen size in pixels.
 func (g *Game) Size() (w, h int) {
