@@ -33,6 +33,7 @@ import (
 type httpProxy struct {
 	url           string
 	refuseUpgrade atomic.Bool
+	hangUpgrade   atomic.Bool // hold upgrade requests without an answer
 	mu            sync.Mutex
 	hijacked      []net.Conn
 	requests      atomic.Int64
@@ -50,6 +51,10 @@ func newHTTPProxy(t *testing.T, target string) *httpProxy {
 		ReadHeaderTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p.requests.Add(1)
+			if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") && p.hangUpgrade.Load() {
+				<-r.Context().Done() // a proxy that swallows the upgrade
+				return
+			}
 			if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") && p.refuseUpgrade.Load() {
 				http.Error(w, "WebSocket is not allowed here", http.StatusForbidden)
 				return
@@ -187,6 +192,24 @@ func TestAutoFallsBackBehindAProxyThatRefusesUpgrade(t *testing.T) {
 	last := playFor(t, c, time.Second)
 	require.Eventually(t, func() bool { _, a := sc.state(); return a+8 >= last }, 2*time.Second, 10*time.Millisecond)
 	assert.Greater(t, sc.n.Load(), int64(20))
+}
+
+// TestAutoFallsBackWhenTheUpgradeNeverCompletes: a proxy that neither
+// refuses nor completes the upgrade costs "auto" its upgrade timeout, then
+// it plays over polling.
+func TestAutoFallsBackWhenTheUpgradeNeverCompletes(t *testing.T) {
+	ts := startServer(t, room.Config{}, Config{})
+	px := newHTTPProxy(t, ts.addr)
+	px.hangUpgrade.Store(true)
+	start := time.Now()
+	c, sc := dialCounted(t, px.url, "patient", "auto", time.Hour) // upgrade timeout 1 s
+	elapsed := time.Since(start)
+	assert.GreaterOrEqual(t, elapsed, time.Second)
+	assert.Less(t, elapsed, 3*time.Second)
+	assert.Equal(t, "poll", c.Transport())
+	_, err := c.Join(context.Background(), "", false)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return sc.n.Load() > 5 }, 2*time.Second, 10*time.Millisecond)
 }
 
 // TestUpgradeFromPollingKeepsTheSeat starts behind a proxy that refuses
