@@ -109,7 +109,7 @@ func transports(ctx context.Context, srv *serverproc.Proc, n int, dur time.Durat
 		ws.rep.InputAckMs.P50, ws.rep.InputAckMs.P99, poll.rep.InputAckMs.P50, poll.rep.InputAckMs.P99, poll.rep.InputAckMs.P99-ws.rep.InputAckMs.P99)
 	fmt.Printf("| bytes/s down / up per bot | %.0f / %.0f | %.0f / %.0f | |\n", ws.rep.BytesDownPerBotS, ws.rep.BytesUpPerBotS, poll.rep.BytesDownPerBotS, poll.rep.BytesUpPerBotS)
 	fmt.Printf("| server CPU per player | %.2f ms/s | %.2f ms/s | %.2f× |\n", ws.cpu*1000, poll.cpu*1000, poll.cpu/ws.cpu)
-	fmt.Printf("| errors | %d | %d | |\n", ws.rep.Errors, poll.rep.Errors)
+	fmt.Printf("| errors / sessions resumed during the run | %d / %d | %d / %d | |\n", ws.rep.Errors, ws.rep.Resumes, poll.rep.Errors, poll.rep.Resumes)
 }
 
 // proxy forwards loopback connections and can cut them all at once.
