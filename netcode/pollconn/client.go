@@ -107,7 +107,7 @@ type ClientConn struct {
 
 	mu      sync.Mutex // guards queue, latest, closed, err
 	queue   [][]byte
-	latest  int // index in queue of the frame SendLatest may replace, or -1
+	latest  int           // index in queue of the frame SendLatest may replace, or -1
 	wake    chan struct{} // capacity 1: frames queued
 	closed  bool
 	err     error
