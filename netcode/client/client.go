@@ -852,7 +852,9 @@ func (c *Conn) handshakeFrame(l *link) {
 		}
 		c.sendMu.Unlock()
 		if old != nil && old != l {
-			_ = old.t.Close() // an upgrade: the old transport is done
+			// An upgrade: the old transport is done. Closed aside, since a
+			// polling channel first lets its queue drain.
+			c.wg.Go(func() { _ = old.t.Close() })
 		}
 		if w.GetResumed() && c.cfg.OnResume != nil {
 			c.mu.Lock()
