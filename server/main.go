@@ -28,6 +28,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second signal during the drain stops at once
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil))
 }
 
@@ -49,6 +50,10 @@ type options struct {
 	tokenTTL         time.Duration
 	heartbeat        time.Duration
 	heartbeatTimeout time.Duration
+	// Operations (issue 8).
+	drainGrace time.Duration
+	adminAddr  string
+	adminToken string
 }
 
 // parseFlags reads flags, with ARENA_* environment variables as defaults.
@@ -75,6 +80,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.DurationVar(&o.tokenTTL, "token-ttl", time.Hour, "lifetime of a resume token (a fresh one is pushed at half-life)")
 	fs.DurationVar(&o.heartbeat, "heartbeat", time.Second, "interval of server heartbeats on every connection")
 	fs.DurationVar(&o.heartbeatTimeout, "heartbeat-timeout", 5*time.Second, "silence after which a connection is cut (its session is held)")
+	fs.DurationVar(&o.drainGrace, "drain-grace", 30*time.Second, "on SIGTERM/SIGINT, how long running matches may go on before connections close")
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "pprof and /metrics on this address (a bare :port means loopback); off when empty")
+	fs.StringVar(&o.adminToken, "admin-token", "", "token for /dashboard; when empty a random one is generated and logged")
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "ARENA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -98,6 +106,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	}
 	if o.hold <= 0 || o.tokenTTL <= 0 || o.heartbeat <= 0 || o.heartbeatTimeout <= o.heartbeat {
 		return o, fmt.Errorf("-hold, -token-ttl and -heartbeat must be positive, and -heartbeat-timeout above -heartbeat")
+	}
+	if o.drainGrace <= 0 {
+		return o, fmt.Errorf("-drain-grace must be positive, not %v", o.drainGrace)
 	}
 	return o, nil
 }
@@ -130,9 +141,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintln(stderr, "server:", err)
 		return 2
 	}
+	x := newOps()
 	roomCfg := room.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate), Capacity: o.roomSize,
-		EmptyGrace: o.emptyGrace, FullSnapshots: !o.delta, Logger: log,
+		EmptyGrace: o.emptyGrace, FullSnapshots: !o.delta, Logger: log, Totals: x.totals,
 	}
 	lob, err := lobby.New(lobby.Config{Room: roomCfg, MaxRooms: o.maxRooms, Logger: log})
 	if err != nil {
@@ -144,8 +156,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxRoomSize: max(64, o.roomSize), Logger: log,
 		WS:   wsconn.ServerOptions{MaxMessage: o.maxMessage},
 		Hold: o.hold, Secret: []byte(o.secret), TokenTTL: o.tokenTTL,
-		Heartbeat: o.heartbeat, HeartbeatTimeout: o.heartbeatTimeout,
+		Heartbeat: o.heartbeat, HeartbeatTimeout: o.heartbeatTimeout, Metrics: x.counters,
 	})
+	x.wire(o, log, lob, gw)
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -153,16 +166,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 1
 	}
 	srv := &http.Server{
-		Handler:           gw.Handler(),
+		Handler:           x.handler(gw.Handler()),
 		ReadHeaderTimeout: 5 * time.Second,
 		MaxHeaderBytes:    8 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	if o.adminAddr != "" {
+		a, err := x.startAdmin(o.adminAddr, log)
+		if err != nil {
+			log.Error("listen failed", "err", err)
+			return 1
+		}
+		log.Info("admin listener (pprof, metrics)", "addr", a)
+	}
+	srv.RegisterOnShutdown(x.dash.Close)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	addr := ln.Addr().String()
 	log.Info("serving", "addr", addr, "ws", "ws://"+addr+"/ws", "tick_rate", o.tickRate,
 		"snapshot_rate", o.snapshotRate, "room_size", o.roomSize)
+	log.Info("dashboard", "url", "http://"+addr+"/dashboard", "metrics", "http://"+addr+"/metrics")
 	if ready != nil {
 		ready <- addr
 	}
@@ -173,12 +196,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Error("server stopped", "err", err)
 		return 1
 	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutCtx)
-	_ = gw.Close(shutCtx)
-	_ = lob.Close(shutCtx, room.ErrShutdown)
+	log.Info("shutting down", "drain_grace", o.drainGrace)
+	x.drainThenStop(o, log, srv, gw, lob)
 	log.Info("stopped")
 	return 0
 }

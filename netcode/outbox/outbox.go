@@ -361,6 +361,8 @@ type Link struct {
 	reason  error
 	final   []byte
 	dropped uint64 // own frames refused because the queue was full
+
+	taken, takenBytes atomic.Uint64 // frames handed to the writer, and their bytes
 }
 
 // NewLink returns a link attached to nothing yet.
@@ -456,6 +458,7 @@ func (l *Link) Outbox() *Outbox {
 // close after writing them: the link or its outbox closed, or another link
 // took the outbox over.
 func (l *Link) Take(b *Batch) (closed bool) {
+	defer l.count(b)
 	clear(b.Frames)
 	b.Frames = b.Frames[:0]
 	l.mu.Lock()
@@ -491,3 +494,19 @@ func (l *Link) Take(b *Batch) (closed bool) {
 // ErrReplaced is the reason of a link whose outbox was attached to another
 // link.
 var ErrReplaced = errors.New("outbox: another connection took over")
+
+// Taken is how many frames, and how many bytes, the link's writer has taken
+// so far (for metrics).
+func (l *Link) Taken() (frames, bytes uint64) { return l.taken.Load(), l.takenBytes.Load() }
+
+func (l *Link) count(b *Batch) {
+	if len(b.Frames) == 0 {
+		return
+	}
+	n := 0
+	for _, f := range b.Frames {
+		n += len(f)
+	}
+	l.taken.Add(uint64(len(b.Frames)))
+	l.takenBytes.Add(uint64(n))
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -62,6 +63,8 @@ type ClientConn struct {
 	closeOnce sync.Once
 	done      chan struct{}
 	err       error // set before done closes
+
+	peerClose atomic.Pointer[CloseError] // the close frame the server sent, if any
 }
 
 // Dial connects to a ws:// or wss:// URL and starts reading: onFrame gets
@@ -132,11 +135,26 @@ func (c *ClientConn) readLoop(onFrame func([]byte), onClose func(error)) {
 	var ce *gws.CloseError
 	if errors.As(err, &ce) {
 		err = &CloseError{Code: ce.Code, Reason: string(ce.Reason)}
+	} else if pc := c.peerClose.Load(); pc != nil {
+		err = pc // gws reports a received close frame to OnClose only
 	}
 	c.err = err
 	close(c.done)
 	if onClose != nil {
 		onClose(err)
+	}
+}
+
+// OnClose records the close frame a server sent: gws's ReadMessage
+// returns a generic error for it and hands the frame to this event.
+func (events) OnClose(socket *gws.Conn, err error) {
+	v, ok := socket.Session().Load(sessionKey)
+	if !ok {
+		return
+	}
+	var ce *gws.CloseError
+	if c, isClient := v.(*ClientConn); isClient && errors.As(err, &ce) {
+		c.peerClose.Store(&CloseError{Code: ce.Code, Reason: string(ce.Reason)})
 	}
 }
 

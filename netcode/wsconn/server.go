@@ -191,9 +191,13 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 }
 
 // closeCode maps why a link closed to a WebSocket close code and text:
-// 4000+code for a protocol error, 1000 for a normal close.
+// 4000+code for a protocol error, 1001 (going away) for a server shutdown,
+// 1000 for a normal close.
 func closeCode(reason error) (uint16, string) {
 	var pe *netcode.Error
+	if errors.As(reason, &pe) && pe.Code == arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN {
+		return 1001, pe.Message
+	}
 	if errors.As(reason, &pe) {
 		return uint16(netcode.CloseCodeBase + int(pe.Code)), pe.Message
 	}

@@ -478,6 +478,7 @@ type ServerMessage struct {
 	//	*ServerMessage_Heartbeat
 	//	*ServerMessage_Ack
 	//	*ServerMessage_Token
+	//	*ServerMessage_Draining
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -667,6 +668,15 @@ func (x *ServerMessage) GetToken() *Token {
 	return nil
 }
 
+func (x *ServerMessage) GetDraining() *Draining {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Draining); ok {
+			return x.Draining
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -727,6 +737,11 @@ type ServerMessage_Token struct {
 	Token *Token `protobuf:"bytes,14,opt,name=token,proto3,oneof"`
 }
 
+type ServerMessage_Draining struct {
+	// Pushed while the server drains before a shutdown.
+	Draining *Draining `protobuf:"bytes,17,opt,name=draining,proto3,oneof"`
+}
+
 func (*ServerMessage_Welcome) isServerMessage_Body() {}
 
 func (*ServerMessage_Error) isServerMessage_Body() {}
@@ -754,6 +769,8 @@ func (*ServerMessage_Heartbeat) isServerMessage_Body() {}
 func (*ServerMessage_Ack) isServerMessage_Body() {}
 
 func (*ServerMessage_Token) isServerMessage_Body() {}
+
+func (*ServerMessage_Draining) isServerMessage_Body() {}
 
 // Hello must be the first message on a connection.
 type Hello struct {
@@ -2523,6 +2540,55 @@ func (x *ChatLine) GetText() string {
 	return ""
 }
 
+// Draining is pushed (request_id 0) when the server begins a graceful
+// shutdown, and again every few seconds until it ends: it takes no new
+// players or rooms, lets running matches go on for seconds_left more
+// seconds, then closes every connection (close code 1001, going away).
+type Draining struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Seconds until the server closes the connection (rounded up).
+	SecondsLeft   uint32 `protobuf:"varint,1,opt,name=seconds_left,json=secondsLeft,proto3" json:"seconds_left,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Draining) Reset() {
+	*x = Draining{}
+	mi := &file_arena_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Draining) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Draining) ProtoMessage() {}
+
+func (x *Draining) ProtoReflect() protoreflect.Message {
+	mi := &file_arena_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Draining.ProtoReflect.Descriptor instead.
+func (*Draining) Descriptor() ([]byte, []int) {
+	return file_arena_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Draining) GetSecondsLeft() uint32 {
+	if x != nil {
+		return x.SecondsLeft
+	}
+	return 0
+}
+
 var File_arena_proto protoreflect.FileDescriptor
 
 const file_arena_proto_rawDesc = "" +
@@ -2549,7 +2615,7 @@ const file_arena_proto_rawDesc = "" +
 	" \x01(\v2\x13.arena.v1.HeartbeatH\x00R\theartbeat\x12!\n" +
 	"\x03ack\x18\v \x01(\v2\r.arena.v1.AckH\x00R\x03ack\x12!\n" +
 	"\x03bye\x18\f \x01(\v2\r.arena.v1.ByeH\x00R\x03byeB\x06\n" +
-	"\x04body\"\xdb\x05\n" +
+	"\x04body\"\x8d\x06\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x0f \x01(\rR\trequestId\x12\x10\n" +
@@ -2569,7 +2635,8 @@ const file_arena_proto_rawDesc = "" +
 	"\tevent_ack\x18\v \x01(\v2\x12.arena.v1.EventAckH\x00R\beventAck\x123\n" +
 	"\theartbeat\x18\f \x01(\v2\x13.arena.v1.HeartbeatH\x00R\theartbeat\x12!\n" +
 	"\x03ack\x18\r \x01(\v2\r.arena.v1.AckH\x00R\x03ack\x12'\n" +
-	"\x05token\x18\x0e \x01(\v2\x0f.arena.v1.TokenH\x00R\x05tokenB\x06\n" +
+	"\x05token\x18\x0e \x01(\v2\x0f.arena.v1.TokenH\x00R\x05token\x120\n" +
+	"\bdraining\x18\x11 \x01(\v2\x12.arena.v1.DrainingH\x00R\bdrainingB\x06\n" +
 	"\x04body\"\xa1\x01\n" +
 	"\x05Hello\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x12\n" +
@@ -2690,7 +2757,9 @@ const file_arena_proto_rawDesc = "" +
 	"\bChatLine\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\rR\bplayerId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text*\xd9\x05\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"-\n" +
+	"\bDraining\x12!\n" +
+	"\fseconds_left\x18\x01 \x01(\rR\vsecondsLeft*\xd9\x05\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_PROTOCOL_VERSION\x10\x01\x12\x18\n" +
@@ -2732,7 +2801,7 @@ func file_arena_proto_rawDescGZIP() []byte {
 }
 
 var file_arena_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_arena_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_arena_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_arena_proto_goTypes = []any{
 	(ErrorCode)(0),        // 0: arena.v1.ErrorCode
 	(*ClientMessage)(nil), // 1: arena.v1.ClientMessage
@@ -2765,6 +2834,7 @@ var file_arena_proto_goTypes = []any{
 	(*Bye)(nil),           // 28: arena.v1.Bye
 	(*Token)(nil),         // 29: arena.v1.Token
 	(*ChatLine)(nil),      // 30: arena.v1.ChatLine
+	(*Draining)(nil),      // 31: arena.v1.Draining
 }
 var file_arena_proto_depIdxs = []int32{
 	3,  // 0: arena.v1.ClientMessage.hello:type_name -> arena.v1.Hello
@@ -2793,19 +2863,20 @@ var file_arena_proto_depIdxs = []int32{
 	26, // 23: arena.v1.ServerMessage.heartbeat:type_name -> arena.v1.Heartbeat
 	27, // 24: arena.v1.ServerMessage.ack:type_name -> arena.v1.Ack
 	29, // 25: arena.v1.ServerMessage.token:type_name -> arena.v1.Token
-	0,  // 26: arena.v1.Error.code:type_name -> arena.v1.ErrorCode
-	7,  // 27: arena.v1.RoomList.rooms:type_name -> arena.v1.RoomInfo
-	7,  // 28: arena.v1.RoomCreated.room:type_name -> arena.v1.RoomInfo
-	7,  // 29: arena.v1.Joined.room:type_name -> arena.v1.RoomInfo
-	17, // 30: arena.v1.Joined.arena:type_name -> arena.v1.Arena
-	15, // 31: arena.v1.Arena.walls:type_name -> arena.v1.Rect
-	16, // 32: arena.v1.Arena.spawns:type_name -> arena.v1.Point
-	20, // 33: arena.v1.Roster.players:type_name -> arena.v1.PlayerInfo
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	31, // 26: arena.v1.ServerMessage.draining:type_name -> arena.v1.Draining
+	0,  // 27: arena.v1.Error.code:type_name -> arena.v1.ErrorCode
+	7,  // 28: arena.v1.RoomList.rooms:type_name -> arena.v1.RoomInfo
+	7,  // 29: arena.v1.RoomCreated.room:type_name -> arena.v1.RoomInfo
+	7,  // 30: arena.v1.Joined.room:type_name -> arena.v1.RoomInfo
+	17, // 31: arena.v1.Joined.arena:type_name -> arena.v1.Arena
+	15, // 32: arena.v1.Arena.walls:type_name -> arena.v1.Rect
+	16, // 33: arena.v1.Arena.spawns:type_name -> arena.v1.Point
+	20, // 34: arena.v1.Roster.players:type_name -> arena.v1.PlayerInfo
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_arena_proto_init() }
@@ -2842,6 +2913,7 @@ func file_arena_proto_init() {
 		(*ServerMessage_Heartbeat)(nil),
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Token)(nil),
+		(*ServerMessage_Draining)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2849,7 +2921,7 @@ func file_arena_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arena_proto_rawDesc), len(file_arena_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

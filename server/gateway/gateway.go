@@ -23,6 +23,7 @@ import (
 	"github.com/arenaserver/arena/netcode/wsconn"
 	"github.com/arenaserver/arena/proto/arenapb"
 	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/metrics"
 	"github.com/arenaserver/arena/server/token"
 )
 
@@ -64,6 +65,10 @@ type Config struct {
 	HeartbeatTimeout time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Metrics, if not nil, counts disconnects, handshake and token
+	// failures, resumes and rejected inputs by reason. Default nil: not
+	// counted.
+	Metrics *metrics.Counters
 }
 
 // Fill sets defaults for zero fields.
@@ -117,6 +122,9 @@ type Server struct {
 	endOrder *list.List                        // of endedSession, oldest first
 	closed   bool
 	conns    sync.WaitGroup // transports and their heartbeat goroutines
+
+	census     census       // guarded by mu
+	drainUntil atomic.Int64 // unix nanos the drain ends; 0 when not draining (drain.go)
 
 	protocolErrors    atomic.Uint64
 	rejectedInputs    atomic.Uint64
@@ -180,6 +188,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err := s.ws.Serve(w, r, c.link, c); err != nil {
 		c.link.Close(nil, nil)
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		s.cfg.Metrics.HandshakeFailed(metrics.HandshakeUpgrade)
+		c.refused = true // counted as a handshake failure, not a disconnect
 	}
 }
 
@@ -201,6 +211,7 @@ func (s *Server) track(c *conn) bool {
 		return false
 	}
 	s.open[c] = struct{}{}
+	s.census.opened(c)
 	s.conns.Add(1)
 	s.connections.Add(1)
 	return true
@@ -209,6 +220,7 @@ func (s *Server) track(c *conn) bool {
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.open, c)
+	s.census.retire(c, s.cfg.Metrics)
 	s.mu.Unlock()
 	s.connections.Add(-1)
 	s.conns.Done()
@@ -252,6 +264,7 @@ func (s *Server) forget(p *session, reason error) {
 		return
 	}
 	delete(s.sessions, p.id)
+	s.census.retireSession(p)
 	s.ended[p.id] = s.endOrder.PushBack(endedSession{p.id, describe(reason, s.cfg.Hold)})
 	if s.endOrder.Len() > maxEnded {
 		old := s.endOrder.Remove(s.endOrder.Front()).(endedSession)

@@ -13,6 +13,7 @@ import (
 	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/proto/arenapb"
 	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/metrics"
 	"github.com/arenaserver/arena/server/room"
 	"github.com/arenaserver/arena/server/token"
 	"github.com/arenaserver/arena/sim"
@@ -36,6 +37,10 @@ type conn struct {
 	// Written by the read side, read by the heartbeat goroutine.
 	lastRead atomic.Int64 // unix nanos of the last frame received
 	rtt      atomic.Int64 // last measured round trip, nanoseconds
+
+	// For metrics (census.go).
+	stats   connStats
+	refused bool // the transport refused the connection (upgrade failed); set before untrack
 }
 
 func (s *Server) newConn(kind string) *conn {
@@ -99,6 +104,7 @@ func (p *session) member() *room.Member {
 // problems, after queuing the error frame as the last one.
 func (c *conn) Frame(data []byte) error {
 	c.lastRead.Store(time.Now().UnixNano())
+	c.stats.received(len(data))
 	if err := netcode.DecodeClient(data, &c.msg); err != nil {
 		if errors.Is(err, netcode.ErrUnknownMessage) {
 			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
@@ -108,11 +114,13 @@ func (c *conn) Frame(data []byte) error {
 	s := c.sess.Load()
 	if hello, ok := c.msg.Body.(*arenapb.ClientMessage_Hello); ok {
 		if s != nil {
+			c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "Hello sent twice"))
 		}
 		return c.handshake(c.msg.RequestId, hello.Hello)
 	}
 	if s == nil {
+		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "the first message must be Hello"))
 	}
 	return s.handle(c, &c.msg)
@@ -150,6 +158,7 @@ func (c *conn) Closed(error) {
 
 func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 	if v := h.GetProtocolVersion(); v != netcode.ProtocolVersion {
+		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeVersion)
 		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_PROTOCOL_VERSION,
 			"server speaks protocol version %d, client sent %d", netcode.ProtocolVersion, v))
 	}
@@ -161,6 +170,7 @@ func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 		name = "player"
 	}
 	if len(name) > 24 || !utf8.ValidString(name) {
+		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
 	}
 	s, err := c.srv.newSession(name)
@@ -173,6 +183,7 @@ func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 	s.mu.Unlock()
 	c.sess.Store(s)
 	c.link.Send(c.srv.welcome(rid, s, tok, exp, false, 0))
+	c.srv.tellDraining(c.link)
 	s.out.Attach(c.link, 0)
 	c.srv.log.Debug("session started", "session", s.id.String(), "name", name, "transport", c.kind)
 	return nil
@@ -181,7 +192,11 @@ func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 // resume attaches this connection to the session the token names.
 func (c *conn) resume(rid uint32, h *arenapb.Hello) error {
 	srv := c.srv
+	srv.cfg.Metrics.Reconnected()
 	claims, err := srv.signer.Verify(h.GetResumeToken(), time.Now())
+	if err != nil {
+		srv.cfg.Metrics.AuthFailed(metrics.AuthSessionToken)
+	}
 	switch {
 	case errors.Is(err, token.ErrExpired):
 		srv.resumeFailures.Add(1)
@@ -212,6 +227,7 @@ func (c *conn) resume(rid uint32, h *arenapb.Hello) error {
 	default:
 		s.mu.Unlock()
 		srv.resumeFailures.Add(1)
+		srv.cfg.Metrics.AuthFailed(metrics.AuthSessionToken)
 		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOKEN_USED, "resume token already used; every resume returns a new one"))
 	}
 	old := s.link
@@ -236,6 +252,7 @@ func (c *conn) resume(rid uint32, h *arenapb.Hello) error {
 	s.ackedOut = s.clientSeq
 	s.out.Attach(c.link, h.GetLastSeq())
 	srv.resumes.Add(1)
+	srv.cfg.Metrics.Resumed()
 	srv.log.Debug("session resumed", "session", s.id.String(), "transport", c.kind, "last_seq", h.GetLastSeq())
 	return nil
 }
@@ -476,6 +493,7 @@ func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
 	}
 	m := s.member()
 	if m == nil {
+		s.srv.cfg.Metrics.InputRejected(metrics.InputNotInRoom, len(b.Buttons))
 		return nil // inputs racing a leave or a room closing: nothing to apply them to
 	}
 	if t := b.GetAckTick(); t != 0 {
@@ -491,6 +509,7 @@ func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
 			// Out of range: submit what came before, skip this one.
 			m.Submit(first, s.inputs)
 			s.srv.rejectedInputs.Add(1)
+			s.srv.cfg.Metrics.InputRejected(metrics.InputOutOfRange, 1)
 			first += uint32(len(s.inputs)) + 1
 			s.inputs = s.inputs[:0]
 			continue

@@ -33,8 +33,10 @@ type fight struct {
 	deltaBytes, deltaCount int
 }
 
-func newFight(tb testing.TB, players int) *fight {
-	r, err := newRoom("bench", quietConfig(Config{}), nil)
+func newFight(tb testing.TB, players int) *fight { return newFightWith(tb, players, Config{}) }
+
+func newFightWith(tb testing.TB, players int, cfg Config) *fight {
+	r, err := newRoom("bench", quietConfig(cfg), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -35,6 +35,9 @@ type Config struct {
 	Seed uint64
 	// Logger receives lifecycle logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Totals, if not nil, receives the room's counters for metrics (shared
+	// by every room of a server). Default nil: no metrics are kept.
+	Totals *Totals
 }
 
 // ErrConfig is wrapped by Validate's errors.

@@ -2,6 +2,7 @@ package room
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/arenaserver/arena/sim"
 )
@@ -17,6 +18,8 @@ type inputQueue struct {
 	n       int    // pending inputs, sorted by seq in pending[:n]
 	applied uint32 // highest seq applied (or claimed); written by next
 	dropped uint64 // inputs dropped because the queue was full
+
+	drops *atomic.Uint64 // if not nil, also counts the drops (the room's); set before use
 
 	// Owned by the room goroutine.
 	last        sim.Input // the input applied last tick, repeated when none arrives
@@ -58,13 +61,13 @@ func (q *inputQueue) add(firstSeq uint32, ins []sim.Input) (added int) {
 		}
 		if q.n == inputQueueLen {
 			if pos == 0 {
-				q.dropped++
+				q.drop()
 				continue // older than everything queued: drop it
 			}
 			copy(q.pending[:], q.pending[1:q.n]) // drop the oldest
 			q.n--
 			pos--
-			q.dropped++
+			q.drop()
 		}
 		copy(q.pending[pos+1:q.n+1], q.pending[pos:q.n])
 		q.pending[pos] = pendingInput{seq, in}
@@ -72,6 +75,13 @@ func (q *inputQueue) add(firstSeq uint32, ins []sim.Input) (added int) {
 		added++
 	}
 	return added
+}
+
+func (q *inputQueue) drop() {
+	q.dropped++
+	if q.drops != nil {
+		q.drops.Add(1)
+	}
 }
 
 // next returns the input to apply this tick and the highest sequence number

@@ -63,6 +63,13 @@ type Room struct {
 	snapshots atomic.Uint64 // snapshot frames offered to members
 	fullSnaps atomic.Uint64 // of which full (no usable baseline)
 	encodes   atomic.Uint64 // state encodings: one per distinct baseline per snapshot
+	// Operations (totals.go, view.go): metrics, overload, watchers.
+	snapshotBytes   atomic.Uint64 // bytes of snapshot frames offered, published by flush
+	inputsDropped   atomic.Uint64 // members' inputs dropped from full queues
+	overloadedSince atomic.Int64  // unix nanos; 0 while ticks keep to the budget
+	watchUntil      atomic.Int64  // unix nanos until which a watcher wants views
+	view            atomic.Pointer[View]
+	roster          atomic.Pointer[[]string]
 
 	// Owned by the room goroutine.
 	world      *sim.World
@@ -76,6 +83,8 @@ type Room struct {
 	durations  [256]time.Duration
 	durN       int
 	lastStats  time.Time
+	tally      tally
+	viewAcc    uint32
 }
 
 // TickStats summarises recent tick durations (the last 256 ticks, refreshed
@@ -97,6 +106,12 @@ type Info struct {
 	Snapshots  uint64 // snapshot frames offered to members
 	FullSnaps  uint64 // of which full snapshots
 	Encodes    uint64 // state encodings, one per distinct baseline per snapshot
+	// SnapshotBytes is the bytes of snapshot frames offered to members,
+	// updated about once a second (only with Config.Totals set).
+	SnapshotBytes uint64
+	// OverloadedFor is how long ticks have kept overrunning (more than one
+	// in ten, every second); 0 when they keep to the budget.
+	OverloadedFor time.Duration
 }
 
 // New starts a room. onClose, if not nil, is called from the room goroutine
@@ -148,6 +163,7 @@ func (r *Room) Info() Info {
 		Capacity: r.cfg.Capacity, Tick: r.tickNow.Load(), TickStats: *r.stats.Load(),
 		Overruns: r.overruns.Load(), Skipped: r.skipped.Load(),
 		Snapshots: r.snapshots.Load(), FullSnaps: r.fullSnaps.Load(), Encodes: r.encodes.Load(),
+		SnapshotBytes: r.snapshotBytes.Load(), OverloadedFor: r.overloadedFor(time.Now()),
 	}
 }
 
@@ -207,6 +223,7 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (*Member, error) {
 		return nil, ErrFull
 	}
 	m := &Member{room: r, name: req.Name, out: req.Out, onRemoved: req.OnRemoved, spectator: req.Spectate}
+	m.inputs.drops = &r.inputsDropped
 	result := make(chan error, 1)
 	if err := r.post(ctx, func() { result <- r.add(m, req.RequestID) }); err != nil {
 		counter.Add(-1)
@@ -312,6 +329,7 @@ func (r *Room) run() {
 			reason = ErrPanicked
 		}
 		r.closeMembers(reason)
+		r.flush(time.Now())
 		if r.onClose != nil {
 			r.onClose(r)
 		}
@@ -353,6 +371,7 @@ func (r *Room) loop() error {
 		t0 := time.Now()
 		r.tick()
 		r.record(t0, time.Since(t0), period)
+		r.publishView(t0)
 		if len(r.members) == 0 && r.seats.Load() == 0 && r.watchers.Load() == 0 {
 			if r.emptySince.IsZero() {
 				r.emptySince = t0
@@ -418,6 +437,9 @@ func (r *Room) snapshot() {
 			state = r.cache.put(acked, func(dst []byte) []byte { return netcode.AppendDelta(dst, base, &r.world.State) })
 		}
 		r.frame = netcode.AppendSnapshotFrame(r.frame[:0], tick, age, m.inputAck, state)
+		if r.cfg.Totals != nil {
+			r.tally.frame(len(r.frame))
+		}
 		if !m.out.OfferSnapshot(r.frame) {
 			m.removed = true // its connection closed; drop the seat below
 			gone = true
@@ -490,6 +512,7 @@ func (r *Room) broadcastRoster() {
 			roster.Players = append(roster.Players, &arenapb.PlayerInfo{Id: uint32(m.player), Name: m.name})
 		}
 	}
+	r.publishRoster(roster)
 	r.broadcast(netcode.Marshal(&arenapb.ServerMessage{Body: &arenapb.ServerMessage_Roster{Roster: roster}}))
 }
 
@@ -543,12 +566,16 @@ func (r *Room) record(now time.Time, d, period time.Duration) {
 	if d > period {
 		r.overruns.Add(1)
 	}
+	if r.cfg.Totals != nil {
+		r.tally.tick(d)
+	}
 	r.durations[r.durN%len(r.durations)] = d
 	r.durN++
 	if now.Sub(r.lastStats) < time.Second {
 		return
 	}
 	r.lastStats = now
+	r.flush(now)
 	n := min(r.durN, len(r.durations))
 	r.stats.Store(summarize(r.durations[:n]))
 }

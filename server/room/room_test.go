@@ -79,6 +79,7 @@ func TestTickScheduleAndSnapshotRate(t *testing.T) {
 		defer r.Close(nil)
 		rc := newReceiver(t)
 		join(t, r, rc, false)
+		synctest.Wait() // let the tick that seated us finish, so start is not racing it
 		start := r.Info().Tick
 		for range 300 {
 			time.Sleep(time.Second / 30)

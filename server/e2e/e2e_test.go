@@ -1,0 +1,219 @@
+// Package e2e tests the server's operating side from outside, as an operator
+// and an orchestrator see it: the real server binary (bots/serverproc), real
+// bots (bots/swarm), Prometheus scrapes, signals, and a real browser on the
+// dashboard. It holds tests only.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/arenaserver/arena/bots/serverproc"
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/wsconn"
+	"github.com/arenaserver/arena/proto/arenapb"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+var (
+	buildOnce sync.Once
+	serverBin string
+	buildErr  error
+	binDir    string
+)
+
+// startServer runs the real server binary on a free loopback port.
+func startServer(t *testing.T, args ...string) *serverproc.Proc {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "arena-e2e")
+		if buildErr == nil {
+			serverBin, buildErr = serverproc.Build(context.Background(), binDir, "")
+		}
+	})
+	require.NoError(t, buildErr)
+	p, err := serverproc.Start(serverBin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = p.Kill()
+		if t.Failed() {
+			t.Logf("server log:\n%s", p.Log())
+		}
+	})
+	return p
+}
+
+// noKeepAlive is an HTTP client that leaves no idle connection (and so no
+// goroutine) behind.
+var noKeepAlive = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+
+func get(t *testing.T, url string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := noKeepAlive.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// scrape is one parsed /metrics answer.
+type scrape map[string]*dto.MetricFamily
+
+func scrapeMetrics(t *testing.T, addr string) scrape {
+	t.Helper()
+	code, body := get(t, "http://"+addr+"/metrics")
+	require.Equal(t, http.StatusOK, code)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	require.NoError(t, err, "the scrape parses as the Prometheus text format")
+	return fams
+}
+
+// value is the sample of name whose labels include every pair in labels
+// (name=value, ...), summed over the matching series; histograms and
+// summaries give their sample count.
+func (s scrape) value(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	f := s[name]
+	require.NotNil(t, f, "metric %s missing", name)
+	sum, found := 0.0, false
+	for _, m := range f.Metric {
+		ok := true
+		for _, l := range labels {
+			k, v, _ := strings.Cut(l, "=")
+			has := false
+			for _, lp := range m.Label {
+				if lp.GetName() == k && lp.GetValue() == v {
+					has = true
+				}
+			}
+			ok = ok && has
+		}
+		if !ok {
+			continue
+		}
+		found = true
+		switch {
+		case m.Counter != nil:
+			sum += m.Counter.GetValue()
+		case m.Gauge != nil:
+			sum += m.Gauge.GetValue()
+		case m.Histogram != nil:
+			sum += float64(m.Histogram.GetSampleCount())
+		case m.Summary != nil:
+			sum += float64(m.Summary.GetSampleCount())
+		}
+	}
+	require.True(t, found, "no series of %s with %v", name, labels)
+	return sum
+}
+
+// rawPlayer is a protocol client that keeps every server message, to see
+// what the reference client hides (Draining, the close code).
+type rawPlayer struct {
+	conn *wsconn.ClientConn
+	mu   sync.Mutex
+	msgs []*arenapb.ServerMessage
+	rid  uint32
+}
+
+func dialRaw(t *testing.T, addr, name string) *rawPlayer {
+	t.Helper()
+	p := &rawPlayer{}
+	c, err := wsconn.Dial(context.Background(), "ws://"+addr+"/ws", wsconn.DialOptions{}, func(b []byte) {
+		m := &arenapb.ServerMessage{}
+		if netcode.DecodeServer(b, m) != nil {
+			return
+		}
+		if hb := m.GetHeartbeat(); hb != nil {
+			// Echo heartbeats, or the server cuts a silent connection.
+			p.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Heartbeat{Heartbeat: &arenapb.Heartbeat{Time: hb.Time}}})
+			return
+		}
+		p.mu.Lock()
+		p.msgs = append(p.msgs, m)
+		p.mu.Unlock()
+	}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close(); <-c.Done() })
+	p.mu.Lock()
+	p.conn = c
+	p.mu.Unlock()
+	p.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: name}}})
+	return p
+}
+
+func (p *rawPlayer) send(m *arenapb.ClientMessage) {
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	if c != nil {
+		_ = c.Send(netcode.Marshal(m))
+	}
+}
+
+// request sends m and waits for the reply with its request id.
+func (p *rawPlayer) request(t *testing.T, m *arenapb.ClientMessage) *arenapb.ServerMessage {
+	t.Helper()
+	p.rid++
+	m.RequestId = p.rid
+	require.NoError(t, p.conn.Send(netcode.Marshal(m)))
+	var reply *arenapb.ServerMessage
+	require.Eventually(t, func() bool {
+		reply = p.find(func(s *arenapb.ServerMessage) bool { return s.RequestId == m.RequestId })
+		return reply != nil
+	}, 5*time.Second, 5*time.Millisecond, "no reply to %T", m.Body)
+	return reply
+}
+
+func (p *rawPlayer) join(t *testing.T, roomID string) *arenapb.ServerMessage {
+	t.Helper()
+	return p.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: roomID}}})
+}
+
+func (p *rawPlayer) find(f func(*arenapb.ServerMessage) bool) *arenapb.ServerMessage {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.msgs {
+		if f(m) {
+			return m
+		}
+	}
+	return nil
+}
+
+func (p *rawPlayer) drainings() []uint32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []uint32
+	for _, m := range p.msgs {
+		if d := m.GetDraining(); d != nil {
+			out = append(out, d.SecondsLeft)
+		}
+	}
+	return out
+}
+
+func fmtMsg(m *arenapb.ServerMessage) string { return fmt.Sprintf("%v", m) }

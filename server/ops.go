@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arenaserver/arena/server/dashboard"
+	"github.com/arenaserver/arena/server/drain"
+	"github.com/arenaserver/arena/server/gateway"
+	"github.com/arenaserver/arena/server/health"
+	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/metrics"
+	"github.com/arenaserver/arena/server/room"
+)
+
+// ops is the operating side of the server: metrics, readiness, the drain
+// state, the dashboard and the admin (pprof) listener.
+type ops struct {
+	counters *metrics.Counters
+	totals   *room.Totals
+	drain    drain.State
+	reg      *prometheus.Registry
+	dash     *dashboard.Dashboard
+	ready    *health.Checker
+	admin    *http.Server // nil unless -admin-addr is set
+}
+
+func newOps() *ops { return &ops{counters: &metrics.Counters{}, totals: &room.Totals{}} }
+
+// wire connects the sources once the lobby and the gateway exist.
+func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Server) {
+	draining := func() bool { return x.drain.Draining() }
+	x.reg = metrics.NewRegistry(metrics.Sources{
+		Rooms: lob.List, Census: gw.Census, Totals: x.totals, Counters: x.counters,
+		Draining: draining, TickRate: uint32(o.tickRate),
+		Sessions: func() metrics.SessionStats {
+			st := gw.Stats()
+			return metrics.SessionStats{
+				Live: st.Sessions, HoldExpired: st.HoldExpired, EventsIn: st.EventsIn, Unknown: st.UnknownEvents,
+				RTTSamples: st.RTT.Samples, RTTP50: st.RTT.P50, RTTP99: st.RTT.P99, RTTMax: st.RTT.Max,
+			}
+		},
+	})
+	x.ready = &health.Checker{Draining: draining, Rooms: lob.List}
+	token := o.adminToken
+	if token == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		token = hex.EncodeToString(b[:])
+		log.Info("no -admin-token given: generated one for this run", "admin_token", token)
+	}
+	x.dash = dashboard.New(dashboard.Config{
+		Token: token, Rooms: lob.Rooms, Census: gw.Census, Metrics: x.counters,
+		Draining: func() (bool, time.Duration) { return x.drain.Draining(), x.drain.Left() },
+		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate), Logger: log,
+	})
+}
+
+// handler adds /metrics, /readyz and /dashboard to the gateway's routes.
+func (x *ops) handler(gw http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", gw)
+	mux.Handle("GET /metrics", metrics.Handler(x.reg))
+	mux.Handle("GET /readyz", x.ready)
+	mux.Handle("/dashboard", x.dash)
+	mux.Handle("/dashboard/", x.dash)
+	return mux
+}
+
+// adminAddr puts a bare port (":6060" or "6060") on the loopback
+// interface: the admin listener is never public unless a host says so.
+func adminAddr(a string) string {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return net.JoinHostPort("127.0.0.1", a)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// startAdmin serves pprof (and /metrics) on addr.
+func (x *ops) startAdmin(addr string, log *slog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", adminAddr(addr))
+	if err != nil {
+		return "", fmt.Errorf("admin listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("GET /metrics", metrics.Handler(x.reg))
+	x.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	go func() { _ = x.admin.Serve(ln) }() // ends with Shutdown in stop
+	return ln.Addr().String(), nil
+}
+
+// drainThenStop runs the graceful drain, then closes everything: the HTTP
+// listener and its requests (event streams included), every WebSocket
+// (Error{SHUTTING_DOWN} and close code 1001, going away), the rooms and the
+// admin listener.
+func (x *ops) drainThenStop(o options, log *slog.Logger, srv *http.Server, gw *gateway.Server, lob *lobby.Lobby) {
+	drain.Run(context.Background(), &x.drain, lob, gw, drain.Config{Grace: o.drainGrace, Logger: log})
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	x.dash.Close()
+	_ = srv.Shutdown(shutCtx)
+	_ = gw.Close(shutCtx)
+	_ = lob.Close(shutCtx, room.ErrShutdown)
+	if x.admin != nil {
+		_ = x.admin.Shutdown(shutCtx)
+	}
+}
