@@ -157,6 +157,12 @@ func (b *bot) play(ctx context.Context, tickRate int) error {
 	timer := time.NewTimer(period)
 	defer timer.Stop()
 	for n := 1; ; n++ {
+		// A bot starved of CPU does not burst its missed inputs (the room
+		// would queue them as latency): past two late ticks it skips ahead,
+		// like the room's own catch-up rule and like a client that froze.
+		if late := time.Since(start.Add(time.Duration(n) * period)); late > 2*period {
+			n += int(late / period)
+		}
 		timer.Reset(time.Until(start.Add(time.Duration(n) * period)))
 		select {
 		case <-ctx.Done():

@@ -683,7 +683,47 @@ func (c *Conn) SendInput(in sim.Input) (uint32, error) {
 		m.Aim = append(m.Aim, uint32(p.in.Aim))
 	}
 	c.mu.Unlock()
-	return seq, c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: m}}, false)
+	return seq, c.sendInputs(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: m}})
+}
+
+// latestSender is a transport that can replace a queued frame by a newer
+// one (long-polling: one fresh input batch per POST instead of a backlog
+// that would sit in the server's input queue as latency).
+type latestSender interface {
+	SendLatest(frame []byte) error
+}
+
+// sendInputs sends an input batch; on a transport that queues, it replaces
+// a batch still waiting there (the new one carries the newest inputs).
+func (c *Conn) sendInputs(m *arenapb.ClientMessage) error {
+	c.mu.Lock()
+	cur := c.cur
+	c.mu.Unlock()
+	var ls latestSender
+	if cur != nil {
+		ls, _ = cur.t.(latestSender)
+	}
+	if ls == nil {
+		return c.send(m, false)
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	if c.closeErr != nil {
+		err := c.closeErr
+		c.mu.Unlock()
+		return err
+	}
+	m.AckSeq = c.lastSeq
+	c.ackedSeq = c.lastSeq
+	c.mu.Unlock()
+	b := netcode.Marshal(m)
+	if err := ls.SendLatest(b); err != nil {
+		_ = cur.t.Close()
+		return nil
+	}
+	c.bytesOut.Add(uint64(len(b)))
+	return nil
 }
 
 // Ack sends an acknowledgement of the newest snapshot without inputs; a
@@ -814,7 +854,9 @@ func (c *Conn) handshakeFrame(l *link) {
 		}
 		c.sendMu.Unlock()
 		if old != nil && old != l {
-			_ = old.t.Close() // an upgrade: the old transport is done
+			// An upgrade: the old transport is done. Closed aside, since a
+			// polling channel first lets its queue drain.
+			c.wg.Go(func() { _ = old.t.Close() })
 		}
 		if w.GetResumed() && c.cfg.OnResume != nil {
 			c.mu.Lock()

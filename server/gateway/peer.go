@@ -288,7 +288,11 @@ func (s *session) detach(link *outbox.Link) {
 	if s.out.Closed() {
 		// The room or the server ended the session; nothing to hold.
 		s.mu.Unlock()
-		s.end(errors.New(s.out.Reason().Error()), nil)
+		reason := s.out.Reason()
+		if reason == nil {
+			reason = errors.New("closed by the server")
+		}
+		s.end(reason, nil)
 		return
 	}
 	s.heldSince = time.Now()
