@@ -10,18 +10,23 @@ SERVER_FLAGS ?=
 # end in a spurious "context deadline exceeded" (golang/go#75804).
 FUZZTIME ?= 100000x
 FRAME_FUZZTIME ?= 300x
-# System packages the tests need on a fresh Debian machine.
-APT_PACKAGES := nginx chromium redis-server
+# System packages the tests need on a fresh Debian machine: nginx and
+# chromium for the proxy and dashboard tests; redis-server for the fleet
+# tests; Xvfb, Mesa's software OpenGL and the X11 libraries Ebiten loads at
+# run time (it builds without cgo) for the desktop client's window test.
+APT_PACKAGES := nginx chromium redis-server xvfb xauth libgl1 libglx-mesa0 libgl1-mesa-dri libx11-6 \
+	libxrandr2 libxcursor1 libxi6 libxinerama1 libxext6 libxrender1
 
 .PHONY: help demo build test setup vet race fuzz generate bench
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-build: ## build the server and the bots into ./bin
+build: ## build the server, the bots and the desktop client into ./bin
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -o bin/server ./server
 	CGO_ENABLED=0 $(GO) build -o bin/bots ./bots
+	CGO_ENABLED=0 $(GO) build -o bin/client ./client
 
 demo: build ## run the server on 127.0.0.1:8080 with DEMO_BOTS bots playing a match
 	@bash -c 'trap "kill 0 2>/dev/null" EXIT; \

@@ -26,9 +26,8 @@ func TestImportGraph(t *testing.T) {
 	}
 	require.Contains(t, deps, "github.com/arenaserver/arena/sim")
 
-	ours := func(p string) bool { return p == "arena" || strings.HasPrefix(p, "github.com/arenaserver/arena/") }
+	ours := func(p string) bool { return p == mod || strings.HasPrefix(p, mod+"/") }
 	under := func(p, root string) bool {
-		root = mod + strings.TrimPrefix(root, "arena")
 		return p == root || strings.HasPrefix(p, root+"/")
 	}
 	for pkg, ds := range deps {

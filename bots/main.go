@@ -47,6 +47,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Transport, "transport", "auto", "auto (WebSocket, else long-polling), ws or poll; polling routes derive from -server")
 	fs.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no live progress line on stderr")
+	fs.DurationVar(&cfg.Link.Latency, "lag", 0, "link conditioner: round-trip time added on each bot's connection (half each way)")
+	fs.DurationVar(&cfg.Link.Jitter, "jitter", 0, "link conditioner: each chunk's one-way delay varies by up to ± this much")
+	fs.IntVar(&cfg.Link.Bandwidth, "bandwidth", 0, "link conditioner: cap each direction of each bot's connection at this many bytes/s (0: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -65,7 +68,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bots: -transport must be auto, ws or poll")
 		return 2
 	}
+	if err := cfg.Link.Validate(); err != nil {
+		fmt.Fprintln(stderr, "bots: -lag, -jitter and -bandwidth must not be negative")
+		return 2
+	}
 	cfg.Seed = seed
+	cfg.Link.Seed = seed
 	cfg.OnMeasure = func(n int) { fmt.Fprintf(stderr, "bots: measuring, %d connected\n", n) }
 	if !*quiet {
 		cfg.Progress = stderr
@@ -111,8 +119,12 @@ func printSummary(w io.Writer, r *swarm.Report) {
 	fmt.Fprintf(tw, "bytes/s up per bot\t%.0f\n", r.BytesUpPerBotS)
 	fmt.Fprintf(tw, "input→ack ms\tp50 %.2f  p99 %.2f  max %.2f\n", r.InputAckMs.P50, r.InputAckMs.P99, r.InputAckMs.Max)
 	if r.PredictionChecks > 0 {
-		fmt.Fprintf(tw, "prediction\t%d checked, %d corrected (%.2f%%)\n", r.PredictionChecks, r.PredictionMisses,
-			100*float64(r.PredictionMisses)/float64(r.PredictionChecks))
+		perMin := 0.0
+		if botMinutes := float64(r.Connected) * r.DurationS / 60; botMinutes > 0 {
+			perMin = float64(r.PredictionMisses) / botMinutes
+		}
+		fmt.Fprintf(tw, "prediction\t%d checked, %d corrected (%.2f%%, %.2f per bot-minute)\n", r.PredictionChecks, r.PredictionMisses,
+			100*float64(r.PredictionMisses)/float64(r.PredictionChecks), perMin)
 	}
 	tw.Flush()
 }

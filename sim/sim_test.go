@@ -261,7 +261,11 @@ func scriptedInput(rng *rand.Rand) Input {
 // runMatch plays ticks ticks of a 16-player match with seeded inputs,
 // adding and removing players along the way, and returns the hash after
 // every tick.
-func runMatch(ticks int, seed uint64) []uint64 {
+func runMatch(ticks int, seed uint64) []uint64 { return runMatchView(ticks, seed, 0) }
+
+// runMatchView is runMatch where each input says its player saw the world
+// viewLag ticks ago (0: no view tick, no lag compensation).
+func runMatchView(ticks int, seed uint64, viewLag uint32) []uint64 {
 	w := NewWorld(Config{Rules: NewRules(60), Arena: DefaultArena(), Seed: seed})
 	rng := rand.New(rand.NewPCG(seed, 7))
 	next := PlayerID(1)
@@ -279,6 +283,9 @@ func runMatch(ticks int, seed uint64) []uint64 {
 		for i := range w.Players {
 			if rng.IntN(8) == 0 {
 				w.Players[i].In = scriptedInput(rng)
+			}
+			if viewLag > 0 && w.Tick > viewLag {
+				w.Players[i].In.ViewTick = w.Tick + 1 - viewLag
 			}
 		}
 		w.Step()

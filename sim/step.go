@@ -42,12 +42,56 @@ func (w *World) Step() {
 			p.NextFire = w.Tick + w.Rules.FireInterval
 			w.Projectiles = append(w.Projectiles, Projectile{
 				ID: w.NextProjectile, Owner: p.ID, SpawnTick: w.Tick, X: p.X, Y: p.Y, Aim: p.Aim,
+				Rewind: w.rewind(p.In.ViewTick),
 			})
 			w.events = append(w.events, Event{Kind: EventFire, Subject: p.ID, Projectile: w.NextProjectile})
 			w.NextProjectile++
 		}
 	}
 	w.stepProjectiles()
+	w.remember()
+}
+
+// rewind is the lag compensation of a shot fired now by a player who saw
+// the world of viewTick: the ticks since, at most MaxRewind.
+func (w *World) rewind(viewTick uint32) uint32 {
+	if viewTick == 0 || viewTick >= w.Tick {
+		return 0
+	}
+	return min(w.Tick-viewTick, w.Rules.MaxRewind)
+}
+
+// remember records where every player is at the end of this tick, in a ring
+// of MaxRewind+1 ticks whose slices are reused (no allocation once the
+// ring has grown to the number of players).
+func (w *World) remember() {
+	n := int(w.Rules.MaxRewind) + 1
+	if n <= 1 {
+		return
+	}
+	if len(w.past) != n {
+		w.past = make([]pastTick, n)
+	}
+	slot := &w.past[w.Tick%uint32(n)]
+	slot.tick = w.Tick
+	slot.players = slot.players[:0]
+	for i := range w.Players {
+		p := &w.Players[i]
+		slot.players = append(slot.players, pastPlayer{id: p.ID, x: p.X, y: p.Y, alive: p.Alive()})
+	}
+}
+
+// pastAt returns the players as they were at the end of tick, or nil when
+// that tick is not remembered.
+func (w *World) pastAt(tick uint32) []pastPlayer {
+	if len(w.past) == 0 {
+		return nil
+	}
+	slot := &w.past[tick%uint32(len(w.past))]
+	if slot.tick != tick || tick == 0 {
+		return nil
+	}
+	return slot.players
 }
 
 // MovePlayer applies one tick of in's movement and aim to p: eight
@@ -125,6 +169,11 @@ func (c *Config) ProjectilePos(pr *Projectile, tick uint32) (x, y int32) {
 	return pr.X + int32((int64(dx)*step)>>14), pr.Y + int32((int64(dy)*step)>>14)
 }
 
+// stepProjectiles moves every projectile to this tick and applies its hit.
+// A projectile with a Rewind is tested against where the players were
+// Rewind ticks ago (lag compensation): a target must be alive now and have
+// been alive then, at a position within reach. When that tick is not
+// remembered (the match just started) the present is used.
 func (w *World) stepProjectiles() {
 	keep := w.Projectiles[:0]
 	reach := w.Rules.PlayerHalf + w.Rules.ProjectileRadius
@@ -136,10 +185,28 @@ func (w *World) stepProjectiles() {
 		if x < 0 || y < 0 || x >= w.Arena.Width || y >= w.Arena.Height || w.inWall(x, y) {
 			continue
 		}
+		var past []pastPlayer
+		if pr.Rewind > 0 {
+			past = w.pastAt(w.Tick - pr.Rewind)
+		}
 		hit := false
+		j := 0 // walks past in step with w.Players; both are sorted by id
 		for i := range w.Players {
 			p := &w.Players[i]
-			if p.ID == pr.Owner || !p.Alive() || abs(x-p.X) > reach || abs(y-p.Y) > reach {
+			if p.ID == pr.Owner || !p.Alive() {
+				continue
+			}
+			px, py := p.X, p.Y
+			if past != nil {
+				for j < len(past) && past[j].id < p.ID {
+					j++
+				}
+				if j == len(past) || past[j].id != p.ID || !past[j].alive {
+					continue // not there, or dead, in the world the shooter saw
+				}
+				px, py = past[j].x, past[j].y
+			}
+			if abs(x-px) > reach || abs(y-py) > reach {
 				continue
 			}
 			w.damage(p, pr.Owner)

@@ -28,6 +28,11 @@ const (
 type Input struct {
 	Buttons Buttons
 	Aim     uint16 // 0..AimSteps-1; larger values wrap
+	// ViewTick is the tick of the world the player was looking at when it
+	// made this input: where it saw the other players. A shot fired with it
+	// is judged against where its targets were then (lag compensation),
+	// rewound at most Rules.MaxRewind ticks. 0 means unknown: no rewind.
+	ViewTick uint32
 }
 
 // Player is one player's state. Every field is part of a snapshot except In.
@@ -43,7 +48,8 @@ type Player struct {
 	KilledBy    PlayerID // who dealt the last death; 0 if none
 
 	// In is the input applied on the next Step. The owner of the World sets
-	// it (a missing input repeats the last); it is not part of a snapshot.
+	// it each tick (the server's room: no buttons, same aim, when no input
+	// has arrived); it is not part of a snapshot.
 	In Input
 }
 
@@ -58,6 +64,11 @@ type Projectile struct {
 	SpawnTick uint32
 	X, Y      int32 // origin, fixed-point
 	Aim       uint16
+
+	// Rewind is how many ticks in the past this projectile's targets are
+	// tested (0..Rules.MaxRewind), from the shooter's Input.ViewTick. Like
+	// Player.In it is server-side judging data, not part of a snapshot.
+	Rewind uint32
 }
 
 // State is everything that changes during a match. Players are sorted by ID
@@ -110,7 +121,20 @@ type World struct {
 	Config
 	State
 
-	events []Event // scratch for the current Step, reused
+	events []Event    // scratch for the current Step, reused
+	past   []pastTick // ring of recent player positions, for lag compensation
+}
+
+// pastTick is where the players were at the end of one tick.
+type pastTick struct {
+	tick    uint32
+	players []pastPlayer // sorted by id
+}
+
+type pastPlayer struct {
+	id    PlayerID
+	x, y  int32
+	alive bool
 }
 
 // ErrPlayerExists is returned by AddPlayer for an ID already in the world.

@@ -26,6 +26,7 @@ type bot struct {
 	self     sim.Player
 	selfOK   bool
 	ack      uint32      // input ack of the newest snapshot
+	tick     uint32      // tick of the newest snapshot: what the bot aims at
 	enemies  []sim.Point // living opponents in the newest snapshot
 	sent     [128]sim.Input
 	predicts [128]prediction
@@ -77,6 +78,7 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 		}
 	}
 	b.ack = s.InputAck
+	b.tick = s.Tick
 	// Compare with what the bot predicted for the input just acknowledged:
 	// with no collisions between players, only a death, a respawn or a
 	// late input (which the server replaces by the previous one) can make
@@ -106,7 +108,7 @@ func (b *bot) decide(tick int, tickRate int) sim.Input {
 		b.moveUntil = tick + tickRate/4 + b.rng.IntN(tickRate/2+1)
 	}
 	b.mu.Lock()
-	self, ok := b.self, b.selfOK
+	self, ok, seen := b.self, b.selfOK, b.tick
 	var target sim.Point
 	best := int64(math.MaxInt64)
 	for _, e := range b.enemies {
@@ -116,7 +118,9 @@ func (b *bot) decide(tick int, tickRate int) sim.Input {
 		}
 	}
 	b.mu.Unlock()
-	in := sim.Input{Buttons: b.move}
+	// The bot aims at the newest snapshot's positions: that is its view
+	// tick, against which the server judges its shots (lag compensation).
+	in := sim.Input{Buttons: b.move, ViewTick: seen}
 	if ok && best != math.MaxInt64 {
 		angle := math.Atan2(float64(target.Y-self.Y), float64(target.X-self.X))
 		b.aim = uint16(int(math.Round(angle/(2*math.Pi)*sim.AimSteps)+sim.AimSteps) % sim.AimSteps)
@@ -157,6 +161,12 @@ func (b *bot) play(ctx context.Context, tickRate int) error {
 	timer := time.NewTimer(period)
 	defer timer.Stop()
 	for n := 1; ; n++ {
+		// A bot starved of CPU does not burst its missed inputs (the room
+		// would queue them as latency): past two late ticks it skips ahead,
+		// like the room's own catch-up rule and like a client that froze.
+		if late := time.Since(start.Add(time.Duration(n) * period)); late > 2*period {
+			n += int(late / period)
+		}
 		timer.Reset(time.Until(start.Add(time.Duration(n) * period)))
 		select {
 		case <-ctx.Done():

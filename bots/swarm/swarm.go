@@ -19,6 +19,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
+	"github.com/arenaserver/arena/netcode/linkcond"
 	"github.com/arenaserver/arena/netcode/wsconn"
 	"github.com/arenaserver/arena/proto/arenapb"
 )
@@ -45,6 +46,11 @@ type Config struct {
 	Transport string
 	// Dial holds transport options for every bot.
 	Dial wsconn.DialOptions
+	// Link, when active, puts a link conditioner (latency, jitter,
+	// bandwidth) on every bot's connections (either transport), on the
+	// bots' side. Bot i seeds
+	// its jitter with Link.Seed+i. Default: none.
+	Link linkcond.Config
 	// Progress receives a live status line every second; nil for none.
 	Progress io.Writer
 	// OnMeasure, if set, is called when the measurement window starts
@@ -204,8 +210,15 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 	}
 	defer signal()
 	protoErr := make(chan error, 1)
+	dial, poll := s.cfg.Dial, client.PollOptions{}
+	if s.cfg.Link.Active() {
+		link := s.cfg.Link
+		link.Seed += uint64(b.id)
+		d := linkcond.Dialer(link, dial.DialContext)
+		dial.DialContext, poll.DialContext = d, d
+	}
 	conn, err := client.Dial(ctx, client.Config{
-		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Dial: s.cfg.Dial, Transport: s.cfg.Transport,
+		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Dial: dial, Poll: poll, Transport: s.cfg.Transport,
 		Seed:       s.cfg.Seed + uint64(b.id) + 1,
 		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck,
 		OnError: func(e *netcode.Error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arenaserver/arena/bots/serverproc"
+	"github.com/arenaserver/arena/netcode/linkcond"
 )
 
 var (
@@ -81,4 +82,22 @@ func TestSwarmReportsConnectFailures(t *testing.T) {
 	assert.Equal(t, 3, rep.Errors)
 	assert.True(t, rep.Failed())
 	assert.NotEmpty(t, rep.ErrorList)
+}
+
+// TestSwarmOverAConditionedLink: the same match with 100 ms of round trip
+// and ±20 ms of jitter added on the bots' side. Inputs take at least the
+// added round trip to be acknowledged, and the server still agrees with
+// every own-player prediction: it applies each input once, in order.
+func TestSwarmOverAConditionedLink(t *testing.T) {
+	srv := startServer(t)
+	rep, err := Run(context.Background(), Config{
+		URL: "ws://" + srv.Addr + "/ws", Bots: 4, RoomSize: 4, Duration: 4 * time.Second, Seed: 5,
+		Link: linkcond.Config{Latency: 100 * time.Millisecond, Jitter: 20 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	require.Empty(t, rep.ErrorList)
+	assert.Equal(t, 4, rep.Connected)
+	assert.GreaterOrEqual(t, rep.InputAckMs.P50, 100.0, "the link conditioner is in the path")
+	require.Greater(t, rep.PredictionChecks, uint64(200))
+	assert.Zero(t, rep.PredictionMisses, "of %d predictions", rep.PredictionChecks)
 }

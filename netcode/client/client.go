@@ -777,20 +777,62 @@ func (c *Conn) Joined() *arenapb.Joined {
 
 // SendInput numbers in with the next sequence number and sends it, together
 // with up to Config.Resend older inputs the server has not acknowledged, and
-// the newest snapshot tick as an acknowledgement. It returns the sequence
-// number. While the transport is down the input is kept (and resent after
-// the resume if still unacknowledged); an error means the session ended.
+// the newest snapshot tick as an acknowledgement. in.ViewTick, when set,
+// goes with the batch as its view tick (lag compensation). It returns the
+// sequence number. While the transport is down the input is kept (and
+// resent after the resume if still unacknowledged); an error means the
+// session ended.
 func (c *Conn) SendInput(in sim.Input) (uint32, error) {
 	c.mu.Lock()
 	seq := c.inputs.add(in, time.Now())
 	first, batch := c.inputs.unacked(c.cfg.Resend + 1)
-	m := &arenapb.InputBatch{FirstSeq: first, AckTick: c.ackTick}
+	m := &arenapb.InputBatch{FirstSeq: first, AckTick: c.ackTick, ViewTick: in.ViewTick}
 	for _, p := range batch {
 		m.Buttons = append(m.Buttons, uint32(p.in.Buttons))
 		m.Aim = append(m.Aim, uint32(p.in.Aim))
 	}
 	c.mu.Unlock()
-	return seq, c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: m}}, false)
+	return seq, c.sendInputs(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: m}})
+}
+
+// latestSender is a transport that can replace a queued frame by a newer
+// one (long-polling: one fresh input batch per POST instead of a backlog
+// that would sit in the server's input queue as latency).
+type latestSender interface {
+	SendLatest(frame []byte) error
+}
+
+// sendInputs sends an input batch; on a transport that queues, it replaces
+// a batch still waiting there (the new one carries the newest inputs).
+func (c *Conn) sendInputs(m *arenapb.ClientMessage) error {
+	c.mu.Lock()
+	cur := c.cur
+	c.mu.Unlock()
+	var ls latestSender
+	if cur != nil {
+		ls, _ = cur.t.(latestSender)
+	}
+	if ls == nil {
+		return c.send(m, false)
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	if c.closeErr != nil {
+		err := c.closeErr
+		c.mu.Unlock()
+		return err
+	}
+	m.AckSeq = c.lastSeq
+	c.ackedSeq = c.lastSeq
+	c.mu.Unlock()
+	b := netcode.Marshal(m)
+	if err := ls.SendLatest(b); err != nil {
+		_ = cur.t.Close()
+		return nil
+	}
+	c.bytesOut.Add(uint64(len(b)))
+	return nil
 }
 
 // Ack sends an acknowledgement of the newest snapshot without inputs; a
@@ -937,7 +979,9 @@ func (c *Conn) handshakeFrame(l *link) {
 		}
 		c.sendMu.Unlock()
 		if old != nil && old != l {
-			_ = old.t.Close() // an upgrade: the old transport is done
+			// An upgrade: the old transport is done. Closed aside, since a
+			// polling channel first lets its queue drain.
+			c.wg.Go(func() { _ = old.t.Close() })
 		}
 		if w.GetResumed() && c.cfg.OnResume != nil {
 			c.mu.Lock()

@@ -105,8 +105,9 @@ type ClientConn struct {
 	onFrame func([]byte)
 	onClose func(error)
 
-	mu      sync.Mutex // guards queue, closed, err
+	mu      sync.Mutex // guards queue, latest, closed, err
 	queue   [][]byte
+	latest  int           // index in queue of the frame SendLatest may replace, or -1
 	wake    chan struct{} // capacity 1: frames queued
 	closed  bool
 	err     error
@@ -147,7 +148,7 @@ func Dial(ctx context.Context, endpoint string, opt DialOptions, onFrame func([]
 	if strings.Contains(endpoint, "?") {
 		sep = "&"
 	}
-	c := &ClientConn{opt: opt, base: endpoint + sep + "sid=" + url.QueryEscape(id), http: hc,
+	c := &ClientConn{opt: opt, base: endpoint + sep + "sid=" + url.QueryEscape(id), http: hc, latest: -1,
 		onFrame: onFrame, onClose: onClose, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wg.Go(c.pollLoop)
@@ -184,6 +185,32 @@ func (c *ClientConn) Send(frame []byte) error {
 	if len(c.queue) >= c.opt.SendQueue {
 		return ErrQueueFull
 	}
+	c.queue = append(c.queue, append([]byte(nil), frame...))
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// SendLatest queues frame like Send, but replaces the frame of the previous
+// SendLatest call if that one is still waiting: for frames that supersede
+// their predecessors (input batches carry the newest inputs), so a slow
+// round trip sends one fresh frame instead of a backlog.
+func (c *ClientConn) SendLatest(frame []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	if c.latest >= 0 {
+		c.queue[c.latest] = append(c.queue[c.latest][:0], frame...)
+		return nil
+	}
+	if len(c.queue) >= c.opt.SendQueue {
+		return ErrQueueFull
+	}
+	c.latest = len(c.queue)
 	c.queue = append(c.queue, append([]byte(nil), frame...))
 	select {
 	case c.wake <- struct{}{}:
@@ -261,6 +288,17 @@ func (c *ClientConn) pollLoop() {
 			c.end(fmt.Errorf("pollconn: poll: %w", err), false)
 			return
 		}
+		if resp.StatusCode == http.StatusConflict {
+			// The previous GET's handler has written its answer but not yet
+			// returned (its next request came on another connection): ask
+			// again in a moment.
+			select {
+			case <-time.After(2 * time.Millisecond):
+				continue
+			case <-c.done:
+				return
+			}
+		}
 		if resp.StatusCode != http.StatusOK {
 			c.end(responseError(resp, body), false)
 			return
@@ -298,6 +336,9 @@ func (c *ClientConn) sendLoop() {
 				body = Append(body, c.queue[n])
 				n++
 			}
+			if c.latest >= 0 && c.latest < n {
+				c.latest = -1 // in this body: a later SendLatest queues anew
+			}
 			c.mu.Unlock()
 			if n == 0 {
 				break
@@ -319,6 +360,9 @@ func (c *ClientConn) sendLoop() {
 			k := copy(c.queue, c.queue[n:])
 			clear(c.queue[k:])
 			c.queue = c.queue[:k]
+			if c.latest >= 0 {
+				c.latest -= n
+			}
 			c.mu.Unlock()
 		}
 	}

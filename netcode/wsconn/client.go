@@ -92,12 +92,14 @@ func Dial(ctx context.Context, rawURL string, opt DialOptions, onFrame func([]by
 	if u.Scheme == "wss" {
 		netConn = tlsClient(netConn, u.Hostname())
 	}
+	handshake := opt.HandshakeTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		_ = netConn.SetDeadline(dl)
+		handshake = max(time.Until(dl), time.Millisecond) // gws sets its own deadline from this
 	}
 	socket, resp, err := gws.NewClientFromConn(events{}, &gws.ClientOption{
 		Addr: rawURL, RequestHeader: opt.Header, ReadMaxPayloadSize: opt.MaxMessage,
-		HandshakeTimeout: opt.HandshakeTimeout, Logger: discardLogger{},
+		HandshakeTimeout: handshake, Logger: discardLogger{},
 	}, netConn)
 	if err != nil {
 		_ = netConn.Close()

@@ -1736,9 +1736,12 @@ type Arena struct {
 	Damage         uint32 `protobuf:"varint,15,opt,name=damage,proto3" json:"damage,omitempty"`
 	// Steps in a full turn of the aim angle (aim 0 points along +x, aim
 	// aim_steps/4 along +y, which is down on screen).
-	AimSteps      uint32 `protobuf:"varint,16,opt,name=aim_steps,json=aimSteps,proto3" json:"aim_steps,omitempty"`
-	Seed          uint64 `protobuf:"varint,17,opt,name=seed,proto3" json:"seed,omitempty"`
-	TickRate      uint32 `protobuf:"varint,18,opt,name=tick_rate,json=tickRate,proto3" json:"tick_rate,omitempty"`
+	AimSteps uint32 `protobuf:"varint,16,opt,name=aim_steps,json=aimSteps,proto3" json:"aim_steps,omitempty"`
+	Seed     uint64 `protobuf:"varint,17,opt,name=seed,proto3" json:"seed,omitempty"`
+	TickRate uint32 `protobuf:"varint,18,opt,name=tick_rate,json=tickRate,proto3" json:"tick_rate,omitempty"`
+	// Lag compensation: the most ticks the server rewinds the other players
+	// when it judges a shot (see InputBatch.view_tick). 0: none.
+	MaxRewind     uint32 `protobuf:"varint,40,opt,name=max_rewind,json=maxRewind,proto3" json:"max_rewind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1899,6 +1902,13 @@ func (x *Arena) GetTickRate() uint32 {
 	return 0
 }
 
+func (x *Arena) GetMaxRewind() uint32 {
+	if x != nil {
+		return x.MaxRewind
+	}
+	return 0
+}
+
 // InputBatch carries the newest inputs of a player, and acknowledges the
 // newest snapshot the client holds. Input number i has sequence number
 // first_seq + i; buttons[i] and aim[i] are its values. The batch may repeat
@@ -1910,7 +1920,13 @@ type InputBatch struct {
 	Buttons  []uint32               `protobuf:"varint,2,rep,packed,name=buttons,proto3" json:"buttons,omitempty"`
 	Aim      []uint32               `protobuf:"varint,3,rep,packed,name=aim,proto3" json:"aim,omitempty"`
 	// The tick of the newest snapshot the client has decoded; 0 for none.
-	AckTick       uint32 `protobuf:"varint,4,opt,name=ack_tick,json=ackTick,proto3" json:"ack_tick,omitempty"`
+	AckTick uint32 `protobuf:"varint,4,opt,name=ack_tick,json=ackTick,proto3" json:"ack_tick,omitempty"`
+	// The server tick the client was showing the other players at when it
+	// made the newest input of this batch (its interpolation time, rounded);
+	// 0 for unknown. The server judges that input's shot against where the
+	// targets were then, rewinding at most Arena.max_rewind ticks. An older
+	// input in the batch counts one tick earlier per place.
+	ViewTick      uint32 `protobuf:"varint,5,opt,name=view_tick,json=viewTick,proto3" json:"view_tick,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1969,6 +1985,13 @@ func (x *InputBatch) GetAim() []uint32 {
 func (x *InputBatch) GetAckTick() uint32 {
 	if x != nil {
 		return x.AckTick
+	}
+	return 0
+}
+
+func (x *InputBatch) GetViewTick() uint32 {
+	if x != nil {
+		return x.ViewTick
 	}
 	return 0
 }
@@ -2859,7 +2882,7 @@ const file_arena_proto_rawDesc = "" +
 	"\x01h\x18\x04 \x01(\x05R\x01h\"#\n" +
 	"\x05Point\x12\f\n" +
 	"\x01x\x18\x01 \x01(\x05R\x01x\x12\f\n" +
-	"\x01y\x18\x02 \x01(\x05R\x01y\"\xe2\x04\n" +
+	"\x01y\x18\x02 \x01(\x05R\x01y\"\x81\x05\n" +
 	"\x05Arena\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x05R\x06height\x12\x14\n" +
@@ -2881,13 +2904,16 @@ const file_arena_proto_rawDesc = "" +
 	"\x06damage\x18\x0f \x01(\rR\x06damage\x12\x1b\n" +
 	"\taim_steps\x18\x10 \x01(\rR\baimSteps\x12\x12\n" +
 	"\x04seed\x18\x11 \x01(\x04R\x04seed\x12\x1b\n" +
-	"\ttick_rate\x18\x12 \x01(\rR\btickRate\"p\n" +
+	"\ttick_rate\x18\x12 \x01(\rR\btickRate\x12\x1d\n" +
+	"\n" +
+	"max_rewind\x18( \x01(\rR\tmaxRewind\"\x8d\x01\n" +
 	"\n" +
 	"InputBatch\x12\x1b\n" +
 	"\tfirst_seq\x18\x01 \x01(\rR\bfirstSeq\x12\x18\n" +
 	"\abuttons\x18\x02 \x03(\rR\abuttons\x12\x10\n" +
 	"\x03aim\x18\x03 \x03(\rR\x03aim\x12\x19\n" +
-	"\back_tick\x18\x04 \x01(\rR\aackTick\"t\n" +
+	"\back_tick\x18\x04 \x01(\rR\aackTick\x12\x1b\n" +
+	"\tview_tick\x18\x05 \x01(\rR\bviewTick\"t\n" +
 	"\bSnapshot\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\rR\x04tick\x12!\n" +
 	"\fbaseline_age\x18\x02 \x01(\rR\vbaselineAge\x12\x1b\n" +

@@ -290,7 +290,11 @@ func (s *session) detach(link *outbox.Link) {
 	if s.out.Closed() {
 		// The room or the server ended the session; nothing to hold.
 		s.mu.Unlock()
-		s.end(errors.New(s.out.Reason().Error()), nil)
+		reason := s.out.Reason()
+		if reason == nil {
+			reason = errors.New("closed by the server")
+		}
+		s.end(reason, nil)
 		return
 	}
 	s.heldSince = time.Now()
@@ -495,6 +499,7 @@ func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
 	}
 	s.inputs = s.inputs[:0]
 	first := b.GetFirstSeq()
+	last := len(b.Buttons) - 1
 	for i, bt := range b.Buttons {
 		if bt&^uint32(sim.ButtonsMask) != 0 || b.Aim[i] >= sim.AimSteps {
 			// Out of range: submit what came before, skip this one.
@@ -505,10 +510,22 @@ func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
 			s.inputs = s.inputs[:0]
 			continue
 		}
-		s.inputs = append(s.inputs, sim.Input{Buttons: sim.Buttons(bt), Aim: uint16(b.Aim[i])})
+		s.inputs = append(s.inputs, sim.Input{Buttons: sim.Buttons(bt), Aim: uint16(b.Aim[i]),
+			ViewTick: viewTick(b.GetViewTick(), last-i)})
 	}
 	m.Submit(first, s.inputs)
 	return nil
+}
+
+// viewTick is the view tick of the input back places before the newest of
+// a batch whose newest was made at newest: one tick earlier per place (a
+// client sends one input per tick). 0 stays 0 (unknown); the sim bounds
+// how far a shot may rewind, whatever the client claims.
+func viewTick(newest uint32, back int) uint32 {
+	if newest <= uint32(back) {
+		return 0
+	}
+	return newest - uint32(back)
 }
 
 // push queues a reliable frame; a full log ends the session.

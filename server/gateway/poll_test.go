@@ -33,6 +33,7 @@ import (
 type httpProxy struct {
 	url           string
 	refuseUpgrade atomic.Bool
+	hangUpgrade   atomic.Bool // hold upgrade requests without an answer
 	mu            sync.Mutex
 	hijacked      []net.Conn
 	requests      atomic.Int64
@@ -50,6 +51,10 @@ func newHTTPProxy(t *testing.T, target string) *httpProxy {
 		ReadHeaderTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p.requests.Add(1)
+			if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") && p.hangUpgrade.Load() {
+				<-r.Context().Done() // a proxy that swallows the upgrade
+				return
+			}
 			if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") && p.refuseUpgrade.Load() {
 				http.Error(w, "WebSocket is not allowed here", http.StatusForbidden)
 				return
@@ -189,6 +194,24 @@ func TestAutoFallsBackBehindAProxyThatRefusesUpgrade(t *testing.T) {
 	assert.Greater(t, sc.n.Load(), int64(20))
 }
 
+// TestAutoFallsBackWhenTheUpgradeNeverCompletes: a proxy that neither
+// refuses nor completes the upgrade costs "auto" its upgrade timeout, then
+// it plays over polling.
+func TestAutoFallsBackWhenTheUpgradeNeverCompletes(t *testing.T) {
+	ts := startServer(t, room.Config{}, Config{})
+	px := newHTTPProxy(t, ts.addr)
+	px.hangUpgrade.Store(true)
+	start := time.Now()
+	c, sc := dialCounted(t, px.url, "patient", "auto", time.Hour) // upgrade timeout 1 s
+	elapsed := time.Since(start)
+	assert.GreaterOrEqual(t, elapsed, time.Second)
+	assert.Less(t, elapsed, 3*time.Second)
+	assert.Equal(t, "poll", c.Transport())
+	_, err := c.Join(context.Background(), "", false)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return sc.n.Load() > 5 }, 2*time.Second, 10*time.Millisecond)
+}
+
 // TestUpgradeFromPollingKeepsTheSeat starts behind a proxy that refuses
 // WebSocket; once the proxy lets upgrades through, the session moves to
 // WebSocket by itself with the same player, entity and score.
@@ -304,7 +327,8 @@ func frames(ms ...*arenapb.ClientMessage) []byte {
 // each gets a clear HTTP error, and the room (and the honest player in it)
 // carries on.
 func TestBadInputOnPollingRoutes(t *testing.T) {
-	ts := startServer(t, room.Config{}, Config{Poll: pollconn.ServerOptions{Wait: 300 * time.Millisecond, Linger: 100 * time.Millisecond}})
+	ts := startServer(t, room.Config{}, Config{Heartbeat: time.Minute, HeartbeatTimeout: 2 * time.Minute,
+		Poll: pollconn.ServerOptions{Wait: 300 * time.Millisecond, Linger: 100 * time.Millisecond}})
 	honest, hs := dialCounted(t, ts.url, "honest", "poll", 0)
 	j, err := honest.Join(context.Background(), "", false)
 	require.NoError(t, err)
@@ -335,27 +359,28 @@ func TestBadInputOnPollingRoutes(t *testing.T) {
 	code, _ = status(http.MethodGet, p.base, nil)
 	assert.Equal(t, http.StatusBadRequest, code)
 
-	// A second GET while one waits.
+	// A second GET while one waits: on a channel in the lobby, where
+	// nothing (no snapshot, no heartbeat in this test) ends the first GET.
+	q := openRawPoll(t, ts)
+	resp, _ = q.post(frames(hello("lobby")))
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	resp, got = q.get(time.Second)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NotEmpty(t, got, "the Welcome")
 	waiting := make(chan int, 1)
+	gets := ts.gw.poll.Stats().Gets
 	go func() {
-		req, _ := http.NewRequest(http.MethodGet, p.base+"?sid="+p.sid, nil)
+		req, _ := http.NewRequest(http.MethodGet, q.base+"?sid="+q.sid, nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 			waiting <- resp.StatusCode
 		}
 	}()
-	time.Sleep(20 * time.Millisecond) // snapshots arrive every 33 ms: the first GET may return at once
-	var conflict bool
-	for range 20 {
-		code, text = status(http.MethodGet, p.base+"?sid="+p.sid, nil)
-		if code == http.StatusConflict {
-			conflict = true
-			assert.Contains(t, text, "another GET")
-			break
-		}
-	}
-	assert.True(t, conflict, "a second concurrent GET is refused")
-	<-waiting
+	require.Eventually(t, func() bool { return ts.gw.poll.Stats().Gets > gets }, time.Second, time.Millisecond, "the first GET waits")
+	code, text = status(http.MethodGet, q.base+"?sid="+q.sid, nil)
+	assert.Equal(t, http.StatusConflict, code, "a second concurrent GET is refused")
+	assert.Contains(t, text, "another GET")
+	assert.Equal(t, http.StatusOK, <-waiting, "the first GET ends normally, empty after the wait")
 
 	// An oversized body, a body that is not length-prefixed frames, and a
 	// flood of POSTs: refused, and the session goes on.

@@ -12,28 +12,47 @@ import (
 // calls add; the room goroutine calls next. Bounded: at most inputQueueLen
 // inputs wait; past that the oldest are dropped (and counted), so holding
 // inputs back and bursting them gains nothing.
+//
+// Every input is applied exactly once and in order; none is invented. When
+// no input has arrived for a tick, the player stands still (keeping its
+// aim) and no sequence number is used up, so the late input is applied on
+// a later tick, as the client predicted it. A client's own prediction thus
+// stays exact under jitter, and each late arrival leaves one more input
+// queued: the queue becomes a jitter buffer as deep as the worst lateness
+// seen (at most inputQueueLen ticks).
+//
+// That buffer drains again when it is not needed: when at every tick of
+// the last catchUpWindow ticks at least two inputs were waiting, the room
+// applies one extra input (without fire) in a tick, moving the player twice
+// (spare). Movement is a pure sequence of MovePlayer calls, so this keeps
+// the client's prediction exact while its inputs wait less.
 type inputQueue struct {
 	mu      sync.Mutex // guards the fields below
 	pending [inputQueueLen]pendingInput
 	n       int    // pending inputs, sorted by seq in pending[:n]
 	applied uint32 // highest seq applied (or claimed); written by next
 	dropped uint64 // inputs dropped because the queue was full
+	starved uint64 // ticks the player stood still for want of an input; written by next
+	spared  uint64 // extra inputs applied to drain a standing backlog
+
+	// The standing backlog: the fewest inputs waiting at any tick of the
+	// current window, and whether the last full window never had fewer
+	// than two (so one can be spared).
+	minDepth int
+	window   int
+	surplus  bool
 
 	drops *atomic.Uint64 // if not nil, also counts the drops (the room's); set before use
 
 	// Owned by the room goroutine.
-	last        sim.Input // the input applied last tick, repeated when none arrives
-	substituted int       // consecutive ticks that repeated last
-	started     bool      // a real input has been applied
+	last sim.Input // the input applied last; its aim is kept while none arrives
 }
 
 const (
 	inputQueueLen = 8
-	// maxSubstitute is how many consecutive missing inputs the room fills by
-	// repeating the last one while claiming their sequence numbers; after
-	// that the player stands still (keeping its aim) and no sequence number
-	// is used up, so a client that stalled resumes where it was.
-	maxSubstitute = 4
+	// catchUpWindow is how many ticks a backlog of two or more inputs must
+	// stand before one extra input is applied: half a second at 60 Hz.
+	catchUpWindow = 30
 )
 
 type pendingInput struct {
@@ -85,29 +104,64 @@ func (q *inputQueue) drop() {
 }
 
 // next returns the input to apply this tick and the highest sequence number
-// applied once it is. A missing input repeats the last one.
+// applied once it is. With none queued the player stands still, keeping its
+// aim, and the applied number does not move.
 func (q *inputQueue) next() (sim.Input, uint32) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.window == 0 || q.n < q.minDepth {
+		q.minDepth = q.n
+	}
+	if q.window++; q.window == catchUpWindow {
+		q.surplus = q.minDepth >= 2
+		q.window = 0
+	}
 	if q.n > 0 {
 		p := q.pending[0]
 		copy(q.pending[:], q.pending[1:q.n])
 		q.n--
 		q.applied = p.seq
 		q.last = p.in
-		q.substituted = 0
-		q.started = true
 		return p.in, q.applied
 	}
-	if !q.started {
-		return sim.Input{}, q.applied
-	}
-	if q.substituted < maxSubstitute {
-		q.substituted++
-		q.applied++
-		return q.last, q.applied
+	if q.applied != 0 {
+		q.starved++
 	}
 	return sim.Input{Aim: q.last.Aim}, q.applied
+}
+
+// spare returns an extra input to apply before this tick's own (it is then
+// applied: the number advances) when a backlog of two or more has stood for
+// a whole window. An input that fires is never spared: shots keep their
+// ticks. Call it before next.
+func (q *inputQueue) spare() (sim.Input, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.surplus || q.n < 2 || q.pending[0].in.Buttons&sim.ButtonFire != 0 {
+		return sim.Input{}, false
+	}
+	p := q.pending[0]
+	copy(q.pending[:], q.pending[1:q.n])
+	q.n--
+	q.applied = p.seq
+	q.last = p.in
+	q.surplus = false
+	q.spared++
+	return p.in, true
+}
+
+// apply sets player id's input for the coming Step from q (after moving it
+// by a spared input, if any) and returns the input ack once it is applied.
+// It runs on the room goroutine.
+func (q *inputQueue) apply(w *sim.World, id sim.PlayerID) uint32 {
+	if extra, ok := q.spare(); ok {
+		if p := w.Player(id); p != nil && p.Alive() {
+			w.MovePlayer(p, extra) // the dead do not move: the client predicts the same
+		}
+	}
+	in, ack := q.next()
+	w.SetInput(id, in)
+	return ack
 }
 
 // reset forgets everything: used when a seat changes hands.

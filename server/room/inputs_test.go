@@ -1,9 +1,11 @@
 package room
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/arenaserver/arena/sim"
 )
@@ -26,18 +28,22 @@ func TestInputQueue(t *testing.T) {
 		{"nothing before the first input claims nothing", []step{
 			{nil, 0, 0}, {nil, 0, 0}, {[]uint32{5}, 5, 5},
 		}},
-		{"a missing input repeats the last and claims its seq", []step{
-			{[]uint32{1}, 1, 1}, {nil, 1, 2}, {[]uint32{2, 3}, 3, 3},
+		{"a missing input stands still and claims nothing; the late one comes next", []step{
+			{[]uint32{1}, 1, 1}, {nil, 0, 1}, {[]uint32{2, 3}, 2, 2}, {nil, 3, 3},
 		}},
 		{"redundant resends apply once", []step{
-			{[]uint32{1, 2}, 1, 1}, {[]uint32{1, 2, 3}, 2, 2}, {[]uint32{2, 3}, 3, 3}, {nil, 3, 4},
+			{[]uint32{1, 2}, 1, 1}, {[]uint32{1, 2, 3}, 2, 2}, {[]uint32{2, 3}, 3, 3}, {nil, 0, 3},
 		}},
 		{"out of order arrivals are sorted", []step{
 			{[]uint32{3, 1, 2}, 1, 1}, {nil, 2, 2}, {nil, 3, 3},
 		}},
-		{"after a few missing ticks the player stands still", []step{
-			{[]uint32{1}, 1, 1}, {nil, 1, 2}, {nil, 1, 3}, {nil, 1, 4}, {nil, 1, 5}, {nil, 0, 5}, {nil, 0, 5},
-			{[]uint32{6}, 6, 6},
+		{"a stalled client resumes where it was", []step{
+			{[]uint32{1}, 1, 1}, {nil, 0, 1}, {nil, 0, 1}, {nil, 0, 1}, {nil, 0, 1}, {nil, 0, 1}, {nil, 0, 1},
+			{[]uint32{2}, 2, 2},
+		}},
+		{"a jitter spike leaves a buffer behind", []step{
+			{[]uint32{1}, 1, 1}, {nil, 0, 1}, {[]uint32{2}, 2, 2}, {[]uint32{3}, 3, 3}, {[]uint32{4, 5}, 4, 4},
+			{[]uint32{6}, 5, 5}, {[]uint32{7}, 6, 6},
 		}},
 		{"a burst is applied one per tick", []step{
 			{[]uint32{1, 2, 3, 4}, 1, 1}, {nil, 2, 2}, {nil, 3, 3}, {nil, 4, 4},
@@ -61,6 +67,16 @@ func TestInputQueue(t *testing.T) {
 	}
 }
 
+func TestInputQueueKeepsAimWhileStarved(t *testing.T) {
+	var q inputQueue
+	q.add(1, []sim.Input{{Buttons: sim.ButtonRight | sim.ButtonFire, Aim: 300}})
+	q.next()
+	got, ack := q.next()
+	assert.Equal(t, sim.Input{Aim: 300}, got, "stands still, holds fire, keeps its aim")
+	assert.Equal(t, uint32(1), ack)
+	assert.Equal(t, uint64(1), q.starved)
+}
+
 func TestInputQueueBatchAdd(t *testing.T) {
 	var q inputQueue
 	assert.Equal(t, 3, q.add(10, []sim.Input{in(1), in(2), in(3)}))
@@ -70,4 +86,75 @@ func TestInputQueueBatchAdd(t *testing.T) {
 	assert.Equal(t, uint32(10), ack)
 	assert.Zero(t, q.add(10, []sim.Input{in(9)}), "applied seqs are ignored")
 	assert.Zero(t, q.add(0, []sim.Input{in(9)}), "seq 0 is never valid")
+}
+
+// TestInputsAreAppliedExactlyOnceInOrder plays a client sending one input a
+// tick over a jittery link (arrivals late by 0..jitter ticks, order kept)
+// through the queue and a world, and checks what prediction relies on: at
+// every tick, the player is exactly where applying inputs 1..ack with
+// MovePlayer puts it. Early on a burst of lateness builds a backlog; once
+// the link calms down the backlog drains (spared inputs) and inputs wait at
+// most a tick again.
+func TestInputsAreAppliedExactlyOnceInOrder(t *testing.T) {
+	for _, jitter := range []int{0, 3, 6} {
+		rng := rand.New(rand.NewPCG(uint64(jitter), 9))
+		cfg := sim.Config{Rules: sim.NewRules(60), Arena: sim.DefaultArena(), Seed: 1}
+		w := sim.NewWorld(cfg)
+		_, err := w.AddPlayer(1)
+		require.NoError(t, err)
+		start := *w.Player(1)
+		const n = 1200
+		inputs := make([]sim.Input, n+1)
+		arrive := make([]int, n+1)
+		dirs := []sim.Buttons{sim.ButtonUp, sim.ButtonDown, sim.ButtonLeft, sim.ButtonRight, sim.ButtonDown | sim.ButtonRight, 0}
+		b := dirs[0]
+		last := 0
+		for seq := 1; seq <= n; seq++ {
+			if rng.IntN(15) == 0 {
+				b = dirs[rng.IntN(len(dirs))]
+			}
+			inputs[seq] = sim.Input{Buttons: b, Aim: uint16(seq % sim.AimSteps)}
+			if rng.IntN(10) == 0 {
+				inputs[seq].Buttons |= sim.ButtonFire
+			}
+			late := 0
+			if jitter > 0 && seq < n/2 {
+				late = rng.IntN(jitter + 1)
+			}
+			arrive[seq] = max(seq+late, last)
+			last = arrive[seq]
+		}
+		// want[a] is the player after inputs 1..a.
+		want := make([]sim.Player, n+1)
+		want[0] = start
+		for seq := 1; seq <= n; seq++ {
+			want[seq] = want[seq-1]
+			cfg.MovePlayer(&want[seq], inputs[seq])
+		}
+
+		var q inputQueue
+		next := 1
+		waited := 0
+		for tick := 1; tick <= n+60; tick++ {
+			for next <= n && arrive[next] <= tick {
+				q.add(uint32(next), []sim.Input{inputs[next]})
+				next++
+			}
+			ack := q.apply(w, 1)
+			w.Step()
+			p := w.Player(1)
+			require.Equal(t, want[ack].X, p.X, "jitter %d tick %d ack %d", jitter, tick, ack)
+			require.Equal(t, want[ack].Y, p.Y, "jitter %d tick %d ack %d", jitter, tick, ack)
+			if tick > n*3/4 && tick <= n {
+				waited = max(waited, tick-arrive[ack])
+			}
+		}
+		assert.Equal(t, want[n].X, w.Player(1).X, "every input applied")
+		assert.Zero(t, q.dropped)
+		assert.LessOrEqual(t, waited, 1, "jitter %d: the backlog drained once the link calmed down", jitter)
+		if jitter > 0 {
+			assert.Positive(t, q.starved, "jitter %d: late inputs made the player wait", jitter)
+			assert.Positive(t, q.spared, "jitter %d: the backlog was drained by spare inputs", jitter)
+		}
+	}
 }

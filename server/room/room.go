@@ -293,6 +293,14 @@ func (m *Member) InputsDropped() uint64 {
 	return m.inputs.dropped
 }
 
+// InputsStarved is how many ticks this member's player stood still because
+// no input had arrived for it (late or missing inputs).
+func (m *Member) InputsStarved() uint64 {
+	m.inputs.mu.Lock()
+	defer m.inputs.mu.Unlock()
+	return m.inputs.starved
+}
+
 // Leave gives up the seat without a word to the member (its connection is
 // gone). It does not wait for the room; calling it twice is harmless.
 func (m *Member) Leave() { m.leave(false, 0) }
@@ -397,9 +405,7 @@ func (r *Room) tick() {
 	}
 	for _, m := range r.members {
 		if m.player != 0 {
-			in, ack := m.inputs.next()
-			r.world.SetInput(m.player, in)
-			m.inputAck = ack
+			m.inputAck = m.inputs.apply(r.world, m.player)
 		}
 	}
 	r.world.Step()

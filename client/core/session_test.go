@@ -1,0 +1,321 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arenaserver/arena/bots/serverproc"
+	"github.com/arenaserver/arena/netcode/client"
+	"github.com/arenaserver/arena/netcode/linkcond"
+	"github.com/arenaserver/arena/sim"
+)
+
+var (
+	buildOnce sync.Once
+	serverBin string
+	buildErr  error
+)
+
+// startServer runs the real server binary on a free loopback port.
+func startServer(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "arena-core-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		serverBin, buildErr = serverproc.Build(context.Background(), dir, "")
+	})
+	require.NoError(t, buildErr)
+	p, err := serverproc.Start(serverBin, "-addr", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = p.Kill()
+		if t.Failed() {
+			t.Logf("server log:\n%s", p.Log())
+		}
+	})
+	return "ws://" + p.Addr + "/ws"
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// frames calls Update at 60 frames a second for d, with the input in gives
+// for each frame (nil: no input).
+func frames(s *Session, d time.Duration, in func(frame int) sim.Input) {
+	tk := time.NewTicker(time.Second / 60)
+	defer tk.Stop()
+	end := time.Now().Add(d)
+	for frame := 0; ; frame++ {
+		now := <-tk.C
+		if now.After(end) {
+			return
+		}
+		var input sim.Input
+		if in != nil {
+			input = in(frame)
+		}
+		s.Update(now, input)
+	}
+}
+
+// until updates s (with no input) until cond holds or 10 s pass.
+func until(t *testing.T, s *Session, what string, cond func(*View) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s.Update(time.Now(), sim.Input{})
+		if cond(s.View()) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; status %q", what, s.View().Status)
+}
+
+// walker is a scripted player: it holds a direction for about half a
+// second, then another, sweeping its aim; it never fires.
+func walker(frame int) sim.Input {
+	dirs := []sim.Buttons{sim.ButtonRight, sim.ButtonDown, sim.ButtonLeft | sim.ButtonUp, 0,
+		sim.ButtonUp, sim.ButtonLeft, sim.ButtonDown | sim.ButtonRight, sim.ButtonLeft | sim.ButtonDown}
+	return sim.Input{Buttons: dirs[(frame/27)%len(dirs)], Aim: uint16(frame*7) % sim.AimSteps}
+}
+
+// TestPredictionHasNoCorrectionsUnderLagAndJitter: alone in a room of a real
+// server, over a link of 150 ms round trip with ±30 ms jitter, the own
+// player walks in changing directions for eight seconds. The server must
+// agree with every prediction it is compared with.
+func TestPredictionHasNoCorrectionsUnderLagAndJitter(t *testing.T) {
+	t.Parallel()
+	url := startServer(t)
+	s := New(Config{URL: url, Name: "tester", Logger: quiet(),
+		Link: linkcond.Config{Latency: 150 * time.Millisecond, Jitter: 30 * time.Millisecond, Seed: 11}})
+	defer s.Close()
+	require.True(t, s.CreateAndJoin(2))
+	until(t, s, "a first snapshot", func(v *View) bool { return v.Ready })
+	require.Equal(t, PhasePlaying, s.View().Phase)
+
+	start := *s.View()
+	var startX, startY float64
+	for _, p := range start.Players {
+		if p.Self {
+			startX, startY = p.X, p.Y
+		}
+	}
+	frames(s, 8*time.Second, walker)
+	v := s.View()
+	t.Logf("checks %d corrections %d pending %d rtt %v", v.Net.PredictionChecks, v.Net.Corrections, v.Net.PendingInputs, v.Net.RTT)
+	require.Greater(t, v.Net.PredictionChecks, uint64(150), "predictions were compared with the server")
+	assert.Zero(t, v.Net.Corrections, "the server disagreed with the prediction")
+	assert.Zero(t, s.pred.corrections)
+	// Prediction really runs ahead: the inputs the server has not applied
+	// cover at least the 150 ms round trip (9 ticks at 60 Hz).
+	assert.GreaterOrEqual(t, v.Net.PendingInputs, 9)
+	// 150 ms ± 30 ms each way: a ping takes 90..210 ms (loopback alone: well
+	// under a millisecond).
+	assert.GreaterOrEqual(t, v.Net.RTT, 90*time.Millisecond, "the link conditioner is in the path")
+	var moved bool
+	for _, p := range v.Players {
+		if p.Self {
+			moved = math.Abs(p.X-startX)+math.Abs(p.Y-startY) > 100
+		}
+	}
+	assert.True(t, moved, "the own player moved")
+}
+
+// TestInterpolationNeverRunsDryOverAJitteryLink: a watcher behind 150 ms of
+// round trip with ±30 ms jitter draws another player who walks around. After
+// two seconds to measure the jitter, no frame may find the render time past
+// the newest snapshot, and the walker must move smoothly on screen.
+func TestInterpolationNeverRunsDryOverAJitteryLink(t *testing.T) {
+	t.Parallel()
+	url := startServer(t)
+	s := New(Config{URL: url, Name: "watcher", Logger: quiet(),
+		Link: linkcond.Config{Latency: 150 * time.Millisecond, Jitter: 30 * time.Millisecond, Seed: 12}})
+	defer s.Close()
+	require.True(t, s.CreateAndJoin(4))
+	until(t, s, "a first snapshot", func(v *View) bool { return v.Ready })
+	roomID := s.View().RoomID
+
+	// The walker: a bare protocol client sending one input per tick.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := client.Dial(ctx, client.Config{URL: url, Name: "walker"})
+	require.NoError(t, err)
+	defer w.Close()
+	j, err := w.Join(ctx, roomID, false)
+	require.NoError(t, err)
+	walkerID := sim.PlayerID(j.GetPlayerId())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tk := time.NewTicker(time.Second / 60)
+		defer tk.Stop()
+		for frame := 0; ; frame++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+			}
+			if _, err := w.SendInput(walker(frame)); err != nil {
+				return
+			}
+		}
+	})
+	defer wg.Wait()
+	defer cancel()
+
+	frames(s, 2*time.Second, nil)
+	s.tl.dry, s.tl.frames = 0, 0
+	var lastX, lastY float64
+	seen, maxStep := 0, 0.0
+	tk := time.NewTicker(time.Second / 60)
+	defer tk.Stop()
+	for end := time.Now().Add(6 * time.Second); time.Now().Before(end); {
+		now := <-tk.C
+		s.Update(now, sim.Input{})
+		for _, p := range s.View().Players {
+			if p.ID != walkerID {
+				continue
+			}
+			if seen > 0 {
+				maxStep = max(maxStep, math.Hypot(p.X-lastX, p.Y-lastY))
+			}
+			lastX, lastY = p.X, p.Y
+			seen++
+		}
+	}
+	v := s.View()
+	t.Logf("frames %d dry %d delay %v jitter %v depth %v maxStep %.1f", s.tl.frames, s.tl.dry, v.Net.InterpDelay, v.Net.Jitter, v.Net.BufferDepth, maxStep)
+	require.Greater(t, seen, 250, "the walker was drawn")
+	require.Greater(t, s.tl.frames, uint64(250))
+	assert.Zero(t, s.tl.dry, "frames whose render time passed the newest snapshot")
+	assert.Less(t, v.Net.InterpDelay, 200*time.Millisecond, "the adaptive delay stays small")
+	assert.GreaterOrEqual(t, v.Net.InterpDelay, 66*time.Millisecond)
+	// Smooth: a frame never moves the walker by more than a few ticks'
+	// worth (27 units a tick; the render clock may run 10 % fast, and a
+	// stalled frame on a busy machine may cover several ticks).
+	assert.Less(t, maxStep, 6*27.0)
+}
+
+// TestLobby: list rooms, create and join one, leave, spectate it, and see
+// the name of a player from the roster.
+func TestLobby(t *testing.T) {
+	t.Parallel()
+	url := startServer(t)
+	s := New(Config{URL: url, Name: "ann", Logger: quiet()})
+	defer s.Close()
+	require.True(t, s.CreateAndJoin(3))
+	until(t, s, "playing", func(v *View) bool { return v.Phase == PhasePlaying && v.Ready })
+	room := s.View().RoomID
+	until(t, s, "own name from the roster", func(v *View) bool {
+		return len(v.Scores) == 1 && v.Scores[0].Name == "ann" && v.Scores[0].Self
+	})
+	require.True(t, s.Leave())
+	until(t, s, "back in the lobby", func(v *View) bool { return v.Phase == PhaseLobby && !v.Busy })
+
+	other := New(Config{URL: url, Name: "bob", Logger: quiet()})
+	defer other.Close()
+	require.True(t, other.JoinRoom(room, false))
+	until(t, other, "bob playing", func(v *View) bool { return v.Phase == PhasePlaying })
+
+	require.True(t, s.ListRooms())
+	until(t, s, "the room listed", func(v *View) bool {
+		for _, r := range v.Rooms {
+			if r.ID == room && r.Players == 1 && r.Capacity == 3 {
+				return true
+			}
+		}
+		return false
+	})
+	s.SetName("ann2")
+	require.True(t, s.JoinRoom(room, true))
+	until(t, s, "spectating bob", func(v *View) bool {
+		return v.Phase == PhaseSpectating && v.Ready && len(v.Players) == 1 && v.Players[0].Name == "bob"
+	})
+	assert.Zero(t, s.View().Self)
+}
+
+// BenchmarkCorrectionsPerMinute measures own-player prediction corrections
+// per minute of play for the figures in benchmarks/README.md: one client
+// alone in a room of a real server, walking in changing directions for a
+// minute through the link conditioner at each setting. Run it with
+//
+//	go test -run XXX -bench CorrectionsPerMinute -benchtime 1x ./client/core
+func BenchmarkCorrectionsPerMinute(b *testing.B) {
+	for _, link := range []linkcond.Config{
+		{},
+		{Latency: 100 * time.Millisecond},
+		{Latency: 200 * time.Millisecond},
+		{Latency: 150 * time.Millisecond, Jitter: 30 * time.Millisecond},
+	} {
+		b.Run(fmt.Sprintf("lag=%v,jitter=%v", link.Latency, link.Jitter), func(b *testing.B) {
+			for range b.N {
+				url := startServerB(b)
+				s := New(Config{URL: url, Name: "bench", Logger: quiet(), Link: link})
+				if !s.CreateAndJoin(1) {
+					b.Fatal("join refused")
+				}
+				deadline := time.Now().Add(10 * time.Second)
+				for !s.View().Ready && time.Now().Before(deadline) {
+					s.Update(time.Now(), sim.Input{})
+					time.Sleep(10 * time.Millisecond)
+				}
+				frames(s, time.Minute, walker)
+				v := s.View()
+				b.ReportMetric(float64(v.Net.Corrections), "corrections/min")
+				b.ReportMetric(float64(v.Net.PredictionChecks)/60, "checks/s")
+				b.ReportMetric(float64(v.Net.RTT)/float64(time.Millisecond), "rtt-ms")
+				s.Close()
+			}
+		})
+	}
+}
+
+// startServerB is startServer for benchmarks.
+func startServerB(b *testing.B) string {
+	b.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "arena-core-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		serverBin, buildErr = serverproc.Build(context.Background(), dir, "")
+	})
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	p, err := serverproc.Start(serverBin, "-addr", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Kill() })
+	return "ws://" + p.Addr + "/ws"
+}
+
+// TestLinkConditionerOnPolling: the conditioner sits under either
+// transport; on long-polling the round trip grows by the added latency too.
+func TestLinkConditionerOnPolling(t *testing.T) {
+	t.Parallel()
+	url := startServer(t)
+	s := New(Config{URL: url, Name: "poller", Logger: quiet(), Transport: "poll",
+		Link: linkcond.Config{Latency: 100 * time.Millisecond}})
+	defer s.Close()
+	require.True(t, s.CreateAndJoin(1))
+	until(t, s, "a snapshot and a ping over polling", func(v *View) bool { return v.Ready && v.Net.RTT > 0 })
+	frames(s, 300*time.Millisecond, nil)
+	v := s.View()
+	assert.Equal(t, "poll", v.Net.Transport)
+	assert.GreaterOrEqual(t, v.Net.RTT, 100*time.Millisecond)
+}
