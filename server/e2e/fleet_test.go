@@ -86,28 +86,39 @@ func TestFleetQuickJoinSpreadsOverNodes(t *testing.T) {
 	rd := redistest.Start(t)
 	nodes := startFleet(t, rd, 3, "-room-size", "4")
 	const bots = 24
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	measuring := make(chan struct{})
 	done := make(chan *swarm.Report, 1)
 	go func() {
-		rep, err := swarm.Run(context.Background(), swarm.Config{URL: nodes[0].ws, Bots: bots, Duration: 4 * time.Second,
-			Seed: 9, Transport: "ws", ConnectRate: 100})
+		// Duration 0: the bots play until the checks below are done.
+		rep, err := swarm.Run(ctx, swarm.Config{URL: nodes[0].ws, Bots: bots, Seed: 9, Transport: "ws", ConnectRate: 100,
+			OnMeasure: func(int) { close(measuring) }})
 		assert.NoError(t, err)
 		done <- rep
 	}()
+	select {
+	case <-measuring:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the bots did not all connect")
+	}
+	time.Sleep(time.Second) // a few seconds of play for the snapshot rate
 
 	// While they play, every server lists every room: 2 full rooms of 4
 	// on each server (the heartbeats carry the counts within a beat).
-	for _, n := range nodes {
-		require.Eventually(t, func() bool {
+	require.Eventually(t, func() bool {
+		for _, n := range nodes {
 			rooms, players := roomsByServer(t, n.ws)
 			for _, m := range nodes {
-				if rooms[m.ws] != 2 || players[m.ws] != 8 {
+				if len(rooms) != 3 || rooms[m.ws] != 2 || players[m.ws] != 8 {
 					t.Logf("from %s: rooms %v players %v", n.ws, rooms, players)
 					return false
 				}
 			}
-			return len(rooms) == 3
-		}, 6*time.Second, 250*time.Millisecond, "listing from %s", n.ws)
-	}
+		}
+		return true
+	}, 10*time.Second, 250*time.Millisecond, "every server lists the whole fleet")
+	stop()
 	rep := <-done
 	require.NotNil(t, rep)
 	require.False(t, rep.Failed(), "bots failed: %v", rep.ErrorList)

@@ -258,7 +258,9 @@ func (n *Node) heartbeatLoop() {
 		case <-n.stop:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Heartbeat)
+			// Half the TTL: a slow Redis (or a loaded machine) may take longer
+			// than a beat, and the node is still listed meanwhile.
+			ctx, cancel := context.WithTimeout(context.Background(), max(n.cfg.TTL/2, n.cfg.OpTimeout))
 			n.beat(ctx)
 			cancel()
 		}
