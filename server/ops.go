@@ -56,6 +56,9 @@ func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Se
 			}
 		},
 	})
+	if x.fleet != nil {
+		registerFleet(x.reg, x.fleet)
+	}
 	x.ready = &health.Checker{Draining: draining, Rooms: lob.List}
 	token := o.adminToken
 	if token == "" {
@@ -158,4 +161,32 @@ func (x *ops) announce(w http.ResponseWriter, r *http.Request) {
 	n := x.gw.EmitAll(name, body)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "queued for %d sessions here (fleet: %t)\n", n, x.fleet != nil)
+}
+
+// registerFleet adds the fleet's gauges and counters to reg (-redis only).
+func registerFleet(reg *prometheus.Registry, n *fleet.Node) {
+	stat := func(f func(fleet.Stats) uint64) func() float64 { return func() float64 { return float64(f(n.Stats())) } }
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "arena_fleet_in_directory",
+			Help: "1 while this server is listed in the fleet's directory (Redis reachable, not draining)."},
+			func() float64 {
+				if n.Stats().InDirectory {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_heartbeats_total",
+			Help: "Heartbeats the fleet's directory took."}, stat(func(s fleet.Stats) uint64 { return s.Heartbeats })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_heartbeat_failures_total",
+			Help: "Heartbeats that did not reach Redis."}, stat(func(s fleet.Stats) uint64 { return s.Failures })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_broadcasts_total",
+			Help: "Fleet-wide events published to the other servers.", ConstLabels: prometheus.Labels{"direction": "out"}},
+			stat(func(s fleet.Stats) uint64 { return s.BroadcastsOut })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_broadcasts_total",
+			Help: "Fleet-wide events published to the other servers.", ConstLabels: prometheus.Labels{"direction": "in"}},
+			stat(func(s fleet.Stats) uint64 { return s.BroadcastsIn })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_broadcasts_dropped_total",
+			Help: "Fleet-wide events not published (Redis away, or 256 waiting)."},
+			stat(func(s fleet.Stats) uint64 { return s.BroadcastsDropped })),
+	)
 }

@@ -248,6 +248,15 @@ func TestFleetAnnouncementReachesEveryNode(t *testing.T) {
 	mu.Lock()
 	assert.Equal(t, map[string]int{nodes[0].ws: 2, nodes[1].ws: 2, nodes[2].ws: 2}, heard, "and only once")
 	mu.Unlock()
+	m := scrapeMetrics(t, nodes[0].proc.Addr)
+	assert.Equal(t, 1.0, m.value(t, "arena_fleet_broadcasts_total", "direction=out"))
+	assert.Equal(t, 1.0, m.value(t, "arena_fleet_in_directory"))
+	for _, n := range nodes[1:] {
+		m := scrapeMetrics(t, n.proc.Addr)
+		assert.Equal(t, 1.0, m.value(t, "arena_fleet_broadcasts_total", "direction=in"))
+		assert.Equal(t, 0.0, m.value(t, "arena_fleet_broadcasts_dropped_total"))
+		assert.Positive(t, m.value(t, "arena_fleet_heartbeats_total"))
+	}
 }
 
 // TestFleetSurvivesRedisOutage: with Redis stopped mid-run, running
@@ -331,6 +340,7 @@ func TestFleetDrainingNodeLeavesDirectoryAtOnce(t *testing.T) {
 	require.Eventually(t, func() bool { rooms, _ := roomsByServer(t, a.ws); return rooms[b.ws] == 0 },
 		3*time.Second, 20*time.Millisecond)
 	t.Logf("draining node gone from the directory after %v", time.Since(start))
+	assert.Equal(t, 0.0, scrapeMetrics(t, b.proc.Addr).value(t, "arena_fleet_in_directory"))
 	assert.Less(t, time.Since(start), fleetBeat+time.Second, "at once, not after the expiry")
 	for range 3 {
 		p := dialFleet(t, a.ws, "new", nil)

@@ -12,26 +12,46 @@ import (
 
 func (n *Node) channel() string { return n.cfg.Prefix + "broadcast" }
 
+// outboundBroadcasts bounds the broadcasts waiting to be published; past
+// it a broadcast is dropped (for the other servers) and counted.
+const outboundBroadcasts = 256
+
 // Broadcast publishes a server-wide event to the other servers of the
 // fleet, which hand it to every session they hold (Config.Deliver). The
-// caller delivers it here itself. It does not wait for Redis: a broadcast
-// made while Redis is away is lost for the other servers (and logged at
-// debug level).
+// caller delivers it here itself. It does not wait for Redis: broadcasts
+// are published in order by one goroutine; one made while Redis is away,
+// or while 256 wait already, is lost for the other servers (counted in
+// Stats.BroadcastsDropped).
 func (n *Node) Broadcast(name string, payload []byte) {
 	b, err := proto.Marshal(&arenapb.Event{Name: name, Payload: payload})
 	if err != nil {
 		return
 	}
-	msg := n.id + "\n" + string(b)
-	n.spawn(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.OpTimeout)
-		defer cancel()
-		if err := n.rdb.Publish(ctx, n.channel(), msg).Err(); err != nil {
-			n.log.Debug("fleet: broadcast not published", "event", name, "err", err)
+	select {
+	case n.outbox <- n.id + "\n" + string(b):
+	default:
+		n.broadcastsDropped.Add(1)
+	}
+}
+
+// publishLoop publishes queued broadcasts until Close.
+func (n *Node) publishLoop() {
+	for {
+		select {
+		case <-n.stop:
 			return
+		case msg := <-n.outbox:
+			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.OpTimeout)
+			err := n.rdb.Publish(ctx, n.channel(), msg).Err()
+			cancel()
+			if err != nil {
+				n.broadcastsDropped.Add(1)
+				n.log.Debug("fleet: broadcast not published", "err", err)
+				continue
+			}
+			n.broadcastsOut.Add(1)
 		}
-		n.broadcastsOut.Add(1)
-	})
+	}
 }
 
 // receive hands broadcasts from other nodes to Config.Deliver until Close.
@@ -53,14 +73,4 @@ func (n *Node) receive() {
 			n.cfg.Deliver(ev.GetName(), ev.GetPayload())
 		}
 	}
-}
-
-// spawn runs f on a goroutine Close waits for; after Close it does nothing.
-func (n *Node) spawn(f func()) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.closed {
-		return
-	}
-	n.wg.Go(f)
 }

@@ -188,15 +188,16 @@ type Node struct {
 	pubMu     sync.Mutex      // serializes heartbeats and Leave; guards published
 	published map[string]bool // room ids in the directory as of the last heartbeat
 
-	mu      sync.Mutex // guards settled and closed
+	mu      sync.Mutex // guards settled
 	settled []string   // room id, reservation pairs whose players the rooms now count
-	closed  bool       // Close has begun: spawn starts nothing
 
-	stop chan struct{}
-	wg   sync.WaitGroup // the heartbeat and subscriber goroutines
-	sub  *redis.PubSub  // set by Start
+	stop   chan struct{}
+	wg     sync.WaitGroup // the heartbeat, publisher and subscriber goroutines
+	sub    *redis.PubSub  // set by Start
+	outbox chan string    // broadcasts to publish; bounded (outboundBroadcasts), full drops
 
-	heartbeats, failures, broadcastsOut, broadcastsIn atomic.Uint64
+	heartbeats, failures                           atomic.Uint64
+	broadcastsOut, broadcastsIn, broadcastsDropped atomic.Uint64
 }
 
 var (
@@ -214,7 +215,8 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleet: Redis URL: %w", err)
 	}
-	n := &Node{cfg: cfg, id: "n" + randomHex(6), log: cfg.Logger, published: map[string]bool{}, stop: make(chan struct{})}
+	n := &Node{cfg: cfg, id: "n" + randomHex(6), log: cfg.Logger, published: map[string]bool{}, stop: make(chan struct{}),
+		outbox: make(chan string, outboundBroadcasts)}
 	opt.ClientName = "arena-" + n.id
 	opt.DialTimeout = cfg.OpTimeout
 	opt.ReadTimeout = cfg.OpTimeout
@@ -246,6 +248,7 @@ func (n *Node) Start(ctx context.Context) {
 		"heartbeat", n.cfg.Heartbeat, "ttl", n.cfg.TTL, "in_directory", n.healthy.Load())
 	n.sub = n.rdb.Subscribe(context.Background(), n.channel())
 	n.wg.Go(n.heartbeatLoop)
+	n.wg.Go(n.publishLoop)
 	n.wg.Go(n.receive)
 }
 
@@ -361,9 +364,6 @@ func (n *Node) Close() {
 	default:
 	}
 	_ = n.Leave(context.Background())
-	n.mu.Lock()
-	n.closed = true
-	n.mu.Unlock()
 	close(n.stop)
 	if n.sub != nil {
 		_ = n.sub.Close()
@@ -374,11 +374,12 @@ func (n *Node) Close() {
 
 // Stats are the node's counters.
 type Stats struct {
-	Heartbeats    uint64 // heartbeats Redis took
-	Failures      uint64 // heartbeats that failed (Redis unreachable)
-	InDirectory   bool   // the last heartbeat worked and the node has not left
-	BroadcastsOut uint64 // broadcasts published
-	BroadcastsIn  uint64 // broadcasts from other servers delivered here
+	Heartbeats        uint64 // heartbeats Redis took
+	Failures          uint64 // heartbeats that failed (Redis unreachable)
+	InDirectory       bool   // the last heartbeat worked and the node has not left
+	BroadcastsOut     uint64 // broadcasts published
+	BroadcastsIn      uint64 // broadcasts from other servers delivered here
+	BroadcastsDropped uint64 // broadcasts not published (Redis away, or the queue full)
 }
 
 // Stats returns the node's counters.
@@ -386,7 +387,7 @@ func (n *Node) Stats() Stats {
 	return Stats{
 		Heartbeats: n.heartbeats.Load(), Failures: n.failures.Load(),
 		InDirectory:   n.healthy.Load() && !n.left.Load(),
-		BroadcastsOut: n.broadcastsOut.Load(), BroadcastsIn: n.broadcastsIn.Load(),
+		BroadcastsOut: n.broadcastsOut.Load(), BroadcastsIn: n.broadcastsIn.Load(), BroadcastsDropped: n.broadcastsDropped.Load(),
 	}
 }
 

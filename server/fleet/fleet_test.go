@@ -252,9 +252,6 @@ func TestReservationIsSingleUseAndShortLived(t *testing.T) {
 
 // kill stops a node as a crash would: no Leave, no more heartbeats.
 func (n *Node) kill() {
-	n.mu.Lock()
-	n.closed = true
-	n.mu.Unlock()
 	close(n.stop)
 	_ = n.sub.Close()
 	n.wg.Wait()
@@ -394,7 +391,9 @@ func TestRedisOutageThenRecovery(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUnavailable)
 	require.Len(t, rooms, 1, "its own rooms are still listed")
 	assert.Equal(t, "ra", rooms[0].ID)
-	a.Broadcast("lost", nil) // must not block or panic
+	a.Broadcast("lost", nil) // must not block
+	require.Eventually(t, func() bool { return a.Stats().BroadcastsDropped == 1 }, 3*time.Second, 10*time.Millisecond,
+		"a broadcast Redis did not take is counted")
 
 	rd.Restart() // empty: the directory is rebuilt by the heartbeats
 	require.Eventually(t, func() bool {
