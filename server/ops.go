@@ -165,7 +165,9 @@ func (x *ops) announce(w http.ResponseWriter, r *http.Request) {
 
 // registerFleet adds the fleet's gauges and counters to reg (-redis only).
 func registerFleet(reg *prometheus.Registry, n *fleet.Node) {
-	stat := func(f func(fleet.Stats) uint64) func() float64 { return func() float64 { return float64(f(n.Stats())) } }
+	stat := func(f func(fleet.Stats) uint64) func() float64 {
+		return func() float64 { return float64(f(n.Stats())) }
+	}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "arena_fleet_in_directory",
 			Help: "1 while this server is listed in the fleet's directory (Redis reachable, not draining)."},
