@@ -175,13 +175,20 @@ func TestDirectoryUnavailableJoinsHere(t *testing.T) {
 }
 
 func TestEmitAllGoesToTheFleet(t *testing.T) {
-	d := &fakeDir{redeem: noRedeem}
+	d := &fakeDir{redeem: noRedeem, place: func(fleet.Want) (fleet.Placement, error) {
+		return fleet.Placement{RoomID: "rhere", Local: true, Create: true, Capacity: 4}, nil
+	}}
 	ts := startServer(t, room.Config{}, Config{Fleet: d})
 	got := make(chan string, 4)
 	c, err := client.Dial(context.Background(), client.Config{URL: ts.url, Name: "p"})
 	require.NoError(t, err)
 	defer c.Close()
 	c.On("announce", func(p []byte) ([]byte, error) { got <- string(p); return nil, nil })
+	j, err := c.Join(context.Background(), "", false)
+	require.NoError(t, err)
+	assert.Equal(t, 1, ts.gw.EmitRoom(j.GetRoom().GetId(), "round", []byte("2"), nil))
+	_, err = c.EmitAck(context.Background(), ChatEvent, []byte("gg"))
+	require.NoError(t, err)
 	assert.Equal(t, 1, ts.gw.EmitAll("announce", []byte("all")))
 	assert.Equal(t, 1, ts.gw.EmitLocal("announce", []byte("here")))
 	for _, want := range []string{"all", "here"} {
@@ -193,5 +200,5 @@ func TestEmitAllGoesToTheFleet(t *testing.T) {
 		}
 	}
 	_, _, broadcasts := d.log()
-	assert.Equal(t, []string{"announce=all"}, broadcasts, "EmitAll publishes to the fleet; EmitLocal does not")
+	assert.Equal(t, []string{"announce=all"}, broadcasts, "EmitAll publishes to the fleet; EmitLocal, rooms and chat do not")
 }
