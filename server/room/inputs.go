@@ -163,10 +163,3 @@ func (q *inputQueue) apply(w *sim.World, id sim.PlayerID) uint32 {
 	w.SetInput(id, in)
 	return ack
 }
-
-// reset forgets everything: used when a seat changes hands.
-func (q *inputQueue) reset() {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	*q = inputQueue{}
-}
