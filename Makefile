@@ -5,6 +5,8 @@
 SHELL := /bin/bash
 GO ?= go
 DEMO_BOTS ?= 6
+# The dashboard token of the demo server (loopback only); pick your own otherwise.
+DEMO_TOKEN ?= demo
 SERVER_FLAGS ?=
 # Fuzz budgets count executions, not seconds: a duration-based -fuzztime can
 # end in a spurious "context deadline exceeded" (golang/go#75804).
@@ -30,8 +32,10 @@ build: ## build the server, the bots and the desktop client into ./bin
 
 demo: build ## run the server on 127.0.0.1:8080 with DEMO_BOTS bots playing a match
 	@bash -c 'trap "kill 0 2>/dev/null" EXIT; \
-	  ./bin/server $(SERVER_FLAGS) & sleep 1; \
-	  echo "demo: $(DEMO_BOTS) bots joining ws://127.0.0.1:8080/ws; Ctrl-C to stop" >&2; \
+	  ./bin/server -admin-token $(DEMO_TOKEN) $(SERVER_FLAGS) & sleep 1; \
+	  echo "demo: $(DEMO_BOTS) bots joining ws://127.0.0.1:8080/ws; Ctrl-C stops everything" >&2; \
+	  echo "demo: watch  http://127.0.0.1:8080/dashboard?token=$(DEMO_TOKEN)" >&2; \
+	  echo "demo: play   ./bin/client   (quick join puts you in the bots'"'"' match)" >&2; \
 	  ./bin/bots -n $(DEMO_BOTS) -duration 0 & wait'
 
 setup: ## install the system packages the tests need (Debian, as root or with sudo)
