@@ -19,6 +19,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/netcode/rate"
 	"github.com/arenaserver/arena/proto/arenapb"
 )
 
@@ -46,12 +47,30 @@ type ServerOptions struct {
 	// is this plus one snapshot and the bounded reliable queue. Default 0
 	// (the operating system's autotuning).
 	SendBuffer int
+	// ControlRate and ControlBurst bound the pings and pongs a peer sends (a
+	// token bucket); pings past them go unanswered, and a peer that stays
+	// over for RateSustain is closed with Error{RATE_LIMITED}. Default 10
+	// per second, burst 20 (a client needs about one per PingInterval).
+	ControlRate  float64
+	ControlBurst int
+	// RateSustain is how long a peer may stay over a rate before it is cut.
+	// Default 1 s.
+	RateSustain time.Duration
 	// Logger receives per-connection debug logs; nil means slog.Default().
 	Logger *slog.Logger
 }
 
 // Fill sets defaults for zero fields.
 func (o *ServerOptions) Fill() {
+	if o.ControlRate <= 0 {
+		o.ControlRate = 10
+	}
+	if o.ControlBurst <= 0 {
+		o.ControlBurst = 20
+	}
+	if o.RateSustain <= 0 {
+		o.RateSustain = time.Second
+	}
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = 4 << 10
 	}
@@ -121,7 +140,8 @@ func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, link *outbox.Li
 	if tc, ok := socket.NetConn().(*net.TCPConn); ok && u.opt.SendBuffer > 0 {
 		_ = tc.SetWriteBuffer(u.opt.SendBuffer)
 	}
-	c := &serverConn{opt: &u.opt, socket: socket, link: link, h: h, writerDone: make(chan struct{})}
+	c := &serverConn{opt: &u.opt, socket: socket, link: link, h: h, writerDone: make(chan struct{}),
+		control: rate.New(u.opt.ControlRate, u.opt.ControlBurst, u.opt.RateSustain)}
 	socket.Session().Store(sessionKey, c)
 	c.lastRead.Store(time.Now().UnixNano())
 	_ = socket.SetReadDeadline(time.Now().Add(u.opt.ReadTimeout + time.Second))
@@ -147,6 +167,10 @@ type serverConn struct {
 	h          Handler
 	writerDone chan struct{}
 	lastRead   atomic.Int64 // unix nanos of the last complete message or pong
+
+	// Owned by the read goroutine (gws calls OnPing and OnPong on it).
+	control  rate.Limiter // pings and pongs from the peer
+	rejected bool         // Reject was called: ignore the rest
 }
 
 // errTooLarge is what Frame-level size checks report.
@@ -166,6 +190,9 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 	for {
 		msg, rerr := c.socket.ReadMessage()
 		if rerr != nil {
+			if c.rejected {
+				return rerr, true
+			}
 			return rerr, false
 		}
 		now := time.Now()
@@ -216,6 +243,14 @@ func closeCode(reason error) (uint16, string) {
 func (c *serverConn) writeLoop() {
 	defer close(c.writerDone)
 	defer c.socket.NetConn().Close()
+	defer func() {
+		// A fault here must end this connection only, never the process.
+		if p := recover(); p != nil {
+			c.opt.Logger.Error("connection writer panicked", "panic", p, "stack", string(debug.Stack()))
+			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
+			c.link.Close(nil, e)
+		}
+	}()
 	// One timer watches the peer's silence: PingInterval after the last
 	// complete message or pong it pings, ReadTimeout after it gives up with
 	// Error{TIMEOUT}. The socket's own read deadline, a second later, is only
@@ -274,8 +309,31 @@ func (c *serverConn) writeLoop() {
 type events struct{ gws.BuiltinEventHandler }
 
 func (events) OnPing(socket *gws.Conn, payload []byte) {
+	if v, ok := socket.Session().Load(sessionKey); ok {
+		if c, ok := v.(*serverConn); ok && !c.allowControl() {
+			return
+		}
+	}
 	_ = socket.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	_ = socket.WritePong(payload)
+}
+
+// errControlFlood is what a peer that keeps flooding pings or pongs is told.
+var errControlFlood = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many pings")
+
+// allowControl takes a token for a ping or pong from the peer. Past the
+// rate it reports false; a flood that goes on for RateSustain closes the
+// connection with RATE_LIMITED. It runs on the read goroutine.
+func (c *serverConn) allowControl() bool {
+	if c.rejected {
+		return false
+	}
+	ok, cut := c.control.Take(time.Now(), 1)
+	if cut {
+		c.rejected = true
+		c.h.Reject(errControlFlood)
+	}
+	return ok
 }
 
 func (events) OnPong(socket *gws.Conn, _ []byte) {
@@ -285,6 +343,9 @@ func (events) OnPong(socket *gws.Conn, _ []byte) {
 	}
 	switch c := v.(type) {
 	case *serverConn:
+		if !c.allowControl() {
+			return // a flood of pongs does not keep the peer alive
+		}
 		now := time.Now()
 		c.lastRead.Store(now.UnixNano())
 		_ = socket.SetReadDeadline(now.Add(c.opt.ReadTimeout + time.Second))

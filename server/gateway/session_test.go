@@ -28,7 +28,7 @@ type pipe struct {
 	batch outbox.Batch
 }
 
-func newPipe(t *testing.T, gw *Server) *pipe { return &pipe{t: t, c: gw.newConn("test")} }
+func newPipe(t *testing.T, gw *Server) *pipe { return &pipe{t: t, c: gw.newConn("test", "pipe")} }
 
 func (p *pipe) send(m *arenapb.ClientMessage) error { return p.c.Frame(netcode.Marshal(m)) }
 

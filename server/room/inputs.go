@@ -83,6 +83,15 @@ type Verdict struct {
 	Dropped   int // pushed out of (or never into) the full queue: the oldest go first
 }
 
+// Add adds u's counts to v.
+func (v *Verdict) Add(u Verdict) {
+	v.Added += u.Added
+	v.Stale += u.Stale
+	v.Duplicate += u.Duplicate
+	v.FarFuture += u.FarFuture
+	v.Dropped += u.Dropped
+}
+
 // add queues inputs firstSeq, firstSeq+1, ...; ones already applied,
 // already queued or numbered far ahead are refused. It reports what became
 // of each.
