@@ -71,8 +71,8 @@ type session struct {
 	frameMu   sync.Mutex
 	inputs    []sim.Input   // scratch, guarded by frameMu
 	lim       sessionLimits // guarded by frameMu
-	clientSeq uint32      // highest ClientMessage.seq processed; guarded by frameMu and mu
-	ackedOut  uint32      // clientSeq last acknowledged to the client; guarded by frameMu
+	clientSeq uint32        // highest ClientMessage.seq processed; guarded by frameMu and mu
+	ackedOut  uint32        // clientSeq last acknowledged to the client; guarded by frameMu
 
 	mu        sync.Mutex // guards the fields below
 	link      *outbox.Link

@@ -62,14 +62,14 @@ func (r DisconnectReason) String() string {
 type InputRejection uint8
 
 const (
-	InputOutOfRange InputRejection = iota // unknown buttons or an aim past the last step
-	InputNotInRoom                        // sent outside a room (or racing a leave)
-	InputQueueFull                        // the player's input queue was full (counted by rooms)
-	InputStale                            // numbered 0 or at or below the applied number (resends land here)
-	InputDuplicate                        // already queued (resends land here too)
-	InputFarFuture                        // numbered implausibly far ahead of the applied number
-	InputRateLimited                      // past the session's input rate (tick rate × 1.25, burst 8)
-	InputDead                             // asked a dead player to move or fire (counted by rooms)
+	InputOutOfRange  InputRejection = iota // unknown buttons or an aim past the last step
+	InputNotInRoom                         // sent outside a room (or racing a leave)
+	InputQueueFull                         // the player's input queue was full (counted by rooms)
+	InputStale                             // numbered 0 or at or below the applied number (resends land here)
+	InputDuplicate                         // already queued (resends land here too)
+	InputFarFuture                         // numbered implausibly far ahead of the applied number
+	InputRateLimited                       // past the session's input rate (tick rate × 1.25, burst 8)
+	InputDead                              // asked a dead player to move or fire (counted by rooms)
 	numInputRejections
 )
 
@@ -83,12 +83,12 @@ func (r InputRejection) String() string {
 type HandshakeFailure uint8
 
 const (
-	HandshakeUpgrade  HandshakeFailure = iota // the HTTP upgrade (or poll session) was refused
-	HandshakeVersion                          // Hello with another protocol version
-	HandshakeBadHello                         // no Hello first, a second Hello, or a bad name
-	HandshakeOrigin                           // a browser Origin not allowed
-	HandshakeConnLimit                        // too many connections from one address, or too many sessions
-	HandshakeTimeout                          // no Hello within the hello timeout
+	HandshakeUpgrade   HandshakeFailure = iota // the HTTP upgrade (or poll session) was refused
+	HandshakeVersion                           // Hello with another protocol version
+	HandshakeBadHello                          // no Hello first, a second Hello, or a bad name
+	HandshakeOrigin                            // a browser Origin not allowed
+	HandshakeConnLimit                         // too many connections from one address, or too many sessions
+	HandshakeTimeout                           // no Hello within the hello timeout
 	numHandshakeFailures
 )
 
