@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -148,6 +149,11 @@ func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, link *outbox.Li
 	go c.writeLoop()
 	err, handled := c.readLoop()
 	if !handled {
+		if e := protocolViolation(err); e != nil {
+			// The peer broke the WebSocket protocol (gws has sent its close
+			// frame, 1002 or 1009): a protocol error like any other.
+			h.Reject(e)
+		}
 		// The peer went away: stop the writer. (When the handler stopped
 		// reading, it has closed the link or its outbox with a final frame
 		// that the writer still writes.)
@@ -215,6 +221,29 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 			return herr, true
 		}
 	}
+}
+
+// protocolViolation is the reason a connection ends with when gws refused
+// what the peer sent (bad framing, a frame over HardMaxMessage): a
+// MALFORMED error naming the close code gws sent, so it ends the session
+// and is counted as a protocol error. Other read errors (the peer went
+// away) give nil.
+func protocolViolation(err error) *netcode.Error {
+	var code uint16
+	var sc interface{ Uint16() uint16 }
+	if errors.As(err, &sc) {
+		code = sc.Uint16()
+	} else if v := reflect.ValueOf(err); v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct {
+		// gws wraps some of them as *internal.Error{Code, Err}.
+		if f := v.Elem().FieldByName("Code"); f.IsValid() && f.CanUint() {
+			code = uint16(f.Uint())
+		}
+	}
+	switch code {
+	case 1002, 1003, 1007, 1008, 1009:
+		return netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "websocket protocol violation (close %d)", code)
+	}
+	return nil
 }
 
 // closeCode maps why a link closed to a WebSocket close code and text:

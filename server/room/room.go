@@ -381,7 +381,11 @@ func (r *Room) loop() error {
 		}
 		t0 := time.Now()
 		r.tick()
-		r.record(t0, time.Since(t0), period)
+		work := time.Since(t0)
+		r.record(t0, work, period)
+		if r.cfg.OnTick != nil {
+			r.cfg.OnTick(r.id, work)
+		}
 		r.publishView(t0)
 		if len(r.members) == 0 && r.seats.Load() == 0 && r.watchers.Load() == 0 {
 			if r.emptySince.IsZero() {
