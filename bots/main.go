@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Transport, "transport", "auto", "auto (WebSocket, else long-polling), ws or poll; polling routes derive from -server")
 	fs.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no live progress line on stderr")
+	fs.BoolVar(&cfg.Cheap, "cheap", false, "load generator: acknowledge snapshots without decoding them, no aiming or prediction checks")
 	fs.DurationVar(&cfg.Link.Latency, "lag", 0, "link conditioner: round-trip time added on each bot's connection (half each way)")
 	fs.DurationVar(&cfg.Link.Jitter, "jitter", 0, "link conditioner: each chunk's one-way delay varies by up to ± this much")
 	fs.IntVar(&cfg.Link.Bandwidth, "bandwidth", 0, "link conditioner: cap each direction of each bot's connection at this many bytes/s (0: none)")

@@ -16,8 +16,9 @@ import (
 // bot is one headless player: a protocol client with a simple AI. Its
 // input loop and the client's read goroutine share the fields under mu.
 type bot struct {
-	id  int
-	rng *rand.Rand // owned by the input loop
+	id    int
+	rng   *rand.Rand // owned by the input loop
+	cheap bool       // a load generator: no state decoded, no aim, no prediction
 
 	mu       sync.Mutex // guards the fields below
 	conn     *client.Conn
@@ -61,6 +62,10 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.snaps++
+	if s.State == nil { // cheap: nothing decoded, only acknowledged
+		b.ack, b.tick = s.InputAck, s.Tick
+		return
+	}
 	b.enemies = b.enemies[:0]
 	b.selfOK = false
 	for i := range s.State.Players {
@@ -97,11 +102,20 @@ func (b *bot) onInputAck(d time.Duration) {
 
 // decide picks this tick's input: change direction about every half
 // second, aim at the nearest living opponent, fire about twice a second
-// when there is one.
+// when there is one. A cheap bot, which sees no state, sweeps its aim and
+// fires about twice a second regardless.
 func (b *bot) decide(tick int, tickRate int) sim.Input {
 	if tick >= b.moveUntil {
 		b.move = directions[b.rng.IntN(len(directions))]
 		b.moveUntil = tick + tickRate/4 + b.rng.IntN(tickRate/2+1)
+	}
+	if b.cheap {
+		b.aim = uint16((int(b.aim) + b.rng.IntN(9) - 4 + sim.AimSteps) % sim.AimSteps)
+		in := sim.Input{Buttons: b.move, Aim: b.aim}
+		if b.rng.IntN(tickRate) < 2 {
+			in.Buttons |= sim.ButtonFire
+		}
+		return in
 	}
 	b.mu.Lock()
 	self, ok, seen := b.self, b.selfOK, b.tick
@@ -139,7 +153,7 @@ func (b *bot) send(in sim.Input) error {
 		return err
 	}
 	b.sent[seq%128] = in
-	if !b.selfOK || !b.self.Alive() || seq-b.ack >= 100 {
+	if b.cheap || !b.selfOK || !b.self.Alive() || seq-b.ack >= 100 {
 		return nil
 	}
 	p := b.self

@@ -51,6 +51,11 @@ type Config struct {
 	// bots' side. Bot i seeds
 	// its jitter with Link.Seed+i. Default: none.
 	Link linkcond.Config
+	// Cheap makes every bot a load generator: it acknowledges and measures
+	// snapshots without decoding their state, sweeps its aim instead of
+	// aiming, and does not check its prediction. The server cannot tell the
+	// difference; the bots then cost a fraction of their CPU. Default false.
+	Cheap bool
 	// Progress receives a live status line every second; nil for none.
 	Progress io.Writer
 	// OnMeasure, if set, is called when the measurement window starts
@@ -144,7 +149,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	pace := time.NewTicker(time.Second / time.Duration(cfg.ConnectRate))
 	defer pace.Stop()
 	for i := range cfg.Bots {
-		b := &bot{id: i, rng: rand.New(rand.NewPCG(cfg.Seed+uint64(i), 0x5eed))}
+		b := &bot{id: i, rng: rand.New(rand.NewPCG(cfg.Seed+uint64(i), 0x5eed)), cheap: cfg.Cheap}
 		s.bots = append(s.bots, b)
 		select {
 		case <-pace.C:
@@ -214,7 +219,7 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 	conn, err := client.Dial(ctx, client.Config{
 		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Dial: dial, Poll: poll, Transport: s.cfg.Transport,
 		Seed:       s.cfg.Seed + uint64(b.id) + 1,
-		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck,
+		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck, SkipState: s.cfg.Cheap,
 		OnError: func(e *netcode.Error) {
 			select {
 			case protoErr <- e:

@@ -101,3 +101,18 @@ func TestSwarmOverAConditionedLink(t *testing.T) {
 	require.Greater(t, rep.PredictionChecks, uint64(200))
 	assert.Zero(t, rep.PredictionMisses, "of %d predictions", rep.PredictionChecks)
 }
+
+func TestCheapBotsAckAndMeasure(t *testing.T) {
+	srv := startServer(t)
+	rep, err := Run(context.Background(), Config{
+		URL: "ws://" + srv.Addr + "/ws", Bots: 8, RoomSize: 8, Duration: 2 * time.Second, Seed: 5, Cheap: true,
+	})
+	require.NoError(t, err)
+	require.Empty(t, rep.ErrorList)
+	assert.Equal(t, 8, rep.Connected)
+	assert.InDelta(t, 30, rep.SnapshotsPerBotS, 3)
+	assert.Positive(t, rep.InputAckMs.P50, "inputs acknowledged")
+	assert.Zero(t, rep.PredictionChecks, "cheap bots do not predict")
+	// They acknowledge ticks they never decoded: the server sends deltas.
+	assert.Less(t, rep.BytesDownPerBotS, 6000.0)
+}

@@ -63,6 +63,10 @@ type Config struct {
 	// OnSnapshot, if set, is called on the read goroutine with every decoded
 	// snapshot. The Snapshot and its State are valid only during the call.
 	OnSnapshot func(*Snapshot)
+	// SkipState makes the client a load generator that acknowledges and
+	// measures snapshots without decoding their state (Snapshot.State is
+	// nil). A player needs the state; leave it false.
+	SkipState bool
 	// OnRoster, if set, is called on the read goroutine with every roster.
 	OnRoster func(*arenapb.Roster)
 	// OnError, if set, is called on the read goroutine with every error the
@@ -191,6 +195,10 @@ type Conn struct {
 	done                        chan struct{}
 	rnd                         *rand.Rand // backoff jitter; used by the reconnect goroutine only
 	wg                          sync.WaitGroup
+
+	// Input encoding scratch, guarded by sendMu.
+	btnBuf, aimBuf []uint32
+	inBuf          []byte
 
 	// Owned by the read side (readMu).
 	msg  arenapb.ServerMessage
@@ -674,16 +682,52 @@ func (c *Conn) Joined() *arenapb.Joined {
 // resent after the resume if still unacknowledged); an error means the
 // session ended.
 func (c *Conn) SendInput(in sim.Input) (uint32, error) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
 	c.mu.Lock()
+	if c.closeErr != nil {
+		err := c.closeErr
+		c.mu.Unlock()
+		return 0, err
+	}
 	seq := c.inputs.add(in, time.Now())
 	first, batch := c.inputs.unacked(c.cfg.Resend + 1)
-	m := &arenapb.InputBatch{FirstSeq: first, AckTick: c.ackTick, ViewTick: in.ViewTick}
+	c.btnBuf, c.aimBuf = c.btnBuf[:0], c.aimBuf[:0]
 	for _, p := range batch {
-		m.Buttons = append(m.Buttons, uint32(p.in.Buttons))
-		m.Aim = append(m.Aim, uint32(p.in.Aim))
+		c.btnBuf = append(c.btnBuf, uint32(p.in.Buttons))
+		c.aimBuf = append(c.aimBuf, uint32(p.in.Aim))
+	}
+	ackTick, ackSeq, cur := c.ackTick, c.lastSeq, c.cur
+	if cur != nil {
+		c.ackedSeq = c.lastSeq
 	}
 	c.mu.Unlock()
-	return seq, c.sendInputs(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: m}})
+	if cur == nil {
+		return seq, nil // resent after the resume if still unacknowledged
+	}
+	// A transport that queues (long-polling) replaces a batch still waiting
+	// there: the new one carries the newest inputs. It keeps the frame, so
+	// the frame is its own; the WebSocket writes it before Send returns.
+	var frame []byte
+	ls, queues := cur.t.(latestSender)
+	if queues {
+		frame = netcode.AppendInputFrame(nil, ackSeq, first, c.btnBuf, c.aimBuf, ackTick, in.ViewTick)
+	} else {
+		c.inBuf = netcode.AppendInputFrame(c.inBuf[:0], ackSeq, first, c.btnBuf, c.aimBuf, ackTick, in.ViewTick)
+		frame = c.inBuf
+	}
+	var err error
+	if queues {
+		err = ls.SendLatest(frame)
+	} else {
+		err = cur.t.Send(frame)
+	}
+	if err != nil {
+		_ = cur.t.Close() // the reconnection resends what matters
+		return seq, nil
+	}
+	c.bytesOut.Add(uint64(len(frame)))
+	return seq, nil
 }
 
 // latestSender is a transport that can replace a queued frame by a newer
@@ -691,39 +735,6 @@ func (c *Conn) SendInput(in sim.Input) (uint32, error) {
 // that would sit in the server's input queue as latency).
 type latestSender interface {
 	SendLatest(frame []byte) error
-}
-
-// sendInputs sends an input batch; on a transport that queues, it replaces
-// a batch still waiting there (the new one carries the newest inputs).
-func (c *Conn) sendInputs(m *arenapb.ClientMessage) error {
-	c.mu.Lock()
-	cur := c.cur
-	c.mu.Unlock()
-	var ls latestSender
-	if cur != nil {
-		ls, _ = cur.t.(latestSender)
-	}
-	if ls == nil {
-		return c.send(m, false)
-	}
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
-	c.mu.Lock()
-	if c.closeErr != nil {
-		err := c.closeErr
-		c.mu.Unlock()
-		return err
-	}
-	m.AckSeq = c.lastSeq
-	c.ackedSeq = c.lastSeq
-	c.mu.Unlock()
-	b := netcode.Marshal(m)
-	if err := ls.SendLatest(b); err != nil {
-		_ = cur.t.Close()
-		return nil
-	}
-	c.bytesOut.Add(uint64(len(b)))
-	return nil
 }
 
 // Ack sends an acknowledgement of the newest snapshot without inputs; a
@@ -768,6 +779,21 @@ func (c *Conn) onFrame(l *link, data []byte) {
 	defer c.readMu.Unlock()
 	c.bytesIn.Add(uint64(len(data)))
 	c.framesIn.Add(1)
+	if tick, age, ack, state, ok := netcode.ParseSnapshotFrame(data); ok {
+		// Snapshots, most of what arrives, skip the protobuf runtime.
+		c.mu.Lock()
+		current := l.up && c.cur == l
+		if current {
+			c.lastFrame = time.Now()
+		}
+		c.mu.Unlock()
+		if current {
+			if err := c.applySnapshot(tick, age, ack, state, len(data)); err != nil {
+				c.fail(l, err)
+			}
+		}
+		return
+	}
 	if err := netcode.DecodeServer(data, &c.msg); err != nil {
 		if errors.Is(err, netcode.ErrUnknownMessage) {
 			c.unknown.Add(1) // a newer server's message: ignore it
@@ -897,7 +923,8 @@ func (c *Conn) trimLocked(seq uint32) {
 func (c *Conn) dispatch(l *link, size int) {
 	switch b := c.msg.Body.(type) {
 	case *arenapb.ServerMessage_Snapshot:
-		if err := c.applySnapshot(b.Snapshot, size); err != nil {
+		sn := b.Snapshot
+		if err := c.applySnapshot(sn.Tick, sn.BaselineAge, sn.InputAck, sn.State, size); err != nil {
 			c.fail(l, err)
 		}
 		return
@@ -992,35 +1019,38 @@ func (c *Conn) fail(l *link, err error) {
 // client no longer holds (or never had): a protocol violation.
 var ErrUnknownBaseline = errors.New("client: snapshot delta against an unknown baseline")
 
-func (c *Conn) applySnapshot(s *arenapb.Snapshot, size int) error {
+func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int) error {
 	c.mu.Lock()
 	if c.joined == nil {
 		c.mu.Unlock()
 		return nil // a snapshot that crossed our leaving; nothing to apply it to
 	}
-	if s.Tick <= c.ackTick {
+	if tick <= c.ackTick {
 		c.mu.Unlock()
 		return nil // stale or repeated; the newest state stands
 	}
-	var base *sim.State
-	if s.BaselineAge != 0 {
-		base = c.history.find(s.Tick - s.BaselineAge)
-		if base == nil {
+	var out *sim.State
+	if !c.cfg.SkipState {
+		var base *sim.State
+		if age != 0 {
+			base = c.history.find(tick - age)
+			if base == nil {
+				c.mu.Unlock()
+				return fmt.Errorf("%w: tick %d", ErrUnknownBaseline, tick-age)
+			}
+		}
+		out = c.history.slot()
+		if err := netcode.ApplyDelta(out, base, tick, state); err != nil {
+			c.history.discard()
 			c.mu.Unlock()
-			return fmt.Errorf("%w: tick %d", ErrUnknownBaseline, s.Tick-s.BaselineAge)
+			return err
 		}
 	}
-	out := c.history.slot()
-	if err := netcode.ApplyDelta(out, base, s.Tick, s.State); err != nil {
-		c.history.discard()
-		c.mu.Unlock()
-		return err
-	}
-	c.ackTick = s.Tick
+	c.ackTick = tick
 	now := time.Now()
-	acked := c.inputs.ack(s.InputAck, now)
+	acked := c.inputs.ack(inputAck, now)
 	c.mu.Unlock()
-	c.snap = Snapshot{Tick: s.Tick, BaselineAge: s.BaselineAge, InputAck: s.InputAck, State: out, Bytes: size}
+	c.snap = Snapshot{Tick: tick, BaselineAge: age, InputAck: inputAck, State: out, Bytes: size}
 	if c.cfg.OnInputAck != nil {
 		for _, d := range acked {
 			c.cfg.OnInputAck(d)

@@ -120,6 +120,8 @@ func (o *Outbox) OfferSnapshot(frame []byte) bool {
 	}
 	if o.hasSnap {
 		o.replaced.Add(1)
+	} else if l := o.cur; l != nil && o.sent == len(o.log) && l.tryDirect(frame) {
+		return true // written at once: nothing was waiting before it
 	}
 	o.snap = append(o.snap[:0], frame...)
 	o.hasSnap = true
@@ -361,8 +363,35 @@ type Link struct {
 	reason  error
 	final   []byte
 	dropped uint64 // own frames refused because the queue was full
+	direct  func(frame []byte) bool
 
 	taken, takenBytes atomic.Uint64 // frames handed to the writer, and their bytes
+}
+
+// SetDirect gives the link a way to write a frame at once, from the
+// producer's goroutine, when nothing is waiting before it: write must not
+// block, must copy or finish with frame before it returns, and reports false
+// when it could not take the frame (the frame is then queued for the
+// writer as usual). A WebSocket uses it to spare its writer goroutine a
+// wake-up per snapshot. Call it before the link is attached.
+func (l *Link) SetDirect(write func(frame []byte) bool) {
+	l.mu.Lock()
+	l.direct = write
+	l.mu.Unlock()
+}
+
+// tryDirect writes frame through the direct path when the link has one and
+// holds nothing of its own. Called with the outbox's mutex held, so no
+// frame of the outbox can overtake it.
+func (l *Link) tryDirect(frame []byte) bool {
+	l.mu.Lock()
+	ok := l.direct != nil && !l.closed && len(l.own) == 0 && l.direct(frame)
+	l.mu.Unlock()
+	if ok {
+		l.taken.Add(1)
+		l.takenBytes.Add(uint64(len(frame)))
+	}
+	return ok
 }
 
 // NewLink returns a link attached to nothing yet.
@@ -386,6 +415,10 @@ func (l *Link) signal() {
 
 // Ready is signalled when the link has something to take or closed.
 func (l *Link) Ready() <-chan struct{} { return l.ready }
+
+// Wake signals the link's writer, for work the transport itself owes
+// (the rest of a direct write).
+func (l *Link) Wake() { l.signal() }
 
 // Done is closed when the link is closed.
 func (l *Link) Done() <-chan struct{} { return l.done }

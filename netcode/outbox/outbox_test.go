@@ -253,3 +253,37 @@ func BenchmarkOfferTake(b *testing.B) {
 		o.Take(&batch)
 	}
 }
+
+func TestDirectWriteWhenNothingWaits(t *testing.T) {
+	o := New(0)
+	l := NewLink()
+	var direct [][]byte
+	accept := true
+	l.SetDirect(func(f []byte) bool {
+		if !accept {
+			return false
+		}
+		direct = append(direct, append([]byte(nil), f...))
+		return true
+	})
+	o.Attach(l, 0)
+	var b Batch
+	l.Take(&b)
+
+	require.True(t, o.OfferSnapshot([]byte("s1")))
+	assert.Equal(t, [][]byte{[]byte("s1")}, direct, "an idle link writes the snapshot at once")
+	assert.Zero(t, o.Pending())
+
+	require.NoError(t, o.Push([]byte("r")))
+	o.OfferSnapshot([]byte("s2"))
+	assert.Len(t, direct, 1, "a reliable frame waits: the snapshot must not overtake it")
+	l.Take(&b)
+	require.Len(t, b.Frames, 2)
+	assert.Equal(t, []byte("s2"), b.Frames[1])
+
+	accept = false
+	o.OfferSnapshot([]byte("s3"))
+	assert.Equal(t, 1, o.Pending(), "a refused direct write is queued")
+	frames, _ := l.Taken()
+	assert.Equal(t, uint64(3), frames, "direct writes count as taken")
+}

@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"reflect"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -145,7 +147,13 @@ func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, link *outbox.Li
 		control: rate.New(u.opt.ControlRate, u.opt.ControlBurst, u.opt.RateSustain)}
 	socket.Session().Store(sessionKey, c)
 	c.lastRead.Store(time.Now().UnixNano())
-	_ = socket.SetReadDeadline(time.Now().Add(u.opt.ReadTimeout + time.Second))
+	c.refreshReadDeadline(time.Now())
+	if tc, ok := socket.NetConn().(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			c.raw = rc
+			link.SetDirect(c.tryWrite)
+		}
+	}
 	go c.writeLoop()
 	err, handled := c.readLoop()
 	if !handled {
@@ -173,10 +181,84 @@ type serverConn struct {
 	h          Handler
 	writerDone chan struct{}
 	lastRead   atomic.Int64 // unix nanos of the last complete message or pong
+	raw        syscall.RawConn
 
 	// Owned by the read goroutine (gws calls OnPing and OnPong on it).
 	control  rate.Limiter // pings and pongs from the peer
 	rejected bool         // Reject was called: ignore the rest
+
+	// wmu serializes every write to the socket: the writer goroutine's, the
+	// direct path's (a producer writing a snapshot at once) and pongs.
+	wmu  sync.Mutex
+	wbuf []byte    // direct path's frame buffer
+	rest []byte    // bytes of a direct write the socket did not take; the writer owes them first
+	wdl  time.Time // the write deadline last set
+	rdl  time.Time // the read deadline last set; read side only
+}
+
+// tryWrite is the link's direct path: it writes one frame with a single
+// non-blocking write when no other write is under way. Bytes the socket does
+// not take at once become the writer's to finish (it is woken); a socket
+// that takes nothing leaves the frame to the queue.
+func (c *serverConn) tryWrite(frame []byte) bool {
+	if !c.wmu.TryLock() {
+		return false
+	}
+	defer c.wmu.Unlock()
+	if len(c.rest) > 0 {
+		return false
+	}
+	c.wbuf = appendFrameHeader(c.wbuf[:0], gws.OpcodeBinary, len(frame))
+	c.wbuf = append(c.wbuf, frame...)
+	var n int
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), c.wbuf)
+		return true // never wait for the socket: this is the producer's goroutine
+	})
+	switch {
+	case err != nil || (werr != nil && werr != syscall.EAGAIN && werr != syscall.EINTR):
+		return false // the writer meets the same error and closes the connection
+	case n >= len(c.wbuf):
+		return true
+	case n > 0:
+		c.rest = append(c.rest[:0], c.wbuf[n:]...)
+		c.link.Wake()
+		return true
+	}
+	return false
+}
+
+// appendFrameHeader appends a server (unmasked, final) frame header.
+func appendFrameHeader(dst []byte, op gws.Opcode, n int) []byte {
+	dst = append(dst, 0x80|byte(op))
+	switch {
+	case n < 126:
+		return append(dst, byte(n))
+	case n <= 0xffff:
+		return append(dst, 126, byte(n>>8), byte(n))
+	}
+	return append(dst, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// writeDeadline makes sure at least half the write timeout is left for the
+// write about to start, touching the socket's deadline only when needed.
+// Called with wmu held.
+func (c *serverConn) writeDeadline(now time.Time) {
+	if c.wdl.Sub(now) < c.opt.WriteTimeout/2 {
+		c.wdl = now.Add(c.opt.WriteTimeout)
+		_ = c.socket.SetWriteDeadline(c.wdl)
+	}
+}
+
+// refreshReadDeadline keeps the socket's read deadline, a safety net behind
+// the writer's silence watch (ReadTimeout), at least a second past
+// lastRead+ReadTimeout, touching it only every ReadTimeout or so.
+func (c *serverConn) refreshReadDeadline(now time.Time) {
+	if c.rdl.Sub(now) < c.opt.ReadTimeout+time.Second {
+		c.rdl = now.Add(2*c.opt.ReadTimeout + time.Second)
+		_ = c.socket.SetReadDeadline(c.rdl)
+	}
 }
 
 // errTooLarge is what Frame-level size checks report.
@@ -203,7 +285,7 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 		}
 		now := time.Now()
 		c.lastRead.Store(now.UnixNano())
-		_ = c.socket.SetReadDeadline(now.Add(c.opt.ReadTimeout + time.Second))
+		c.refreshReadDeadline(now)
 		var herr error
 		switch {
 		case msg.Opcode != gws.OpcodeBinary:
@@ -302,8 +384,11 @@ func (c *serverConn) writeLoop() {
 				continue
 			case idle >= c.opt.PingInterval && pingedFor != last:
 				pingedFor = last
-				_ = c.socket.SetWriteDeadline(now.Add(c.opt.WriteTimeout))
-				if c.socket.WritePing(nil) != nil {
+				c.wmu.Lock()
+				c.writeDeadline(now)
+				err := c.socket.WritePing(nil)
+				c.wmu.Unlock()
+				if err != nil {
 					return
 				}
 				watch.Reset(c.opt.ReadTimeout - idle)
@@ -314,22 +399,43 @@ func (c *serverConn) writeLoop() {
 			}
 			continue
 		}
-		closed := c.link.Take(&batch)
-		if len(batch.Frames) > 0 {
-			_ = c.socket.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout))
-			for _, f := range batch.Frames {
-				if c.socket.WriteMessage(gws.OpcodeBinary, f) != nil {
-					return
-				}
-			}
-		}
-		if closed {
-			code, text := closeCode(c.link.Reason())
-			_ = c.socket.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout))
-			_ = c.socket.WriteClose(code, []byte(text))
+		if !c.flush(&batch) {
 			return
 		}
 	}
+}
+
+// flush writes what a direct write left over, then everything the link
+// holds; after the link's last frames it writes the close frame. It reports
+// whether the writer goes on.
+func (c *serverConn) flush(batch *outbox.Batch) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	// Take under wmu: a direct write cannot slip between taking frames and
+	// writing them.
+	closed := c.link.Take(batch)
+	if len(c.rest) == 0 && len(batch.Frames) == 0 && !closed {
+		return true
+	}
+	c.writeDeadline(time.Now())
+	if len(c.rest) > 0 {
+		if _, err := c.socket.NetConn().Write(c.rest); err != nil {
+			return false
+		}
+		c.rest = c.rest[:0]
+	}
+	for _, f := range batch.Frames {
+		if c.socket.WriteMessage(gws.OpcodeBinary, f) != nil {
+			return false
+		}
+	}
+	if closed {
+		code, text := closeCode(c.link.Reason())
+		c.writeDeadline(time.Now())
+		_ = c.socket.WriteClose(code, []byte(text))
+		return false
+	}
+	return true
 }
 
 // events answers pings and refreshes the read deadline on pongs. It is shared
@@ -339,7 +445,14 @@ type events struct{ gws.BuiltinEventHandler }
 
 func (events) OnPing(socket *gws.Conn, payload []byte) {
 	if v, ok := socket.Session().Load(sessionKey); ok {
-		if c, ok := v.(*serverConn); ok && !c.allowControl() {
+		if c, ok := v.(*serverConn); ok {
+			if !c.allowControl() {
+				return
+			}
+			c.wmu.Lock()
+			defer c.wmu.Unlock()
+			c.writeDeadline(time.Now())
+			_ = socket.WritePong(payload)
 			return
 		}
 	}
@@ -377,7 +490,7 @@ func (events) OnPong(socket *gws.Conn, _ []byte) {
 		}
 		now := time.Now()
 		c.lastRead.Store(now.UnixNano())
-		_ = socket.SetReadDeadline(now.Add(c.opt.ReadTimeout + time.Second))
+		c.refreshReadDeadline(now) // pongs arrive on the read goroutine
 	case *ClientConn:
 		_ = socket.SetReadDeadline(time.Now().Add(c.opt.ReadTimeout))
 	}

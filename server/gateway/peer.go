@@ -32,7 +32,7 @@ type conn struct {
 	link *outbox.Link
 	kind string // "ws" or "poll"
 	sess atomic.Pointer[session]
-	msg  arenapb.ClientMessage // decode buffer, owned by the read side
+	dec  netcode.ClientDecoder // decode buffers, owned by the read side
 
 	// Written by the read side, read by the heartbeat goroutine.
 	lastRead atomic.Int64 // unix nanos of the last frame received
@@ -115,25 +115,26 @@ func (c *conn) Frame(data []byte) error {
 	if e := c.lim.admit(now, len(data)); e != nil {
 		return c.fatal(e)
 	}
-	if err := netcode.DecodeClient(data, &c.msg); err != nil {
+	msg, err := c.dec.Decode(data)
+	if err != nil {
 		if errors.Is(err, netcode.ErrUnknownMessage) {
 			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
 		}
 		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "frame is not a ClientMessage"))
 	}
 	s := c.sess.Load()
-	if hello, ok := c.msg.Body.(*arenapb.ClientMessage_Hello); ok {
+	if hello, ok := msg.Body.(*arenapb.ClientMessage_Hello); ok {
 		if s != nil {
 			c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "Hello sent twice"))
 		}
-		return c.handshake(c.msg.RequestId, hello.Hello)
+		return c.handshake(msg.RequestId, hello.Hello)
 	}
 	if s == nil {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "the first message must be Hello"))
 	}
-	return s.handle(c, &c.msg)
+	return s.handle(c, msg)
 }
 
 // Reject ends what a transport-detected protocol error ends.
