@@ -12,6 +12,7 @@ SERVER_FLAGS ?=
 # end in a spurious "context deadline exceeded" (golang/go#75804).
 FUZZTIME ?= 100000x
 FRAME_FUZZTIME ?= 300x
+SESSION_FUZZTIME ?= 20000x
 # System packages the tests need on a fresh Debian machine: nginx and
 # chromium for the proxy and dashboard tests; redis-server for the fleet
 # tests; Xvfb, Mesa's software OpenGL and the X11 libraries Ebiten loads at
@@ -59,6 +60,7 @@ fuzz: ## run every fuzz target FUZZTIME executions (seed corpora always run in `
 	$(GO) test -run XXX -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzDecodeServer$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzFrames$$' -fuzztime $(FRAME_FUZZTIME) ./netcode/wsconn
+	$(GO) test -run XXX -fuzz '^FuzzSession$$' -fuzztime $(SESSION_FUZZTIME) ./server/gateway
 	$(GO) test -run XXX -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./netcode/pollconn
 	$(GO) test -run XXX -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./server/token
 

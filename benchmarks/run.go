@@ -199,7 +199,7 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 
 // runGame measures the game server (naive: full snapshots every time).
 func runGame(ctx context.Context, o *options, n int, naive bool) (*Point, error) {
-	args := []string{"-addr", "127.0.0.1:0", "-tick-rate", strconv.Itoa(tickRate),
+	args := []string{"-addr", "127.0.0.1:0", "-max-conns-per-ip", "-1", "-tick-rate", strconv.Itoa(tickRate),
 		"-snapshot-rate", strconv.Itoa(snapshotRate), "-room-size", strconv.Itoa(roomSize), "-log-level", "warn"}
 	if naive {
 		args = append(args, "-delta=false")

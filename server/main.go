@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arenaserver/arena/netcode/pollconn"
 	"github.com/arenaserver/arena/netcode/wsconn"
 	"github.com/arenaserver/arena/server/fleet"
 	"github.com/arenaserver/arena/server/gateway"
@@ -62,6 +63,24 @@ type options struct {
 	fleetHeartbeat time.Duration
 	fleetTTL       time.Duration
 	reservationTTL time.Duration
+	// Limits at the edge (issue 6).
+	readHeaderTimeout time.Duration
+	maxHeaderBytes    int
+	idleTimeout       time.Duration
+	readTimeout       time.Duration
+	writeTimeout      time.Duration
+	helloTimeout      time.Duration
+	maxBody           int
+	bodyTimeout       time.Duration
+	maxConnsPerIP     int
+	maxSessions       int
+	allowedOrigins    string
+	inputRate         float64
+	inputBurst        int
+	eventRate         float64
+	messageRate       float64
+	byteRate          float64
+	rateSustain       time.Duration
 }
 
 // parseFlags reads flags, with ARENA_* environment variables as defaults.
@@ -97,6 +116,23 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.DurationVar(&o.fleetHeartbeat, "fleet-heartbeat", time.Second, "fleet: how often this server republishes its rooms in the directory")
 	fs.DurationVar(&o.fleetTTL, "fleet-ttl", 3*time.Second, "fleet: how long the directory keeps a server that stopped heartbeating (at least twice -fleet-heartbeat)")
 	fs.DurationVar(&o.reservationTTL, "reservation-ttl", 10*time.Second, "fleet: how long a redirected player's seat reservation stays valid")
+	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to send an HTTP request's headers (slowloris)")
+	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", 8<<10, "largest HTTP request header block in bytes")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", 60*time.Second, "how long an idle keep-alive HTTP connection is kept")
+	fs.DurationVar(&o.readTimeout, "read-timeout", 10*time.Second, "WebSocket: cut a peer that sent no complete message or pong for this long (pinged at half)")
+	fs.DurationVar(&o.writeTimeout, "write-timeout", 2*time.Second, "cut a peer whose socket does not take a write for this long")
+	fs.DurationVar(&o.helloTimeout, "hello-timeout", 5*time.Second, "close a connection that has not said Hello this long after its upgrade (or channel open)")
+	fs.IntVar(&o.maxBody, "max-body", 16<<10, "largest long-polling POST body in bytes")
+	fs.DurationVar(&o.bodyTimeout, "body-timeout", 5*time.Second, "time allowed to send a long-polling POST body")
+	fs.IntVar(&o.maxConnsPerIP, "max-conns-per-ip", 64, "open connections per remote address (-1: no limit; behind a proxy every client shares its address)")
+	fs.IntVar(&o.maxSessions, "max-sessions", 10000, "live sessions, connected or held")
+	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed to connect (* for any); no Origin and same-origin are always allowed")
+	fs.Float64Var(&o.inputRate, "input-rate", 0, "new inputs per second per session (0: tick rate × 1.25)")
+	fs.IntVar(&o.inputBurst, "input-burst", 8, "inputs a session may send at once above the input rate")
+	fs.Float64Var(&o.eventRate, "event-rate", 20, "client events per second per session (burst 2×)")
+	fs.Float64Var(&o.messageRate, "message-rate", 0, "client frames per second per connection (0: 4 × tick rate; burst 256)")
+	fs.Float64Var(&o.byteRate, "byte-rate", 64<<10, "client bytes per second per connection (burst the same)")
+	fs.DurationVar(&o.rateSustain, "rate-sustain", time.Second, "how long a connection may stay over a rate before it is closed (RATE_LIMITED)")
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "ARENA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -126,6 +162,14 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	}
 	if o.redis != "" && (o.fleetHeartbeat <= 0 || o.fleetTTL < 2*o.fleetHeartbeat || o.reservationTTL <= 0) {
 		return o, fmt.Errorf("-fleet-heartbeat and -reservation-ttl must be positive, -fleet-ttl at least twice -fleet-heartbeat")
+	}
+	if o.readHeaderTimeout <= 0 || o.idleTimeout <= 0 || o.readTimeout <= 0 || o.writeTimeout <= 0 ||
+		o.helloTimeout <= 0 || o.bodyTimeout <= 0 || o.rateSustain <= 0 {
+		return o, fmt.Errorf("-read-header-timeout, -idle-timeout, -read-timeout, -write-timeout, -hello-timeout, -body-timeout and -rate-sustain must be positive")
+	}
+	if o.maxHeaderBytes < 1024 || o.maxBody < o.maxMessage || o.maxMessage < 64 || o.maxSessions <= 0 || o.maxConnsPerIP == 0 ||
+		o.inputRate < 0 || o.inputBurst <= 0 || o.eventRate <= 0 || o.messageRate < 0 || o.byteRate < float64(o.maxMessage) {
+		return o, fmt.Errorf("limits out of range: -max-header-bytes ≥ 1024, -max-message ≥ 64, -max-body ≥ -max-message, -max-sessions > 0, -max-conns-per-ip ≠ 0, rates ≥ 0, -byte-rate ≥ -max-message")
 	}
 	return o, nil
 }
@@ -186,7 +230,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	gw = gateway.New(lob, gateway.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate),
 		MaxRoomSize: max(64, o.roomSize), Logger: log,
-		WS:   wsconn.ServerOptions{MaxMessage: o.maxMessage},
+		WS: wsconn.ServerOptions{MaxMessage: o.maxMessage, ReadTimeout: o.readTimeout, PingInterval: o.readTimeout / 2,
+			WriteTimeout: o.writeTimeout, RateSustain: o.rateSustain},
+		Poll: pollconn.ServerOptions{MaxBody: o.maxBody, WriteTimeout: o.writeTimeout, BodyTimeout: o.bodyTimeout},
+		Limits: gateway.Limits{
+			InputRate: o.inputRate, InputBurst: o.inputBurst, EventRate: o.eventRate, EventBurst: int(2 * o.eventRate),
+			MessageRate: o.messageRate, ByteRate: o.byteRate, ByteBurst: int(o.byteRate), Sustain: o.rateSustain,
+			HelloTimeout: o.helloTimeout, MaxConnsPerIP: o.maxConnsPerIP, MaxSessions: o.maxSessions,
+			AllowedOrigins: splitList(o.allowedOrigins),
+		},
 		Hold: o.hold, Secret: []byte(o.secret), TokenTTL: o.tokenTTL,
 		Heartbeat: o.heartbeat, HeartbeatTimeout: o.heartbeatTimeout, Metrics: x.counters,
 		Fleet: dir,
@@ -197,8 +249,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	srv := &http.Server{
 		Handler:           x.handler(gw.Handler()),
-		ReadHeaderTimeout: 5 * time.Second,
-		MaxHeaderBytes:    8 << 10,
+		ReadHeaderTimeout: o.readHeaderTimeout,
+		MaxHeaderBytes:    o.maxHeaderBytes,
+		IdleTimeout:       o.idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	if o.adminAddr != "" {
@@ -244,4 +297,15 @@ func newFleet(o options, listen string, log *slog.Logger, lob *lobby.Lobby, deli
 		Heartbeat: o.fleetHeartbeat, TTL: o.fleetTTL, ReservationTTL: o.reservationTTL,
 		Rooms: lob.List, Deliver: deliver, Logger: log,
 	})
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(v string) []string {
+	var out []string
+	for f := range strings.SplitSeq(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -24,6 +24,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -59,6 +61,9 @@ type ServerOptions struct {
 	Linger time.Duration
 	// MaxChannels bounds open channels. Default 100000.
 	MaxChannels int
+	// BodyTimeout bounds reading one POST body: a client that sends its
+	// body slowly (slowloris) is answered 408 and released. Default 5 s.
+	BodyTimeout time.Duration
 	// Logger receives per-channel debug logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -89,6 +94,9 @@ func (o *ServerOptions) Fill() {
 	if o.MaxChannels <= 0 {
 		o.MaxChannels = 100_000
 	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = 5 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -103,10 +111,18 @@ type Handler interface {
 	Closed(err error)
 }
 
-// Opener creates what a new channel needs: the link its GETs drain, the
-// handler of its frames, and release, called once when the channel is
-// gone. ok false refuses the channel (shutting down).
-type Opener func() (link *outbox.Link, h Handler, release func(), ok bool)
+// Opener creates what a new channel needs for the request that opens it:
+// the link its GETs drain, the handler of its frames, and release, called
+// once when the channel is gone. An error refuses the channel: ErrTooMany
+// with 429, anything else with 503 (shutting down).
+type Opener func(r *http.Request) (link *outbox.Link, h Handler, release func(), err error)
+
+var (
+	// ErrTooMany refuses a channel because its client holds too many.
+	ErrTooMany = errors.New("pollconn: too many connections from this address")
+	// ErrShuttingDown refuses a channel because the server is shutting down.
+	ErrShuttingDown = errors.New("pollconn: shutting down")
+)
 
 // Headers of the protocol.
 const (
@@ -176,7 +192,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, http.StatusBadRequest, 0, "pollconn: open a channel with POST, then use ?sid=")
 			return
 		}
-		s.create(w)
+		s.create(w, r)
 		return
 	}
 	s.mu.Lock()
@@ -210,7 +226,7 @@ func (s *Server) fail(w http.ResponseWriter, status int, code arenapb.ErrorCode,
 	http.Error(w, msg, status)
 }
 
-func (s *Server) create(w http.ResponseWriter) {
+func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	full := len(s.channels) >= s.opt.MaxChannels
 	closed := s.closed
@@ -223,8 +239,12 @@ func (s *Server) create(w http.ResponseWriter) {
 		s.fail(w, http.StatusServiceUnavailable, arenapb.ErrorCode_ERROR_CODE_SERVER_FULL, "pollconn: too many channels")
 		return
 	}
-	link, h, release, ok := s.open()
-	if !ok {
+	link, h, release, err := s.open(r)
+	if errors.Is(err, ErrTooMany) {
+		s.fail(w, http.StatusTooManyRequests, arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, err.Error())
+		return
+	}
+	if err != nil {
 		s.fail(w, http.StatusServiceUnavailable, arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "pollconn: shutting down")
 		return
 	}
@@ -253,7 +273,14 @@ func (s *Server) create(w http.ResponseWriter) {
 // it. It exits then.
 func (s *Server) watch(ch *channel) {
 	<-ch.link.Done()
-	ch.h.Closed(ch.link.Reason())
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.opt.Logger.Error("poll channel close handler panicked", "panic", p, "stack", string(debug.Stack()))
+			}
+		}()
+		ch.h.Closed(ch.link.Reason())
+	}()
 	t := time.NewTimer(s.opt.Linger)
 	select {
 	case <-ch.delivered:
@@ -364,6 +391,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, ch *channel) {
 	}
 	ch.tokens--
 	s.posts.Add(1)
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opt.BodyTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(s.opt.MaxBody)))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -371,9 +399,28 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, ch *channel) {
 			s.fail(w, http.StatusRequestEntityTooLarge, 0, fmt.Sprintf("pollconn: body over %d bytes", s.opt.MaxBody))
 			return
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			w.Header().Set("Connection", "close")
+			s.fail(w, http.StatusRequestTimeout, 0, "pollconn: body not sent in time")
+			return
+		}
 		s.fail(w, http.StatusBadRequest, 0, "pollconn: reading body: "+err.Error())
 		return
 	}
+	s.handle(w, ch, body)
+}
+
+// handle hands a POST's frames to the channel's handler. A panic there
+// ends this channel only (Error{INTERNAL}), never the process.
+func (s *Server) handle(w http.ResponseWriter, ch *channel, body []byte) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.opt.Logger.Error("poll channel handler panicked", "panic", p, "stack", string(debug.Stack()))
+			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
+			ch.link.Close(e.Frame(0), e)
+			s.fail(w, http.StatusInternalServerError, e.Code, e.Error())
+		}
+	}()
 	frames, err := Split(body)
 	if err != nil {
 		s.fail(w, http.StatusBadRequest, 0, "pollconn: "+err.Error())

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/netcode/rate"
 	"github.com/arenaserver/arena/proto/arenapb"
 )
 
@@ -48,12 +50,30 @@ type ServerOptions struct {
 	// is this plus one snapshot and the bounded reliable queue. Default 0
 	// (the operating system's autotuning).
 	SendBuffer int
+	// ControlRate and ControlBurst bound the pings and pongs a peer sends (a
+	// token bucket); pings past them go unanswered, and a peer that stays
+	// over for RateSustain is closed with Error{RATE_LIMITED}. Default 10
+	// per second, burst 20 (a client needs about one per PingInterval).
+	ControlRate  float64
+	ControlBurst int
+	// RateSustain is how long a peer may stay over a rate before it is cut.
+	// Default 1 s.
+	RateSustain time.Duration
 	// Logger receives per-connection debug logs; nil means slog.Default().
 	Logger *slog.Logger
 }
 
 // Fill sets defaults for zero fields.
 func (o *ServerOptions) Fill() {
+	if o.ControlRate <= 0 {
+		o.ControlRate = 10
+	}
+	if o.ControlBurst <= 0 {
+		o.ControlBurst = 20
+	}
+	if o.RateSustain <= 0 {
+		o.RateSustain = time.Second
+	}
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = 4 << 10
 	}
@@ -123,7 +143,8 @@ func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, link *outbox.Li
 	if tc, ok := socket.NetConn().(*net.TCPConn); ok && u.opt.SendBuffer > 0 {
 		_ = tc.SetWriteBuffer(u.opt.SendBuffer)
 	}
-	c := &serverConn{opt: &u.opt, socket: socket, link: link, h: h, writerDone: make(chan struct{})}
+	c := &serverConn{opt: &u.opt, socket: socket, link: link, h: h, writerDone: make(chan struct{}),
+		control: rate.New(u.opt.ControlRate, u.opt.ControlBurst, u.opt.RateSustain)}
 	socket.Session().Store(sessionKey, c)
 	c.lastRead.Store(time.Now().UnixNano())
 	c.refreshReadDeadline(time.Now())
@@ -136,6 +157,11 @@ func (u *Upgrader) Serve(w http.ResponseWriter, r *http.Request, link *outbox.Li
 	go c.writeLoop()
 	err, handled := c.readLoop()
 	if !handled {
+		if e := protocolViolation(err); e != nil {
+			// The peer broke the WebSocket protocol (gws has sent its close
+			// frame, 1002 or 1009): a protocol error like any other.
+			h.Reject(e)
+		}
 		// The peer went away: stop the writer. (When the handler stopped
 		// reading, it has closed the link or its outbox with a final frame
 		// that the writer still writes.)
@@ -156,6 +182,10 @@ type serverConn struct {
 	writerDone chan struct{}
 	lastRead   atomic.Int64 // unix nanos of the last complete message or pong
 	raw        syscall.RawConn
+
+	// Owned by the read goroutine (gws calls OnPing and OnPong on it).
+	control  rate.Limiter // pings and pongs from the peer
+	rejected bool         // Reject was called: ignore the rest
 
 	// wmu serializes every write to the socket: the writer goroutine's, the
 	// direct path's (a producer writing a snapshot at once) and pongs.
@@ -248,6 +278,9 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 	for {
 		msg, rerr := c.socket.ReadMessage()
 		if rerr != nil {
+			if c.rejected {
+				return rerr, true
+			}
 			return rerr, false
 		}
 		now := time.Now()
@@ -270,6 +303,29 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 			return herr, true
 		}
 	}
+}
+
+// protocolViolation is the reason a connection ends with when gws refused
+// what the peer sent (bad framing, a frame over HardMaxMessage): a
+// MALFORMED error naming the close code gws sent, so it ends the session
+// and is counted as a protocol error. Other read errors (the peer went
+// away) give nil.
+func protocolViolation(err error) *netcode.Error {
+	var code uint16
+	var sc interface{ Uint16() uint16 }
+	if errors.As(err, &sc) {
+		code = sc.Uint16()
+	} else if v := reflect.ValueOf(err); v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct {
+		// gws wraps some of them as *internal.Error{Code, Err}.
+		if f := v.Elem().FieldByName("Code"); f.IsValid() && f.CanUint() {
+			code = uint16(f.Uint())
+		}
+	}
+	switch code {
+	case 1002, 1003, 1007, 1008, 1009:
+		return netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "websocket protocol violation (close %d)", code)
+	}
+	return nil
 }
 
 // closeCode maps why a link closed to a WebSocket close code and text:
@@ -298,6 +354,14 @@ func closeCode(reason error) (uint16, string) {
 func (c *serverConn) writeLoop() {
 	defer close(c.writerDone)
 	defer c.socket.NetConn().Close()
+	defer func() {
+		// A fault here must end this connection only, never the process.
+		if p := recover(); p != nil {
+			c.opt.Logger.Error("connection writer panicked", "panic", p, "stack", string(debug.Stack()))
+			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
+			c.link.Close(nil, e)
+		}
+	}()
 	// One timer watches the peer's silence: PingInterval after the last
 	// complete message or pong it pings, ReadTimeout after it gives up with
 	// Error{TIMEOUT}. The socket's own read deadline, a second later, is only
@@ -382,6 +446,9 @@ type events struct{ gws.BuiltinEventHandler }
 func (events) OnPing(socket *gws.Conn, payload []byte) {
 	if v, ok := socket.Session().Load(sessionKey); ok {
 		if c, ok := v.(*serverConn); ok {
+			if !c.allowControl() {
+				return
+			}
 			c.wmu.Lock()
 			defer c.wmu.Unlock()
 			c.writeDeadline(time.Now())
@@ -393,6 +460,24 @@ func (events) OnPing(socket *gws.Conn, payload []byte) {
 	_ = socket.WritePong(payload)
 }
 
+// errControlFlood is what a peer that keeps flooding pings or pongs is told.
+var errControlFlood = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many pings")
+
+// allowControl takes a token for a ping or pong from the peer. Past the
+// rate it reports false; a flood that goes on for RateSustain closes the
+// connection with RATE_LIMITED. It runs on the read goroutine.
+func (c *serverConn) allowControl() bool {
+	if c.rejected {
+		return false
+	}
+	ok, cut := c.control.Take(time.Now(), 1)
+	if cut {
+		c.rejected = true
+		c.h.Reject(errControlFlood)
+	}
+	return ok
+}
+
 func (events) OnPong(socket *gws.Conn, _ []byte) {
 	v, ok := socket.Session().Load(sessionKey)
 	if !ok {
@@ -400,6 +485,9 @@ func (events) OnPong(socket *gws.Conn, _ []byte) {
 	}
 	switch c := v.(type) {
 	case *serverConn:
+		if !c.allowControl() {
+			return // a flood of pongs does not keep the peer alive
+		}
 		now := time.Now()
 		c.lastRead.Store(now.UnixNano())
 		c.refreshReadDeadline(now) // pongs arrive on the read goroutine

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"unicode/utf8"
 
@@ -200,7 +201,10 @@ func (e *Events) dispatch(c *conn, s *session, rid uint32, ev *arenapb.Event) er
 		return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_EVENT, "unknown event %q", ev.GetName()))
 	}
 	e.srv.eventsIn.Add(1)
-	reply, err := h(&Event{Name: ev.GetName(), Payload: ev.GetPayload(), From: &Player{s}})
+	reply, err, panicked := e.call(h, &Event{Name: ev.GetName(), Payload: ev.GetPayload(), From: &Player{s}})
+	if panicked {
+		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error"))
+	}
 	if err != nil {
 		return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_EVENT_FAILED, "%s: %v", ev.GetName(), err))
 	}
@@ -208,6 +212,19 @@ func (e *Events) dispatch(c *conn, s *session, rid uint32, ev *arenapb.Event) er
 		return nil
 	}
 	return s.push(&arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_EventAck{EventAck: &arenapb.EventAck{Payload: reply}}})
+}
+
+// call runs an event handler; a panic in it (game code) is logged and
+// reported, and ends only the connection whose event caused it.
+func (e *Events) call(h EventHandler, ev *Event) (reply []byte, err error, panicked bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.srv.log.Error("event handler panicked", "event", ev.Name, "panic", p, "stack", string(debug.Stack()))
+			reply, err, panicked = nil, nil, true
+		}
+	}()
+	reply, err = h(ev)
+	return reply, err, false
 }
 
 // answered hands a client's EventAck to the EmitAck waiting for it.

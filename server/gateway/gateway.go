@@ -74,6 +74,8 @@ type Config struct {
 	// joins may be redirected, EmitAll reaches every server. Default nil:
 	// the server runs alone.
 	Fleet Directory
+	// Limits are the rate, connection and origin limits (limits.go).
+	Limits Limits
 }
 
 // Fill sets defaults for zero fields.
@@ -108,6 +110,7 @@ func (c *Config) Fill() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Limits.fill(c.TickRate)
 }
 
 // Server serves clients. Create it with New.
@@ -120,8 +123,9 @@ type Server struct {
 	log    *slog.Logger
 	events *Events
 
-	mu       sync.Mutex // guards open, sessions, ended, endOrder, closed
+	mu       sync.Mutex // guards open, perIP, sessions, ended, endOrder, closed
 	open     map[*conn]struct{}
+	perIP    map[string]int // open connections by remote address
 	sessions map[token.SessionID]*session
 	ended    map[token.SessionID]*list.Element // why recent sessions ended
 	endOrder *list.List                        // of endedSession, oldest first
@@ -161,7 +165,7 @@ func New(l *lobby.Lobby, cfg Config) *Server {
 	}
 	s := &Server{
 		cfg: cfg, lobby: l, ws: wsconn.NewUpgrader(cfg.WS), signer: token.NewSigner(cfg.Secret), log: cfg.Logger,
-		open: map[*conn]struct{}{}, sessions: map[token.SessionID]*session{}, ended: map[token.SessionID]*list.Element{}, endOrder: list.New(),
+		open: map[*conn]struct{}{}, perIP: map[string]int{}, sessions: map[token.SessionID]*session{}, ended: map[token.SessionID]*list.Element{}, endOrder: list.New(),
 	}
 	s.events = newEvents(s)
 	s.Handle(ChatEvent, s.chat)
@@ -173,8 +177,8 @@ func New(l *lobby.Lobby, cfg Config) *Server {
 // under /poll (GET, POST, DELETE) and GET /healthz.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /ws", s.serveWS)
-	mux.Handle("/poll", s.poll)
+	mux.Handle("GET /ws", s.guardEdge(http.HandlerFunc(s.serveWS)))
+	mux.Handle("/poll", s.guardEdge(s.poll))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -183,13 +187,19 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	c := s.newConn("ws")
+	c := s.newConn("ws", ipOf(r))
+	if !s.reserveIP(c.ip) {
+		s.cfg.Metrics.HandshakeFailed(metrics.HandshakeConnLimit)
+		http.Error(w, "too many connections from this address", http.StatusTooManyRequests)
+		return
+	}
 	if !s.track(c) {
+		s.releaseIP(c.ip)
 		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	defer s.untrack(c)
-	s.conns.Go(func() { s.heartbeat(c) })
+	s.conns.Go(func() { s.recovered(c, "heartbeat", func() { s.heartbeat(c) }) })
 	if err := s.ws.Serve(w, r, c.link, c); err != nil {
 		c.link.Close(nil, nil)
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
@@ -200,13 +210,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 // openPoll starts a long-polling channel: pollconn calls it for a POST
 // without a channel id.
-func (s *Server) openPoll() (*outbox.Link, pollconn.Handler, func(), bool) {
-	c := s.newConn("poll")
-	if !s.track(c) {
-		return nil, nil, nil, false
+func (s *Server) openPoll(r *http.Request) (*outbox.Link, pollconn.Handler, func(), error) {
+	c := s.newConn("poll", ipOf(r))
+	if !s.reserveIP(c.ip) {
+		s.cfg.Metrics.HandshakeFailed(metrics.HandshakeConnLimit)
+		return nil, nil, nil, pollconn.ErrTooMany
 	}
-	s.conns.Go(func() { s.heartbeat(c) })
-	return c.link, c, func() { s.untrack(c) }, true
+	if !s.track(c) {
+		s.releaseIP(c.ip)
+		return nil, nil, nil, pollconn.ErrShuttingDown
+	}
+	s.conns.Go(func() { s.recovered(c, "heartbeat", func() { s.heartbeat(c) }) })
+	return c.link, c, func() { s.untrack(c) }, nil
 }
 
 func (s *Server) track(c *conn) bool {
@@ -223,6 +238,7 @@ func (s *Server) track(c *conn) bool {
 }
 
 func (s *Server) untrack(c *conn) {
+	s.releaseIP(c.ip)
 	s.mu.Lock()
 	delete(s.open, c)
 	s.census.retire(c, s.cfg.Metrics)
@@ -231,18 +247,25 @@ func (s *Server) untrack(c *conn) {
 	s.conns.Done()
 }
 
-var errShuttingDown = errors.New("gateway: shutting down")
+var (
+	errShuttingDown    = errors.New("gateway: shutting down")
+	errTooManySessions = errors.New("gateway: too many sessions")
+)
 
 func (s *Server) newSession(name string, redirects bool) (*session, error) {
 	p := &session{
 		srv: s, id: token.NewSessionID(), name: name, redirects: redirects,
 		out: outbox.NewLimits(outbox.Limits{Frames: s.cfg.ReliableQueue, Bytes: s.cfg.ReliableBytes}),
+		lim: newSessionLimits(&s.cfg.Limits),
 	}
 	p.display.Store(&name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, errShuttingDown
+	}
+	if len(s.sessions) >= s.cfg.Limits.MaxSessions {
+		return nil, errTooManySessions
 	}
 	s.sessions[p.id] = p
 	return p, nil

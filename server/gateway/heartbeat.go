@@ -7,6 +7,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/server/metrics"
 )
 
 // heartbeat runs beside one connection until its link closes: every
@@ -14,15 +15,25 @@ import (
 // session) carrying the last measured round trip and the session's
 // acknowledgement of the client's reliable frames, and it cuts the
 // connection after Config.HeartbeatTimeout without a frame from the client.
-// Cutting detaches the session, which is then held. The goroutine exits
-// when the link closes.
+// Cutting detaches the session, which is then held. A connection that has
+// not said Hello within Limits.HelloTimeout of opening is closed with
+// Error{TIMEOUT}. The goroutine exits when the link closes.
 func (s *Server) heartbeat(c *conn) {
 	t := time.NewTicker(s.cfg.Heartbeat)
 	defer t.Stop()
+	hello := time.NewTimer(time.Until(c.opened.Add(s.cfg.Limits.HelloTimeout)))
+	defer hello.Stop()
 	for {
 		select {
 		case <-c.link.Done():
 			return
+		case <-hello.C:
+			if c.sess.Load() == nil {
+				s.cfg.Metrics.HandshakeFailed(metrics.HandshakeTimeout)
+				s.protocolErrors.Add(1)
+				c.link.Close(errHelloTimeout.Frame(0), errHelloTimeout)
+				return
+			}
 		case now := <-t.C:
 			if idle := now.Sub(time.Unix(0, c.lastRead.Load())); idle >= s.cfg.HeartbeatTimeout {
 				s.heartbeatTimeouts.Add(1)

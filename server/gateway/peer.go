@@ -38,14 +38,19 @@ type conn struct {
 	lastRead atomic.Int64 // unix nanos of the last frame received
 	rtt      atomic.Int64 // last measured round trip, nanoseconds
 
+	ip     string     // remote address, for the per-address limit
+	opened time.Time  // when the transport opened (the hello deadline runs from it)
+	lim    connLimits // owned by the read side
+
 	// For metrics (census.go).
 	stats   connStats
 	refused bool // the transport refused the connection (upgrade failed); set before untrack
 }
 
-func (s *Server) newConn(kind string) *conn {
-	c := &conn{srv: s, link: outbox.NewLink(), kind: kind}
-	c.lastRead.Store(time.Now().UnixNano())
+func (s *Server) newConn(kind, ip string) *conn {
+	now := time.Now()
+	c := &conn{srv: s, link: outbox.NewLink(), kind: kind, ip: ip, opened: now, lim: newConnLimits(&s.cfg.Limits)}
+	c.lastRead.Store(now.UnixNano())
 	return c
 }
 
@@ -66,9 +71,10 @@ type session struct {
 	// frameMu serializes frame handling: after a transport switch, the old
 	// connection's last frames may race the new one's first.
 	frameMu   sync.Mutex
-	inputs    []sim.Input // scratch, guarded by frameMu
-	clientSeq uint32      // highest ClientMessage.seq processed; guarded by frameMu and mu
-	ackedOut  uint32      // clientSeq last acknowledged to the client; guarded by frameMu
+	inputs    []sim.Input   // scratch, guarded by frameMu
+	lim       sessionLimits // guarded by frameMu
+	clientSeq uint32        // highest ClientMessage.seq processed; guarded by frameMu and mu
+	ackedOut  uint32        // clientSeq last acknowledged to the client; guarded by frameMu
 
 	mu        sync.Mutex // guards the fields below
 	link      *outbox.Link
@@ -105,8 +111,12 @@ func (p *session) member() *room.Member {
 // Frame handles one client frame. It returns a *netcode.Error for fatal
 // problems, after queuing the error frame as the last one.
 func (c *conn) Frame(data []byte) error {
-	c.lastRead.Store(time.Now().UnixNano())
+	now := time.Now()
+	c.lastRead.Store(now.UnixNano())
 	c.stats.received(len(data))
+	if e := c.lim.admit(now, len(data)); e != nil {
+		return c.fatal(e)
+	}
 	msg, err := c.dec.Decode(data)
 	if err != nil {
 		if errors.Is(err, netcode.ErrUnknownMessage) {
@@ -177,6 +187,10 @@ func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
 	}
 	s, err := c.srv.newSession(name, h.GetFollowsRedirects())
+	if errors.Is(err, errTooManySessions) {
+		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeConnLimit)
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SERVER_FULL, "server holds as many sessions as it allows"))
+	}
 	if err != nil {
 		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down"))
 	}
@@ -445,6 +459,13 @@ func (s *session) dispatch(c *conn, msg *arenapb.ClientMessage) error {
 		m.LeaveWithReply(rid)
 		return nil
 	case *arenapb.ClientMessage_Event:
+		ok, cut := s.lim.events.Take(time.Now(), 1)
+		if cut {
+			return c.fatal(errRateLimitedEvents)
+		}
+		if !ok {
+			return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many events; slow down"))
+		}
 		return s.srv.events.dispatch(c, s, rid, b.Event)
 	case *arenapb.ClientMessage_EventAck:
 		s.srv.events.answered(s, b.EventAck)
@@ -478,8 +499,13 @@ func (s *session) join(c *conn, rid uint32, j *arenapb.JoinRoom) error {
 	return nil
 }
 
-// submit hands a batch of inputs to the room and records the ack. Inputs
-// outside the game's range are dropped; the rest of the batch still counts.
+// submit hands a batch of inputs to the room and records the ack. Each
+// input is checked in the game's terms before the room sees it: one with
+// values out of range is dropped (past Limits.BadInputs the connection is
+// closed), a new one past the session's input rate is refused (refusals
+// that go on close the connection); the room refuses stale, duplicate and
+// far-future sequence numbers. Every refusal is counted by reason and the
+// world never sees it; the rest of the batch still counts.
 func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
 	if len(b.Buttons) != len(b.Aim) {
 		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d buttons but %d aims", len(b.Buttons), len(b.Aim)))
@@ -498,23 +524,59 @@ func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
 	if len(b.Buttons) == 0 {
 		return nil
 	}
-	s.inputs = s.inputs[:0]
+	now := time.Now()
 	first := b.GetFirstSeq()
 	last := len(b.Buttons) - 1
+	var v room.Verdict
+	var bad, limited int
+	var fatal *netcode.Error
+	run := first // sequence number of s.inputs[0]
+	flush := func(next uint32) {
+		if len(s.inputs) > 0 {
+			v.Add(m.Submit(run, s.inputs))
+		}
+		s.inputs = s.inputs[:0]
+		run = next
+	}
 	for i, bt := range b.Buttons {
+		seq := first + uint32(i)
 		if bt&^uint32(sim.ButtonsMask) != 0 || b.Aim[i] >= sim.AimSteps {
-			// Out of range: submit what came before, skip this one.
-			m.Submit(first, s.inputs)
-			s.srv.rejectedInputs.Add(1)
-			s.srv.cfg.Metrics.InputRejected(metrics.InputOutOfRange, 1)
-			first += uint32(len(s.inputs)) + 1
-			s.inputs = s.inputs[:0]
+			bad++
+			flush(seq + 1)
+			if _, cut := s.lim.bad.Take(now, 1); cut {
+				fatal = errBadInputs
+			}
 			continue
+		}
+		if seq > s.lim.inputHigh {
+			// A new input (resends are free): it costs a token.
+			s.lim.inputHigh = seq
+			ok, cut := s.lim.inputs.Take(now, 1)
+			if cut {
+				fatal = errRateLimitedInputs
+			}
+			if !ok {
+				limited++
+				flush(seq + 1)
+				continue
+			}
 		}
 		s.inputs = append(s.inputs, sim.Input{Buttons: sim.Buttons(bt), Aim: uint16(b.Aim[i]),
 			ViewTick: viewTick(b.GetViewTick(), last-i)})
 	}
-	m.Submit(first, s.inputs)
+	flush(0)
+	met := s.srv.cfg.Metrics
+	if bad > 0 {
+		s.srv.rejectedInputs.Add(uint64(bad))
+		met.InputRejected(metrics.InputOutOfRange, bad)
+	}
+	met.InputRejected(metrics.InputRateLimited, limited)
+	met.InputRejected(metrics.InputStale, v.Stale)
+	met.InputRejected(metrics.InputDuplicate, v.Duplicate)
+	met.InputRejected(metrics.InputFarFuture, v.FarFuture)
+	if fatal != nil {
+		return c.fatal(fatal)
+	}
 	return nil
 }
 

@@ -28,7 +28,7 @@ type pipe struct {
 	batch outbox.Batch
 }
 
-func newPipe(t *testing.T, gw *Server) *pipe { return &pipe{t: t, c: gw.newConn("test")} }
+func newPipe(t *testing.T, gw *Server) *pipe { return &pipe{t: t, c: gw.newConn("test", "pipe")} }
 
 func (p *pipe) send(m *arenapb.ClientMessage) error { return p.c.Frame(netcode.Marshal(m)) }
 
@@ -53,7 +53,7 @@ func resumeHello(tok []byte, lastSeq, lastTick uint32) *arenapb.ClientMessage {
 		ProtocolVersion: netcode.ProtocolVersion, ResumeToken: tok, LastSeq: lastSeq, LastTick: lastTick}}}
 }
 
-func newTestGateway(t *testing.T, cfg Config) (*Server, *lobby.Lobby) {
+func newTestGateway(t testing.TB, cfg Config) (*Server, *lobby.Lobby) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	lob, err := lobby.New(lobby.Config{Room: room.Config{Logger: log, EmptyGrace: time.Hour}, Logger: log})
 	require.NoError(t, err)

@@ -87,9 +87,14 @@ arena_disconnects_total{reason="timeout",transport="poll"} 1
 arena_disconnects_total{reason="timeout",transport="ws"} 0
 # HELP arena_input_rejections_total Client inputs not applied, by reason.
 # TYPE arena_input_rejections_total counter
+arena_input_rejections_total{reason="dead"} 0
+arena_input_rejections_total{reason="duplicate"} 0
+arena_input_rejections_total{reason="far_future"} 0
 arena_input_rejections_total{reason="not_in_room"} 0
 arena_input_rejections_total{reason="out_of_range"} 3
 arena_input_rejections_total{reason="queue_full"} 3
+arena_input_rejections_total{reason="rate_limited"} 0
+arena_input_rejections_total{reason="stale"} 0
 # HELP arena_outbox_dropped_total Frames dropped from client outboxes, by reason.
 # TYPE arena_outbox_dropped_total counter
 arena_outbox_dropped_total{reason="snapshot_superseded"} 5
@@ -145,6 +150,9 @@ arena_tick_duration_seconds_count 4
 # HELP arena_handshake_failures_total Connections refused before or during the handshake, by reason.
 # TYPE arena_handshake_failures_total counter
 arena_handshake_failures_total{reason="bad_hello"} 0
+arena_handshake_failures_total{reason="conn_limit"} 0
+arena_handshake_failures_total{reason="hello_timeout"} 0
+arena_handshake_failures_total{reason="origin"} 0
 arena_handshake_failures_total{reason="protocol_version"} 1
 arena_handshake_failures_total{reason="upgrade"} 0
 # HELP arena_auth_failures_total Refused credentials, by reason.

@@ -62,14 +62,20 @@ func (r DisconnectReason) String() string {
 type InputRejection uint8
 
 const (
-	InputOutOfRange InputRejection = iota // unknown buttons or an aim past the last step
-	InputNotInRoom                        // sent outside a room (or racing a leave)
-	InputQueueFull                        // the player's input queue was full (counted by rooms)
+	InputOutOfRange  InputRejection = iota // unknown buttons or an aim past the last step
+	InputNotInRoom                         // sent outside a room (or racing a leave)
+	InputQueueFull                         // the player's input queue was full (counted by rooms)
+	InputStale                             // numbered 0 or at or below the applied number (resends land here)
+	InputDuplicate                         // already queued (resends land here too)
+	InputFarFuture                         // numbered implausibly far ahead of the applied number
+	InputRateLimited                       // past the session's input rate (tick rate × 1.25, burst 8)
+	InputDead                              // asked a dead player to move or fire (counted by rooms)
 	numInputRejections
 )
 
 func (r InputRejection) String() string {
-	return [...]string{"out_of_range", "not_in_room", "queue_full", "unknown"}[min(r, numInputRejections)]
+	return [...]string{"out_of_range", "not_in_room", "queue_full", "stale", "duplicate", "far_future",
+		"rate_limited", "dead", "unknown"}[min(r, numInputRejections)]
 }
 
 // HandshakeFailure is why a connection never completed its handshake
@@ -77,14 +83,18 @@ func (r InputRejection) String() string {
 type HandshakeFailure uint8
 
 const (
-	HandshakeUpgrade  HandshakeFailure = iota // the HTTP upgrade (or poll session) was refused
-	HandshakeVersion                          // Hello with another protocol version
-	HandshakeBadHello                         // no Hello first, a second Hello, or a bad name
+	HandshakeUpgrade   HandshakeFailure = iota // the HTTP upgrade (or poll session) was refused
+	HandshakeVersion                           // Hello with another protocol version
+	HandshakeBadHello                          // no Hello first, a second Hello, or a bad name
+	HandshakeOrigin                            // a browser Origin not allowed
+	HandshakeConnLimit                         // too many connections from one address, or too many sessions
+	HandshakeTimeout                           // no Hello within the hello timeout
 	numHandshakeFailures
 )
 
 func (r HandshakeFailure) String() string {
-	return [...]string{"upgrade", "protocol_version", "bad_hello", "unknown"}[min(r, numHandshakeFailures)]
+	return [...]string{"upgrade", "protocol_version", "bad_hello", "origin", "conn_limit", "hello_timeout",
+		"unknown"}[min(r, numHandshakeFailures)]
 }
 
 // AuthFailure is which credential was refused (label "reason").

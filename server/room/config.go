@@ -38,6 +38,11 @@ type Config struct {
 	// Totals, if not nil, receives the room's counters for metrics (shared
 	// by every room of a server). Default nil: no metrics are kept.
 	Totals *Totals
+	// OnTick, if not nil, is called on the room goroutine after every tick
+	// with the room's id and the time the tick's work took (what the
+	// tick-duration metric records), for tests and benchmarks that compare
+	// tick times exactly. It must be quick and must not block. Default nil.
+	OnTick func(roomID string, work time.Duration)
 }
 
 // ErrConfig is wrapped by Validate's errors.

@@ -26,6 +26,13 @@ import (
 // applies one extra input (without fire) in a tick, moving the player twice
 // (spare). Movement is a pure sequence of MovePlayer calls, so this keeps
 // the client's prediction exact while its inputs wait less.
+//
+// A spare only makes up a tick the player stood still for want of an input
+// (owed, at most inputQueueLen; counted from the first tick of the
+// membership): however fast a client sends, and however it holds inputs
+// back and bursts them, its player never makes more moves than ticks have
+// passed since it joined, the most an honest client sending one input a
+// tick can make.
 type inputQueue struct {
 	mu      sync.Mutex // guards the fields below
 	pending [inputQueueLen]pendingInput
@@ -34,6 +41,8 @@ type inputQueue struct {
 	dropped uint64 // inputs dropped because the queue was full
 	starved uint64 // ticks the player stood still for want of an input; written by next
 	spared  uint64 // extra inputs applied to drain a standing backlog
+	owed    int    // ticks without an input not yet made up by a spare; at most inputQueueLen
+	idle    uint32 // ticks since an input was last applied (after the first)
 
 	// The standing backlog: the fewest inputs waiting at any tick of the
 	// current window, and whether the last full window never had fewer
@@ -50,6 +59,11 @@ type inputQueue struct {
 
 const (
 	inputQueueLen = 8
+	// farAhead is how far past the applied sequence number an input may be
+	// numbered, plus two per tick without an input (a client keeps
+	// numbering while its link is down): beyond that it is far-future and
+	// refused.
+	farAhead = 64
 	// catchUpWindow is how many ticks a backlog of two or more inputs must
 	// stand before one extra input is applied: half a second at 60 Hz.
 	catchUpWindow = 30
@@ -60,14 +74,38 @@ type pendingInput struct {
 	in  sim.Input
 }
 
-// add queues inputs firstSeq, firstSeq+1, ...; ones already applied or
-// already queued are ignored. It reports how many were new.
-func (q *inputQueue) add(firstSeq uint32, ins []sim.Input) (added int) {
+// Verdict says what became of a batch of inputs given to Submit.
+type Verdict struct {
+	Added     int // queued for a coming tick
+	Stale     int // numbered 0, or at or below the number already applied (resends land here)
+	Duplicate int // already queued (resends land here too)
+	FarFuture int // numbered implausibly far ahead of the applied number
+	Dropped   int // pushed out of (or never into) the full queue: the oldest go first
+}
+
+// Add adds u's counts to v.
+func (v *Verdict) Add(u Verdict) {
+	v.Added += u.Added
+	v.Stale += u.Stale
+	v.Duplicate += u.Duplicate
+	v.FarFuture += u.FarFuture
+	v.Dropped += u.Dropped
+}
+
+// add queues inputs firstSeq, firstSeq+1, ...; ones already applied,
+// already queued or numbered far ahead are refused. It reports what became
+// of each.
+func (q *inputQueue) add(firstSeq uint32, ins []sim.Input) (v Verdict) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i, in := range ins {
 		seq := firstSeq + uint32(i)
-		if seq <= q.applied || seq == 0 {
+		if seq < firstSeq || seq <= q.applied || seq == 0 {
+			v.Stale++ // a wrapped number counts as stale too
+			continue
+		}
+		if q.applied != 0 && uint64(seq) > uint64(q.applied)+farAhead+2*uint64(q.idle) {
+			v.FarFuture++
 			continue
 		}
 		// Insertion into the sorted window; it is tiny.
@@ -76,9 +114,11 @@ func (q *inputQueue) add(firstSeq uint32, ins []sim.Input) (added int) {
 			pos--
 		}
 		if pos < q.n && q.pending[pos].seq == seq {
+			v.Duplicate++
 			continue
 		}
 		if q.n == inputQueueLen {
+			v.Dropped++
 			if pos == 0 {
 				q.drop()
 				continue // older than everything queued: drop it
@@ -91,9 +131,9 @@ func (q *inputQueue) add(firstSeq uint32, ins []sim.Input) (added int) {
 		copy(q.pending[pos+1:q.n+1], q.pending[pos:q.n])
 		q.pending[pos] = pendingInput{seq, in}
 		q.n++
-		added++
+		v.Added++
 	}
-	return added
+	return v
 }
 
 func (q *inputQueue) drop() {
@@ -122,24 +162,28 @@ func (q *inputQueue) next() (sim.Input, uint32) {
 		q.n--
 		q.applied = p.seq
 		q.last = p.in
+		q.idle = 0
 		return p.in, q.applied
 	}
+	q.owed = min(q.owed+1, inputQueueLen)
 	if q.applied != 0 {
 		q.starved++
+		q.idle++
 	}
 	return sim.Input{Aim: q.last.Aim}, q.applied
 }
 
 // spare returns an extra input to apply before this tick's own (it is then
 // applied: the number advances) when a backlog of two or more has stood for
-// a whole window. An input that fires is never spared: shots keep their
-// ticks. Call it before next.
+// a whole window and the player is owed a tick it stood still. An input
+// that fires is never spared: shots keep their ticks. Call it before next.
 func (q *inputQueue) spare() (sim.Input, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !q.surplus || q.n < 2 || q.pending[0].in.Buttons&sim.ButtonFire != 0 {
+	if !q.surplus || q.owed == 0 || q.n < 2 || q.pending[0].in.Buttons&sim.ButtonFire != 0 {
 		return sim.Input{}, false
 	}
+	q.owed--
 	p := q.pending[0]
 	copy(q.pending[:], q.pending[1:q.n])
 	q.n--
@@ -151,15 +195,25 @@ func (q *inputQueue) spare() (sim.Input, bool) {
 }
 
 // apply sets player id's input for the coming Step from q (after moving it
-// by a spared input, if any) and returns the input ack once it is applied.
-// It runs on the room goroutine.
-func (q *inputQueue) apply(w *sim.World, id sim.PlayerID) uint32 {
+// by a spared input, if any) and returns the input ack once it is applied,
+// and how many of the inputs taken asked a dead player to move or fire
+// (the world ignores them). It runs on the room goroutine.
+func (q *inputQueue) apply(w *sim.World, id sim.PlayerID) (ack uint32, dead int) {
+	p := w.Player(id)
+	alive := p != nil && p.Alive()
 	if extra, ok := q.spare(); ok {
-		if p := w.Player(id); p != nil && p.Alive() {
+		if alive {
 			w.MovePlayer(p, extra) // the dead do not move: the client predicts the same
+		} else if extra.Buttons != 0 {
+			dead++
 		}
 	}
 	in, ack := q.next()
-	w.SetInput(id, in)
-	return ack
+	if p != nil {
+		p.In = in
+		if !alive && in.Buttons != 0 {
+			dead++
+		}
+	}
+	return ack, dead
 }

@@ -79,13 +79,15 @@ func TestInputQueueKeepsAimWhileStarved(t *testing.T) {
 
 func TestInputQueueBatchAdd(t *testing.T) {
 	var q inputQueue
-	assert.Equal(t, 3, q.add(10, []sim.Input{in(1), in(2), in(3)}))
-	assert.Equal(t, 1, q.add(11, []sim.Input{in(2), in(3), in(4)}), "only seq 13 is new")
+	assert.Equal(t, Verdict{Added: 3}, q.add(10, []sim.Input{in(1), in(2), in(3)}))
+	assert.Equal(t, Verdict{Added: 1, Duplicate: 2}, q.add(11, []sim.Input{in(2), in(3), in(4)}), "only seq 13 is new")
 	got, ack := q.next()
 	assert.Equal(t, in(1), got)
 	assert.Equal(t, uint32(10), ack)
-	assert.Zero(t, q.add(10, []sim.Input{in(9)}), "applied seqs are ignored")
-	assert.Zero(t, q.add(0, []sim.Input{in(9)}), "seq 0 is never valid")
+	assert.Equal(t, Verdict{Stale: 1}, q.add(10, []sim.Input{in(9)}), "applied seqs are refused")
+	assert.Equal(t, Verdict{Stale: 1}, q.add(0, []sim.Input{in(9)}), "seq 0 is never valid")
+	assert.Equal(t, Verdict{FarFuture: 1}, q.add(10+farAhead+1, []sim.Input{in(9)}), "far ahead of the applied number")
+	assert.Equal(t, Verdict{FarFuture: 1, Stale: 2}, q.add(1<<32-1, []sim.Input{in(9), in(9), in(9)}), "numbers that wrap are refused")
 }
 
 // TestInputsAreAppliedExactlyOnceInOrder plays a client sending one input a
@@ -140,7 +142,7 @@ func TestInputsAreAppliedExactlyOnceInOrder(t *testing.T) {
 				q.add(uint32(next), []sim.Input{inputs[next]})
 				next++
 			}
-			ack := q.apply(w, 1)
+			ack, _ := q.apply(w, 1)
 			w.Step()
 			p := w.Player(1)
 			require.Equal(t, want[ack].X, p.X, "jitter %d tick %d ack %d", jitter, tick, ack)
@@ -157,4 +159,67 @@ func TestInputsAreAppliedExactlyOnceInOrder(t *testing.T) {
 			assert.Positive(t, q.spared, "jitter %d: the backlog was drained by spare inputs", jitter)
 		}
 	}
+}
+
+// TestInputQueueGrantsNoExtraMoves feeds the queue as cheaters would (more
+// inputs than ticks, or inputs held back and then burst) and counts the
+// moves it grants: never more than the ticks since the player joined, the
+// most an honest client sending one input a tick gets.
+func TestInputQueueGrantsNoExtraMoves(t *testing.T) {
+	tests := []struct {
+		name string
+		// sent is how many inputs the client sends before tick n (1-based).
+		perTick func(tick int) int
+	}{
+		{"honest", func(int) int { return 1 }},
+		{"1.2x", func(tick int) int { return 1 + boolInt(tick%5 == 0) }},
+		{"2x", func(int) int { return 2 }},
+		{"10x", func(int) int { return 10 }},
+		{"hold a second, then burst", func(tick int) int {
+			switch {
+			case tick%120 < 60:
+				return 0
+			case tick%120 == 60:
+				return 60
+			}
+			return 1
+		}},
+		{"hold in short bursts", func(tick int) int {
+			if tick%10 == 0 {
+				return 10
+			}
+			return 0
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var q inputQueue
+			seq := uint32(0)
+			moves := 0
+			for tick := 1; tick <= 1200; tick++ {
+				for range tc.perTick(tick) {
+					seq++
+					q.add(seq, []sim.Input{in(sim.ButtonRight)})
+				}
+				if _, ok := q.spare(); ok {
+					moves++
+				}
+				got, _ := q.next()
+				if got.Buttons != 0 {
+					moves++
+				}
+				require.LessOrEqual(t, moves, tick, "tick %d: more moves than ticks", tick)
+			}
+			if tc.name == "honest" {
+				assert.Equal(t, 1200, moves)
+			}
+		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

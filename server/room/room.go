@@ -66,6 +66,7 @@ type Room struct {
 	// Operations (totals.go, view.go): metrics, overload, watchers.
 	snapshotBytes   atomic.Uint64 // bytes of snapshot frames offered, published by flush
 	inputsDropped   atomic.Uint64 // members' inputs dropped from full queues
+	inputsDead      atomic.Uint64 // inputs that asked a dead player to move or fire
 	overloadedSince atomic.Int64  // unix nanos; 0 while ticks keep to the budget
 	watchUntil      atomic.Int64  // unix nanos until which a watcher wants views
 	view            atomic.Pointer[View]
@@ -266,12 +267,14 @@ func (m *Member) PlayerID() sim.PlayerID { return m.player }
 func (m *Member) Room() *Room { return m.room }
 
 // Submit queues inputs numbered firstSeq, firstSeq+1, ... for the coming
-// ticks. Sequence numbers already applied or queued are ignored. Inputs of a
-// spectator are ignored.
-func (m *Member) Submit(firstSeq uint32, ins []sim.Input) {
-	if !m.spectator {
-		m.inputs.add(firstSeq, ins)
+// ticks and says what became of them: sequence numbers already applied or
+// queued, or implausibly far ahead, are refused. Inputs of a spectator are
+// ignored (a zero Verdict).
+func (m *Member) Submit(firstSeq uint32, ins []sim.Input) Verdict {
+	if m.spectator {
+		return Verdict{}
 	}
+	return m.inputs.add(firstSeq, ins)
 }
 
 // Ack records that the member holds the snapshot of tick; later snapshots
@@ -378,7 +381,11 @@ func (r *Room) loop() error {
 		}
 		t0 := time.Now()
 		r.tick()
-		r.record(t0, time.Since(t0), period)
+		work := time.Since(t0)
+		r.record(t0, work, period)
+		if r.cfg.OnTick != nil {
+			r.cfg.OnTick(r.id, work)
+		}
 		r.publishView(t0)
 		if len(r.members) == 0 && r.seats.Load() == 0 && r.watchers.Load() == 0 {
 			if r.emptySince.IsZero() {
@@ -405,7 +412,11 @@ func (r *Room) tick() {
 	}
 	for _, m := range r.members {
 		if m.player != 0 {
-			m.inputAck = m.inputs.apply(r.world, m.player)
+			var dead int
+			m.inputAck, dead = m.inputs.apply(r.world, m.player)
+			if dead != 0 {
+				r.inputsDead.Add(uint64(dead))
+			}
 		}
 	}
 	r.world.Step()

@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"context"
+	"testing"
+
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/outbox"
+	"github.com/arenaserver/arena/proto/arenapb"
+)
+
+// FuzzSession feeds arbitrary frames, split by the fuzzer, to a session in
+// a room after a valid Hello and join: the whole handler (decode, limits,
+// inputs, events, acks, requests) must never panic, whatever arrives, and
+// what it queues stays within the link's bound.
+func FuzzSession(f *testing.F) {
+	seeds := []*arenapb.ClientMessage{
+		{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{FirstSeq: 1, Buttons: []uint32{1, 8}, Aim: []uint32{0, 1023}, AckTick: 5, ViewTick: 3}}},
+		{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{FirstSeq: 1<<32 - 2, Buttons: []uint32{0xff, 1, 1}, Aim: []uint32{4000, 0, 0}}}},
+		{RequestId: 3, Seq: 1, Body: &arenapb.ClientMessage_Event{Event: &arenapb.Event{Name: "chat", Payload: []byte("hi")}}},
+		{RequestId: 4, Body: &arenapb.ClientMessage_CreateRoom{CreateRoom: &arenapb.CreateRoom{Capacity: 1 << 31}}},
+		{RequestId: 5, Body: &arenapb.ClientMessage_LeaveRoom{LeaveRoom: &arenapb.LeaveRoom{}}},
+		{RequestId: 6, Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: "nope", Spectate: true}}},
+		{AckSeq: 1 << 30, Body: &arenapb.ClientMessage_Ack{Ack: &arenapb.Ack{}}},
+		{Body: &arenapb.ClientMessage_Heartbeat{Heartbeat: &arenapb.Heartbeat{Time: 1 << 63}}},
+		{Body: &arenapb.ClientMessage_EventAck{EventAck: &arenapb.EventAck{AckId: 9, Error: "x"}}},
+		{Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion}}},
+		{Body: &arenapb.ClientMessage_Bye{Bye: &arenapb.Bye{}}},
+	}
+	for _, m := range seeds {
+		f.Add(netcode.Marshal(m), uint8(0))
+	}
+	f.Add([]byte{0x0f, 0xff}, uint8(1))
+	gw, lob := newTestGateway(f, Config{})
+	f.Cleanup(func() {
+		_ = gw.Close(context.Background())
+		_ = lob.Close(context.Background(), nil)
+	})
+	r, err := lob.Create(0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, cut uint8) {
+		p := &pipe{t: t, c: gw.newConn("test", "fuzz")}
+		defer p.c.Closed(nil)
+		if p.send(hello("fuzz")) != nil {
+			t.Fatal("hello refused")
+		}
+		_ = p.send(&arenapb.ClientMessage{RequestId: 2, Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: r.ID()}}})
+		// The data as one frame, then split in two at cut.
+		frames := [][]byte{data}
+		if k := int(cut); k > 0 && k < len(data) {
+			frames = append(frames, data[:k], data[k:])
+		}
+		var b outbox.Batch
+		for _, fr := range frames {
+			if p.c.Frame(fr) != nil {
+				break
+			}
+			p.c.link.Take(&b)
+			if len(b.Frames) > outbox.DefaultLinkLimit+outbox.DefaultReliableLimit+1 {
+				t.Fatalf("%d frames queued at once", len(b.Frames))
+			}
+		}
+	})
+}

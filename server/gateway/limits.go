@@ -1,0 +1,238 @@
+package gateway
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/rate"
+	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/server/metrics"
+)
+
+// Limits are what a stranger's client meets at the edge, beyond the
+// transports' own (frame and body sizes, timeouts). Zero fields take the
+// defaults in their comments (Config.Fill).
+type Limits struct {
+	// InputRate and InputBurst bound the new inputs (sequence numbers not
+	// seen before; resends are free) a session sends, as a token bucket
+	// that never banks more than the burst. Inputs past them are refused
+	// (counted as rate_limited); refusals that go on for Sustain close the
+	// connection with Error{RATE_LIMITED}. Default tick rate × 1.25, burst 8.
+	InputRate  float64
+	InputBurst int
+	// EventRate and EventBurst bound client events per session; an event
+	// past them is answered with a non-fatal Error{RATE_LIMITED} and not
+	// handled. Default 20 per second, burst 40.
+	EventRate  float64
+	EventBurst int
+	// MessageRate and MessageBurst bound the frames a connection sends,
+	// ByteRate and ByteBurst their bytes. Frames past them are still
+	// handled (reliable frames cannot be dropped); staying over for Sustain
+	// closes the connection with Error{RATE_LIMITED}. Default 4 × tick
+	// rate frames per second, burst 256; 64 KiB per second, burst 64 KiB.
+	MessageRate  float64
+	MessageBurst int
+	ByteRate     float64
+	ByteBurst    int
+	// Sustain is how long a connection may stay over a rate before it is
+	// closed. Default 1 s.
+	Sustain time.Duration
+	// BadInputs bounds inputs with out-of-range values: each is dropped
+	// and counted, and past this many (refilled one per second) the
+	// connection is closed with Error{MALFORMED}. Default 32.
+	BadInputs int
+	// HelloTimeout is how long a connection (a WebSocket after its upgrade,
+	// a polling channel after it opens) may go without a Hello before it is
+	// closed with Error{TIMEOUT}. Default 5 s.
+	HelloTimeout time.Duration
+	// MaxConnsPerIP bounds the open connections (WebSocket and polling)
+	// from one remote address; past it an upgrade or a channel gets 429.
+	// Behind a proxy every client shares its address: raise it or set -1
+	// (no limit) and limit at the proxy. Default 64.
+	MaxConnsPerIP int
+	// MaxSessions bounds live sessions, attached or held; a Hello past it
+	// gets Error{SERVER_FULL} (fatal). Default 10000.
+	MaxSessions int
+	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
+	// may connect; "*" allows any. A request without an Origin header (a
+	// native client) and a same-origin request (Origin's host is the Host
+	// header) are always allowed; others get 403. Default none.
+	AllowedOrigins []string
+}
+
+func (l *Limits) fill(tickRate uint32) {
+	if tickRate == 0 {
+		tickRate = 60
+	}
+	if l.InputRate <= 0 {
+		l.InputRate = float64(tickRate) * 1.25
+	}
+	if l.InputBurst <= 0 {
+		l.InputBurst = 8
+	}
+	if l.EventRate <= 0 {
+		l.EventRate = 20
+	}
+	if l.EventBurst <= 0 {
+		l.EventBurst = 40
+	}
+	if l.MessageRate <= 0 {
+		l.MessageRate = 4 * float64(tickRate)
+	}
+	if l.MessageBurst <= 0 {
+		l.MessageBurst = 256
+	}
+	if l.ByteRate <= 0 {
+		l.ByteRate = 64 << 10
+	}
+	if l.ByteBurst <= 0 {
+		l.ByteBurst = 64 << 10
+	}
+	if l.Sustain <= 0 {
+		l.Sustain = time.Second
+	}
+	if l.BadInputs <= 0 {
+		l.BadInputs = 32
+	}
+	if l.HelloTimeout <= 0 {
+		l.HelloTimeout = 5 * time.Second
+	}
+	if l.MaxConnsPerIP == 0 {
+		l.MaxConnsPerIP = 64
+	}
+	if l.MaxSessions <= 0 {
+		l.MaxSessions = 10000
+	}
+}
+
+// Errors the limits end connections with.
+var (
+	errRateLimitedFrames = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many messages")
+	errRateLimitedBytes  = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many bytes")
+	errRateLimitedInputs = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "inputs faster than the tick rate")
+	errRateLimitedEvents = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many events")
+	errBadInputs         = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "too many inputs with out-of-range values")
+	errHelloTimeout      = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TIMEOUT, "no Hello in time")
+)
+
+// connLimits are one connection's rate limits, owned by its read side.
+type connLimits struct {
+	frames, bytes rate.Limiter
+}
+
+func newConnLimits(l *Limits) connLimits {
+	return connLimits{
+		frames: rate.New(l.MessageRate, l.MessageBurst, l.Sustain),
+		bytes:  rate.New(l.ByteRate, l.ByteBurst, l.Sustain),
+	}
+}
+
+// admit counts one received frame of n bytes against the connection's
+// limits; it returns the error to close with when the peer has stayed over
+// one of them for the sustain period.
+func (c *connLimits) admit(now time.Time, n int) *netcode.Error {
+	if _, cut := c.frames.Take(now, 1); cut {
+		return errRateLimitedFrames
+	}
+	if _, cut := c.bytes.Take(now, float64(n)); cut {
+		return errRateLimitedBytes
+	}
+	return nil
+}
+
+// sessionLimits are one session's rate limits, guarded by session.frameMu:
+// they outlive a connection, so reconnecting does not refill them.
+type sessionLimits struct {
+	inputs, events, bad rate.Limiter
+	inputHigh           uint32 // highest input sequence number received
+}
+
+func newSessionLimits(l *Limits) sessionLimits {
+	return sessionLimits{
+		inputs: rate.New(l.InputRate, l.InputBurst, l.Sustain),
+		events: rate.New(l.EventRate, l.EventBurst, l.Sustain),
+		// A bad input costs a token; a client gets BadInputs of them, then
+		// one a second. Running dry closes it at once.
+		bad: rate.New(1, l.BadInputs, 0),
+	}
+}
+
+// ipOf is the address part of a request's remote address.
+func ipOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// originAllowed applies the Origin rule of Limits.AllowedOrigins to r.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true // not a browser
+	}
+	for _, o := range s.cfg.Limits.AllowedOrigins {
+		if o == "*" || strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+			return true
+		}
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+// guardEdge refuses, before any transport work, a browser request from an
+// origin not allowed and a new connection past the per-address limit. It
+// wraps the WebSocket and polling routes alike.
+func (s *Server) guardEdge(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.originAllowed(r) {
+			s.cfg.Metrics.HandshakeFailed(metrics.HandshakeOrigin)
+			http.Error(w, "origin not allowed", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// reserveIP counts a new connection from ip; false means the address is at
+// its limit.
+func (s *Server) reserveIP(ip string) bool {
+	limit := s.cfg.Limits.MaxConnsPerIP
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limit > 0 && s.perIP[ip] >= limit {
+		return false
+	}
+	s.perIP[ip]++
+	return true
+}
+
+func (s *Server) releaseIP(ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[ip] <= 1 {
+		delete(s.perIP, ip)
+		return
+	}
+	s.perIP[ip]--
+}
+
+// recovered runs f and turns a panic in it into a log line with the stack
+// and the connection's close with Error{INTERNAL}: a fault in one
+// connection's goroutine ends that connection only.
+func (s *Server) recovered(c *conn, where string, f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("connection goroutine panicked", "where", where, "panic", p, "stack", string(debug.Stack()))
+			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
+			c.link.Close(e.Frame(0), e)
+		}
+	}()
+	f()
+}
