@@ -31,6 +31,9 @@ type ClientDecoder struct {
 	msg   arenapb.ClientMessage
 	in    arenapb.ClientMessage_Inputs
 	batch arenapb.InputBatch
+	// Backing arrays of batch's slices while a batch fits, so decoding
+	// touches the decoder's memory only.
+	buttons, aim [8]uint32
 }
 
 // Decode parses data. The message is valid until the next Decode. Errors
@@ -81,6 +84,9 @@ func (d *ClientDecoder) parseInputs(data []byte) (ackSeq uint32, ok bool) {
 	}
 	b := &d.batch
 	buttons, aim := b.Buttons[:0], b.Aim[:0]
+	if buttons == nil {
+		buttons, aim = d.buttons[:0], d.aim[:0]
+	}
 	*b = arenapb.InputBatch{}
 	for len(body) > 0 {
 		num, typ, n := protowire.ConsumeTag(body)

@@ -22,6 +22,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"sync"
@@ -86,6 +87,7 @@ func serve(ctx context.Context, addr string, frameBytes, rate int) error {
 	var mu sync.Mutex
 	conns := map[*gws.Conn]struct{}{}
 	mux := http.NewServeMux()
+	mux.Handle("/debug/pprof/", http.DefaultServeMux) // profile the floor like the server
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(w, r)
 		if err != nil {
@@ -171,28 +173,32 @@ func load(ctx context.Context, url string, n, inputBytes, inputRate int, duratio
 	if len(socks) == 0 {
 		return nil, fmt.Errorf("floor: no connection to %s", url)
 	}
+	// Each connection sends on its own clock, as each bot does: the server
+	// sees inputs spread over the tick like the game's, not in one burst.
 	input := make([]byte, inputBytes)
 	period := time.Second / time.Duration(inputRate)
 	var sent atomic.Uint64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		start := time.Now()
-		timer := time.NewTimer(period)
-		for k := 1; ; k++ {
-			timer.Reset(time.Until(start.Add(time.Duration(k) * period)))
-			select {
-			case <-stop:
-				return
-			case <-timer.C:
-			}
-			for _, c := range socks {
+	for _, c := range socks {
+		wg.Go(func() {
+			start := time.Now()
+			timer := time.NewTimer(period)
+			defer timer.Stop()
+			for k := 1; ; k++ {
+				timer.Reset(time.Until(start.Add(time.Duration(k) * period)))
+				select {
+				case <-stop:
+					return
+				case <-timer.C:
+				}
 				if c.WriteMessage(gws.OpcodeBinary, input) == nil {
 					sent.Add(1)
 				}
 			}
-		}
-	})
+		})
+		time.Sleep(period / time.Duration(max(1, len(socks)/4+1)))
+	}
 	log.Printf("floor: measuring, %d connected", len(socks))
 	f0, b0, s0, t0 := h.frames.Load(), h.bytes.Load(), sent.Load(), time.Now()
 	select {

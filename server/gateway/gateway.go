@@ -259,6 +259,7 @@ func (s *Server) newSession(name string, redirects bool) (*session, error) {
 		lim: newSessionLimits(&s.cfg.Limits),
 	}
 	p.display.Store(&name)
+	p.inputs = p.inputsBuf[:0] // the scratch lives in the session: one cache line less per input
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -12,7 +12,10 @@ import (
 
 // heartbeat runs beside one connection until its link closes: every
 // Config.Heartbeat it sends a Heartbeat (once the connection belongs to a
-// session) carrying the last measured round trip and the session's
+// session; on a busy connection, one that received a frame within the last
+// interval, only every busyHeartbeats intervals, since its inputs already
+// prove it alive and a round trip every few seconds is enough)
+// carrying the last measured round trip and the session's
 // acknowledgement of the client's reliable frames, and it cuts the
 // connection after Config.HeartbeatTimeout without a frame from the client.
 // Cutting detaches the session, which is then held. A connection that has
@@ -23,6 +26,7 @@ func (s *Server) heartbeat(c *conn) {
 	defer t.Stop()
 	hello := time.NewTimer(time.Until(c.opened.Add(s.cfg.Limits.HelloTimeout)))
 	defer hello.Stop()
+	skipped := 0
 	for {
 		select {
 		case <-c.link.Done():
@@ -45,6 +49,11 @@ func (s *Server) heartbeat(c *conn) {
 			if p == nil {
 				continue
 			}
+			if busy := now.Sub(time.Unix(0, c.lastRead.Load())) < s.cfg.Heartbeat; busy && skipped < busyHeartbeats-1 {
+				skipped++
+				continue
+			}
+			skipped = 0
 			p.mu.Lock()
 			ack := p.clientSeq
 			p.mu.Unlock()
@@ -54,6 +63,11 @@ func (s *Server) heartbeat(c *conn) {
 		}
 	}
 }
+
+// busyHeartbeats is how many intervals apart heartbeats go on a busy
+// connection: a player in a match sends 60 inputs a second, which the
+// silence watch counts, so a heartbeat there only refreshes the round trip.
+const busyHeartbeats = 5
 
 // heartbeatAnswered records the round trip of an echoed heartbeat.
 func (c *conn) heartbeatAnswered(sent uint64) {

@@ -41,6 +41,7 @@ type conn struct {
 	ip     string     // remote address, for the per-address limit
 	opened time.Time  // when the transport opened (the hello deadline runs from it)
 	lim    connLimits // owned by the read side
+	now    time.Time  // when the frame being handled arrived; owned by the read side
 
 	// For metrics (census.go).
 	stats   connStats
@@ -72,9 +73,13 @@ type session struct {
 	// connection's last frames may race the new one's first.
 	frameMu   sync.Mutex
 	inputs    []sim.Input   // scratch, guarded by frameMu
+	inputsBuf [8]sim.Input  // inputs' backing array while a batch fits
+	ackedTick uint32        // the last snapshot tick handed to the member's Ack; guarded by frameMu
+	ackedBy   *room.Member  // the member it was handed to
 	lim       sessionLimits // guarded by frameMu
 	clientSeq uint32        // highest ClientMessage.seq processed; guarded by frameMu and mu
 	ackedOut  uint32        // clientSeq last acknowledged to the client; guarded by frameMu
+	ackSeen   uint32        // highest ClientMessage.ack_seq handed to the outbox; guarded by frameMu
 
 	mu        sync.Mutex // guards the fields below
 	link      *outbox.Link
@@ -112,6 +117,7 @@ func (p *session) member() *room.Member {
 // problems, after queuing the error frame as the last one.
 func (c *conn) Frame(data []byte) error {
 	now := time.Now()
+	c.now = now
 	c.lastRead.Store(now.UnixNano())
 	c.stats.received(len(data))
 	if e := c.lim.admit(now, len(data)); e != nil {
@@ -373,7 +379,7 @@ func (s *session) handle(c *conn, msg *arenapb.ClientMessage) error {
 	if current && !s.confirmed {
 		s.confirmed = true // the client got the Welcome with its new token
 	}
-	refresh := current && time.Since(s.issuedAt) > s.srv.cfg.TokenTTL/2
+	refresh := current && c.now.Sub(s.issuedAt) > s.srv.cfg.TokenTTL/2
 	var tok []byte
 	var exp time.Time
 	if refresh {
@@ -391,7 +397,8 @@ func (s *session) handle(c *conn, msg *arenapb.ClientMessage) error {
 			return err
 		}
 	}
-	if a := msg.GetAckSeq(); a != 0 {
+	if a := msg.GetAckSeq(); a > s.ackSeen {
+		s.ackSeen = a // most frames repeat the last ack: spare the outbox its lock
 		s.out.Ack(a)
 	}
 	if seq := msg.GetSeq(); seq != 0 {
@@ -518,13 +525,14 @@ func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
 		s.srv.cfg.Metrics.InputRejected(metrics.InputNotInRoom, len(b.Buttons))
 		return nil // inputs racing a leave or a room closing: nothing to apply them to
 	}
-	if t := b.GetAckTick(); t != 0 {
+	if t := b.GetAckTick(); t != 0 && (t != s.ackedTick || m != s.ackedBy) {
+		s.ackedTick, s.ackedBy = t, m // inputs outnumber snapshots two to one: ack each tick once
 		m.Ack(t)
 	}
 	if len(b.Buttons) == 0 {
 		return nil
 	}
-	now := time.Now()
+	now := c.now
 	first := b.GetFirstSeq()
 	last := len(b.Buttons) - 1
 	var v room.Verdict
@@ -540,6 +548,12 @@ func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
 	}
 	for i, bt := range b.Buttons {
 		seq := first + uint32(i)
+		if seq <= s.lim.inputHigh && seq != 0 {
+			// A resend of an input already handed to the room (clients
+			// repeat their unacknowledged inputs): nothing to do.
+			flush(seq + 1)
+			continue
+		}
 		if bt&^uint32(sim.ButtonsMask) != 0 || b.Aim[i] >= sim.AimSteps {
 			bad++
 			flush(seq + 1)
