@@ -139,6 +139,12 @@ type Point struct {
 	AckP50Ms        float64 `json:"input_ack_p50_ms"`
 	AckP99Ms        float64 `json:"input_ack_p99_ms"`
 	Errors          int     `json:"errors"`
+	// LoadCPU is the load generator's CPU use in its window, in cores; near
+	// its GOMAXPROCS it was the bottleneck and the point measures it, not
+	// the server.
+	LoadCPU float64 `json:"load_cpu"`
+	// ServerCPU is the server's CPU use in cores.
+	ServerCPU float64 `json:"server_cpu"`
 }
 
 // Results is a whole sweep.
@@ -146,7 +152,10 @@ type Results struct {
 	Points            []Point `json:"points"`
 	Capacity          int     `json:"capacity"`
 	CapacityTickP99Ms float64 `json:"capacity_tick_p99_ms"`
-	Bottleneck        string  `json:"bottleneck"`
+	// LatencyCapacity is the largest passing point whose input→ack p99 is
+	// within one snapshot period plus 2 ms.
+	LatencyCapacity int    `json:"latency_capacity"`
+	Bottleneck      string `json:"bottleneck"`
 }
 
 const (
@@ -186,10 +195,23 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 			}
 		}
 		if game != nil {
-			ok := game.Delivery >= 0.95 && game.TickP99Ms <= period && game.Connected == n
-			if ok {
+			loadBound := game.LoadCPU >= 0.9*float64(o.loadProcs)
+			ok := game.Delivery >= 0.95 && game.TickP99Ms <= period && game.Connected == n && !loadBound
+			switch {
+			case ok:
 				res.Capacity, res.CapacityTickP99Ms = n, game.TickP99Ms
-			} else if !o.noStop {
+				if game.AckP99Ms <= 1000.0/snapshotRate+2 {
+					res.LatencyCapacity = n
+				}
+			case loadBound:
+				res.Bottleneck = fmt.Sprintf("the load generator: at %d players it used %.2f of its %d core(s), so this point and beyond measure the bots, not the server",
+					n, game.LoadCPU, o.loadProcs)
+			case game.ServerCPU >= 0.9*float64(o.serverProcs):
+				res.Bottleneck = fmt.Sprintf("the server's CPU: %.2f of its %d core(s) at %d players", game.ServerCPU, o.serverProcs, n)
+			default:
+				res.Bottleneck = fmt.Sprintf("delivery %.1f%% or tick p99 %.2f ms at %d players", 100*game.Delivery, game.TickP99Ms, n)
+			}
+			if !ok && !o.noStop {
 				break
 			}
 		}
@@ -231,6 +253,7 @@ func runGame(ctx context.Context, o *options, n int, naive bool) (*Point, error)
 	if err != nil {
 		return nil, err
 	}
+	l0, _ := sampleProc(load.pid())
 	t0 := time.Now()
 	select {
 	case <-time.After(window - 500*time.Millisecond):
@@ -241,6 +264,7 @@ func runGame(ctx context.Context, o *options, n int, naive bool) (*Point, error)
 	if err != nil {
 		return nil, err
 	}
+	l1, _ := sampleProc(load.pid())
 	secs := time.Since(t0).Seconds()
 	m1, _ := scrapeTicks(addr)
 	<-load.done
@@ -270,6 +294,7 @@ func runGame(ctx context.Context, o *options, n int, naive bool) (*Point, error)
 		Delivery:  rep.SnapshotsPerBotS / snapshotRate,
 		BytesDown: rep.BytesDownPerBotS, BytesUp: rep.BytesUpPerBotS,
 		AckP50Ms: rep.InputAckMs.P50, AckP99Ms: rep.InputAckMs.P99,
+		ServerCPU: (s1.cpuSeconds - s0.cpuSeconds) / secs, LoadCPU: (l1.cpuSeconds - l0.cpuSeconds) / secs,
 	}
 	if m0 != nil && m1 != nil {
 		d := m1.sub(m0)
@@ -311,6 +336,7 @@ func runFloor(ctx context.Context, o *options, n int, game *Point) (*Point, erro
 	if err != nil {
 		return nil, err
 	}
+	l0, _ := sampleProc(load.pid())
 	t0 := time.Now()
 	select {
 	case <-time.After(o.duration - 500*time.Millisecond):
@@ -321,12 +347,14 @@ func runFloor(ctx context.Context, o *options, n int, game *Point) (*Point, erro
 	if err != nil {
 		return nil, err
 	}
+	l1, _ := sampleProc(load.pid())
 	secs := time.Since(t0).Seconds()
 	<-load.done
 	var rep struct {
 		Connections    int     `json:"connections"`
 		FramesPerConnS float64 `json:"frames_per_conn_s"`
 		BytesDownPerS  float64 `json:"bytes_down_per_conn_s"`
+		InputsPerConnS float64 `json:"inputs_per_conn_s"`
 	}
 	raw, err := os.ReadFile(report)
 	if err != nil {
@@ -340,6 +368,8 @@ func runFloor(ctx context.Context, o *options, n int, game *Point) (*Point, erro
 		CPUMsPerPlayerS: 1000 * (s1.cpuSeconds - s0.cpuSeconds) / secs / float64(max(rep.Connections, 1)),
 		RSSBytes:        s1.rssBytes, RSSPerPlayer: float64(s1.rssBytes) / float64(max(rep.Connections, 1)),
 		Delivery: rep.FramesPerConnS / snapshotRate, BytesDown: rep.BytesDownPerS,
+		BytesUp:   rep.InputsPerConnS * float64(input),
+		ServerCPU: (s1.cpuSeconds - s0.cpuSeconds) / secs, LoadCPU: (l1.cpuSeconds - l0.cpuSeconds) / secs,
 	}, nil
 }
 

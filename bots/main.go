@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -47,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Transport, "transport", "auto", "auto (WebSocket, else long-polling), ws or poll; polling routes derive from -server")
 	fs.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no live progress line on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bots to this file (to check they are not the bottleneck)")
 	fs.BoolVar(&cfg.Cheap, "cheap", false, "load generator: acknowledge snapshots without decoding them, no aiming or prediction checks")
 	fs.DurationVar(&cfg.Link.Latency, "lag", 0, "link conditioner: round-trip time added on each bot's connection (half each way)")
 	fs.DurationVar(&cfg.Link.Jitter, "jitter", 0, "link conditioner: each chunk's one-way delay varies by up to ± this much")
@@ -78,6 +80,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.OnMeasure = func(n int) { fmt.Fprintf(stderr, "bots: measuring, %d connected\n", n) }
 	if !*quiet {
 		cfg.Progress = stderr
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "bots:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "bots:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := swarm.Run(ctx, cfg)
 	if err != nil {

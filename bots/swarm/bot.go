@@ -22,6 +22,7 @@ type bot struct {
 
 	mu       sync.Mutex // guards the fields below
 	conn     *client.Conn
+	lean     *leanConn // instead of conn, for a cheap bot
 	world    sim.Config
 	player   sim.PlayerID
 	self     sim.Player

@@ -53,8 +53,11 @@ type Config struct {
 	Link linkcond.Config
 	// Cheap makes every bot a load generator: it acknowledges and measures
 	// snapshots without decoding their state, sweeps its aim instead of
-	// aiming, and does not check its prediction. The server cannot tell the
-	// difference; the bots then cost a fraction of their CPU. Default false.
+	// aiming, and does not check its prediction. Over WebSocket without a
+	// link conditioner it runs on a bare connection (no resume, no
+	// heartbeat echo) that costs about what the transport floor's load
+	// generator costs; otherwise on the full client without state decoding.
+	// The server cannot tell the difference. Default false.
 	Cheap bool
 	// Progress receives a live status line every second; nil for none.
 	Progress io.Writer
@@ -214,6 +217,9 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 		}
 	}
 	defer signal()
+	if s.cfg.Cheap && s.cfg.Transport != "poll" && !s.cfg.Link.Active() {
+		return s.runLean(ctx, b, rooms, signal)
+	}
 	protoErr := make(chan error, 1)
 	dial, poll := s.cfg.Dial, client.PollOptions{}
 	if s.cfg.Link.Active() {
@@ -340,11 +346,15 @@ func (s *swarm) totals() totals {
 	var t totals
 	for _, b := range s.bots {
 		b.mu.Lock()
-		c := b.conn
-		b.mu.Unlock()
-		b.mu.Lock()
+		c, lean := b.conn, b.lean
 		snaps := b.snaps
 		b.mu.Unlock()
+		if lean != nil {
+			in, out := lean.stats()
+			t.bytesIn += in
+			t.bytesOut += out
+			t.ws++
+		}
 		if c != nil {
 			st := c.Stats()
 			t.bytesIn += st.BytesIn
@@ -383,7 +393,7 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 		}
 		r.PredictionChecks += b.checks
 		r.PredictionMisses += b.misses
-		connected := b.conn != nil && b.player != 0
+		connected := (b.conn != nil || b.lean != nil) && b.player != 0
 		b.mu.Unlock()
 		if connected && secs > 0 {
 			r.SnapshotRates = append(r.SnapshotRates, float64(end.perBot[i]-base.perBot[i])/secs)
