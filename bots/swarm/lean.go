@@ -239,8 +239,11 @@ func (c *leanConn) close() {
 }
 
 // bye ends the session at once (the seat is freed) and closes.
+// It may run beside the input loop, so it leaves the loop's deadline
+// bookkeeping alone.
 func (c *leanConn) bye() {
-	_ = c.write(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Bye{Bye: &arenapb.Bye{}}}))
+	_ = c.socket.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = c.socket.WriteMessage(gws.OpcodeBinary, netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Bye{Bye: &arenapb.Bye{}}}))
 	_ = c.socket.WriteClose(1000, nil)
 	c.close()
 }

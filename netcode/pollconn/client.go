@@ -34,6 +34,12 @@ type DialOptions struct {
 	// SendQueue bounds frames waiting to be POSTed; Send fails past it.
 	// Default 1024.
 	SendQueue int
+	// LatestInterval spaces POSTs that carry only a SendLatest frame (input
+	// batches): such a frame waits until this long after the previous POST,
+	// and a newer one replaces it meanwhile. A Send frame goes at once and
+	// takes the waiting one along. Every POST is an HTTP request for the
+	// server to parse; 0 posts each at once.
+	LatestInterval time.Duration
 	// Header is added to every request.
 	Header http.Header
 	// DialContext opens TCP connections; nil means a net.Dialer.
@@ -322,6 +328,7 @@ func (c *ClientConn) pollLoop() {
 // sendLoop POSTs queued frames until the channel ends.
 func (c *ClientConn) sendLoop() {
 	var body []byte
+	var lastPost time.Time
 	for {
 		select {
 		case <-c.done:
@@ -329,6 +336,18 @@ func (c *ClientConn) sendLoop() {
 		case <-c.wake:
 		}
 		for {
+			c.mu.Lock()
+			onlyLatest := len(c.queue) == 1 && c.latest == 0
+			c.mu.Unlock()
+			if wait := c.opt.LatestInterval - time.Since(lastPost); onlyLatest && wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-c.wake: // a frame to send at once, or a newer latest
+				case <-c.done:
+					return
+				}
+				continue
+			}
 			c.mu.Lock()
 			body = body[:0]
 			n := 0
@@ -343,6 +362,7 @@ func (c *ClientConn) sendLoop() {
 			if n == 0 {
 				break
 			}
+			lastPost = time.Now()
 			retry, err := c.post(body)
 			if err != nil {
 				c.end(err, false)
