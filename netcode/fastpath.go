@@ -223,3 +223,64 @@ func ParseSnapshotFrame(data []byte) (tick, baselineAge, inputAck uint32, state 
 	}
 	return tick, baselineAge, inputAck, state, true
 }
+
+// Field numbers of the room's membership frames.
+const (
+	serverRequestIDField = 15
+	serverJoinedField    = 5
+	serverRosterField    = 8
+	joinedRoomField      = 1
+	joinedPlayerField    = 2
+	joinedArenaField     = 3
+	joinedTickField      = 4
+	rosterPlayersField   = 1
+	playerIDField        = 1
+	playerNameField      = 2
+)
+
+// AppendJoinedFrame appends ServerMessage{request_id, joined: {room, player_id,
+// arena, tick}} with room and arena already encoded (RoomInfo and Arena
+// messages): a room encodes its Arena once, not once per join.
+func AppendJoinedFrame(dst []byte, requestID uint32, room []byte, playerID uint32, arena []byte, tick uint32) []byte {
+	size := protowire.SizeTag(joinedRoomField) + protowire.SizeBytes(len(room)) +
+		varintField(joinedPlayerField, playerID) +
+		protowire.SizeTag(joinedArenaField) + protowire.SizeBytes(len(arena)) +
+		varintField(joinedTickField, tick)
+	dst = appendVarintField(dst, serverRequestIDField, requestID)
+	dst = protowire.AppendTag(dst, serverJoinedField, protowire.BytesType)
+	dst = protowire.AppendVarint(dst, uint64(size))
+	dst = protowire.AppendTag(dst, joinedRoomField, protowire.BytesType)
+	dst = protowire.AppendBytes(dst, room)
+	dst = appendVarintField(dst, joinedPlayerField, playerID)
+	dst = protowire.AppendTag(dst, joinedArenaField, protowire.BytesType)
+	dst = protowire.AppendBytes(dst, arena)
+	return appendVarintField(dst, joinedTickField, tick)
+}
+
+// AppendRosterFrame appends ServerMessage{roster: {players}} for the players
+// ids[i] named names[i].
+func AppendRosterFrame(dst []byte, ids []uint32, names []string) []byte {
+	entry := func(i int) int {
+		n := varintField(playerIDField, ids[i])
+		if names[i] != "" {
+			n += protowire.SizeTag(playerNameField) + protowire.SizeBytes(len(names[i]))
+		}
+		return n
+	}
+	size := 0
+	for i := range ids {
+		size += protowire.SizeTag(rosterPlayersField) + protowire.SizeBytes(entry(i))
+	}
+	dst = protowire.AppendTag(dst, serverRosterField, protowire.BytesType)
+	dst = protowire.AppendVarint(dst, uint64(size))
+	for i := range ids {
+		dst = protowire.AppendTag(dst, rosterPlayersField, protowire.BytesType)
+		dst = protowire.AppendVarint(dst, uint64(entry(i)))
+		dst = appendVarintField(dst, playerIDField, ids[i])
+		if names[i] != "" {
+			dst = protowire.AppendTag(dst, playerNameField, protowire.BytesType)
+			dst = protowire.AppendString(dst, names[i])
+		}
+	}
+	return dst
+}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/sim"
 )
 
 func randomBatch(rng *rand.Rand) *arenapb.ClientMessage {
@@ -126,4 +127,25 @@ func BenchmarkDecodeInputFrame(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestMembershipFramesMatchProto(t *testing.T) {
+	cfg := sim.Config{Rules: sim.NewRules(60), Arena: sim.DefaultArena(), Seed: 3}
+	arena := ArenaProto(&cfg)
+	room := &arenapb.RoomInfo{Id: "r1", Players: 3, Capacity: 16, Tick: 99}
+	for _, tc := range []struct{ rid, player, tick uint32 }{{0, 0, 0}, {7, 3, 1234}} {
+		frame := AppendJoinedFrame(nil, tc.rid, Marshal(room), tc.player, Marshal(arena), tc.tick)
+		var got arenapb.ServerMessage
+		require.NoError(t, proto.Unmarshal(frame, &got))
+		want := &arenapb.ServerMessage{RequestId: tc.rid, Body: &arenapb.ServerMessage_Joined{Joined: &arenapb.Joined{
+			Room: room, PlayerId: tc.player, Arena: arena, Tick: tc.tick}}}
+		assert.True(t, proto.Equal(want, &got))
+	}
+	ids, names := []uint32{1, 2, 300}, []string{"ana", "", "bö"}
+	var got arenapb.ServerMessage
+	require.NoError(t, proto.Unmarshal(AppendRosterFrame(nil, ids, names), &got))
+	want := &arenapb.Roster{Players: []*arenapb.PlayerInfo{{Id: 1, Name: "ana"}, {Id: 2}, {Id: 300, Name: "bö"}}}
+	assert.True(t, proto.Equal(want, got.GetRoster()))
+	require.NoError(t, proto.Unmarshal(AppendRosterFrame(nil, nil, nil), &got))
+	assert.NotNil(t, got.GetRoster(), "an empty roster is still a roster")
 }

@@ -180,3 +180,24 @@ func TestTickSteadyStateAllocatesNothingPerMember(t *testing.T) {
 		t.Errorf("steady-state ticks allocate: %.2f per tick with 4 members, %.2f with 16", small, large)
 	}
 }
+
+// BenchmarkJoinLeave16 is what a seat changing hands costs the room's tick
+// in a 16-player room: one member joins (Joined frame, roster to all) and
+// leaves again (roster to all).
+func BenchmarkJoinLeave16(b *testing.B) {
+	f := newFight(b, 15)
+	b.ReportAllocs()
+	for b.Loop() {
+		out := outbox.New(0)
+		m := &Member{room: f.r, name: "guest", out: out}
+		if err := f.r.add(m, 1); err != nil {
+			b.Fatal(err)
+		}
+		f.r.remove(m, nil)
+		var batch outbox.Batch
+		out.Take(&batch)
+		for _, o := range f.outs {
+			o.Take(&batch)
+		}
+	}
+}

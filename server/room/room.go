@@ -47,6 +47,7 @@ type Room struct {
 	cfg     Config
 	log     *slog.Logger
 	arena   *arenapb.Arena
+	arenaPB []byte // arena, encoded once for every Joined
 	onClose func(*Room)
 
 	ctrl      chan func() // requests run on the room goroutine; bounded
@@ -73,19 +74,21 @@ type Room struct {
 	roster          atomic.Pointer[[]string]
 
 	// Owned by the room goroutine.
-	world      *sim.World
-	members    []*Member
-	nextPlayer sim.PlayerID
-	snapAcc    uint32
-	hist       history
-	cache      baselineCache
-	frame      []byte
-	emptySince time.Time
-	durations  [256]time.Duration
-	durN       int
-	lastStats  time.Time
-	tally      tally
-	viewAcc    uint32
+	world       *sim.World
+	members     []*Member
+	nextPlayer  sim.PlayerID
+	snapAcc     uint32
+	hist        history
+	cache       baselineCache
+	frame       []byte
+	rosterIDs   []uint32 // roster encoding scratch
+	rosterNames []string
+	emptySince  time.Time
+	durations   [256]time.Duration
+	durN        int
+	lastStats   time.Time
+	tally       tally
+	viewAcc     uint32
 }
 
 // TickStats summarises recent tick durations (the last 256 ticks, refreshed
@@ -147,6 +150,7 @@ func newRoom(id string, cfg Config, onClose func(*Room)) (*Room, error) {
 		world: sim.NewWorld(simCfg), nextPlayer: 1,
 		hist: newHistory(cfg.History),
 	}
+	r.arenaPB = netcode.Marshal(r.arena)
 	r.stats.Store(&TickStats{})
 	return r, nil
 }
@@ -477,9 +481,7 @@ func (r *Room) add(m *Member, requestID uint32) error {
 		}
 		r.nextPlayer++
 	}
-	joined := netcode.Marshal(&arenapb.ServerMessage{RequestId: requestID, Body: &arenapb.ServerMessage_Joined{Joined: &arenapb.Joined{
-		Room: r.Info().Proto(), PlayerId: uint32(m.player), Arena: r.arena, Tick: r.world.Tick,
-	}}})
+	joined := netcode.AppendJoinedFrame(nil, requestID, netcode.Marshal(r.Info().Proto()), uint32(m.player), r.arenaPB, r.world.Tick)
 	if err := m.out.Push(joined); err != nil {
 		r.world.RemovePlayer(m.player)
 		return err
@@ -530,7 +532,12 @@ func (r *Room) broadcastRoster() {
 		}
 	}
 	r.publishRoster(roster)
-	r.broadcast(netcode.Marshal(&arenapb.ServerMessage{Body: &arenapb.ServerMessage_Roster{Roster: roster}}))
+	r.rosterIDs, r.rosterNames = r.rosterIDs[:0], r.rosterNames[:0]
+	for _, p := range roster.Players {
+		r.rosterIDs = append(r.rosterIDs, p.Id)
+		r.rosterNames = append(r.rosterNames, p.Name)
+	}
+	r.broadcast(netcode.AppendRosterFrame(nil, r.rosterIDs, r.rosterNames))
 }
 
 // broadcast pushes a reliable frame to every member. A member whose queue is
