@@ -222,52 +222,29 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 // runGame measures the game server (naive: full snapshots every time).
 func runGame(ctx context.Context, o *options, n int, naive bool) (*Point, error) {
 	args := []string{"-addr", "127.0.0.1:0", "-max-conns-per-ip", "-1", "-tick-rate", strconv.Itoa(tickRate),
-		"-snapshot-rate", strconv.Itoa(snapshotRate), "-room-size", strconv.Itoa(roomSize), "-log-level", "warn"}
+		"-snapshot-rate", strconv.Itoa(snapshotRate), "-room-size", strconv.Itoa(roomSize), "-log-level", "info"}
 	if naive {
 		args = append(args, "-delta=false")
 	}
-	srv, err := startPinned(o.serverCPU, o.serverProcs, o.bins.server, append(args, "-log-level", "info")...)
+	srv, addr, err := startServerProc(o, o.bins.server, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
-	line, err := srv.wait("serving", 15*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	addr := addrRE.FindStringSubmatch(line)[1]
 	report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-bench-%d.json", n))
-	window := o.duration
 	load, err := startPinned(o.loadCPU, o.loadProcs, o.bins.bots, "-server", "ws://"+addr+"/ws",
-		"-n", strconv.Itoa(n), "-room-size", strconv.Itoa(roomSize), "-duration", window.String(),
+		"-n", strconv.Itoa(n), "-room-size", strconv.Itoa(roomSize), "-duration", o.duration.String(),
 		"-json", report, "-quiet", "-cheap", "-connect-rate", strconv.Itoa(o.connectRate))
 	if err != nil {
 		return nil, err
 	}
 	defer load.stop()
-	if _, err := load.wait("measuring", time.Duration(n/max(o.connectRate, 1)+60)*time.Second); err != nil {
-		return nil, err
-	}
-	m0, _ := scrapeTicks(addr)
-	s0, err := sampleProc(srv.pid())
+	var m0, m1 *tickHist
+	sp, err := measure(ctx, srv, load, o.duration, time.Duration(n/max(o.connectRate, 1)+60)*time.Second,
+		func() { m0, _ = scrapeTicks(addr) }, func() { m1, _ = scrapeTicks(addr) })
 	if err != nil {
 		return nil, err
 	}
-	l0, _ := sampleProc(load.pid())
-	t0 := time.Now()
-	select {
-	case <-time.After(window - 500*time.Millisecond):
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	s1, err := sampleProc(srv.pid())
-	if err != nil {
-		return nil, err
-	}
-	l1, _ := sampleProc(load.pid())
-	secs := time.Since(t0).Seconds()
-	m1, _ := scrapeTicks(addr)
-	<-load.done
 	var rep struct {
 		Connected        int                        `json:"connected"`
 		Errors           int                        `json:"errors"`
@@ -276,25 +253,22 @@ func runGame(ctx context.Context, o *options, n int, naive bool) (*Point, error)
 		BytesUpPerBotS   float64                    `json:"bytes_up_per_bot_s"`
 		InputAckMs       struct{ P50, P99 float64 } `json:"input_ack_ms"`
 	}
-	raw, err := os.ReadFile(report)
-	if err != nil {
-		return nil, fmt.Errorf("bots report: %w\n%s", err, load.tail())
-	}
-	if err := json.Unmarshal(raw, &rep); err != nil {
+	if err := readReport(report, load, &rep); err != nil {
 		return nil, err
 	}
 	mode := "game"
 	if naive {
 		mode = "naive"
 	}
+	players := float64(max(rep.Connected, 1))
 	pt := &Point{
 		Mode: mode, Players: n, Connected: rep.Connected, Errors: rep.Errors,
-		CPUMsPerPlayerS: 1000 * (s1.cpuSeconds - s0.cpuSeconds) / secs / float64(max(rep.Connected, 1)),
-		RSSBytes:        s1.rssBytes, RSSPerPlayer: float64(s1.rssBytes) / float64(max(rep.Connected, 1)),
+		CPUMsPerPlayerS: 1000 * sp.server / sp.secs / players,
+		RSSBytes:        sp.rss, RSSPerPlayer: float64(sp.rss) / players,
 		Delivery:  rep.SnapshotsPerBotS / snapshotRate,
 		BytesDown: rep.BytesDownPerBotS, BytesUp: rep.BytesUpPerBotS,
 		AckP50Ms: rep.InputAckMs.P50, AckP99Ms: rep.InputAckMs.P99,
-		ServerCPU: (s1.cpuSeconds - s0.cpuSeconds) / secs, LoadCPU: (l1.cpuSeconds - l0.cpuSeconds) / secs,
+		ServerCPU: sp.server / sp.secs, LoadCPU: sp.load / sp.secs,
 	}
 	if m0 != nil && m1 != nil {
 		d := m1.sub(m0)
@@ -310,17 +284,12 @@ func runFloor(ctx context.Context, o *options, n int, game *Point) (*Point, erro
 		frame = int(math.Round(game.BytesDown / (game.Delivery * snapshotRate)))
 		input = int(math.Round(game.BytesUp / 60))
 	}
-	srv, err := startPinned(o.serverCPU, o.serverProcs, o.bins.floor, "-mode", "server", "-addr", "127.0.0.1:0",
+	srv, addr, err := startServerProc(o, o.bins.floor, "-mode", "server", "-addr", "127.0.0.1:0",
 		"-frame-bytes", strconv.Itoa(frame), "-rate", strconv.Itoa(snapshotRate))
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
-	line, err := srv.wait("serving", 15*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	addr := addrRE.FindStringSubmatch(line)[1]
 	report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-floor-%d.json", n))
 	load, err := startPinned(o.loadCPU, o.loadProcs, o.bins.floor, "-mode", "load", "-server", "ws://"+addr+"/ws",
 		"-n", strconv.Itoa(n), "-input-bytes", strconv.Itoa(input), "-input-rate", "60",
@@ -329,48 +298,93 @@ func runFloor(ctx context.Context, o *options, n int, game *Point) (*Point, erro
 		return nil, err
 	}
 	defer load.stop()
-	if _, err := load.wait("measuring", time.Duration(n/100+60)*time.Second); err != nil {
-		return nil, err
-	}
-	s0, err := sampleProc(srv.pid())
+	sp, err := measure(ctx, srv, load, o.duration, time.Duration(n/100+60)*time.Second, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	l0, _ := sampleProc(load.pid())
-	t0 := time.Now()
-	select {
-	case <-time.After(o.duration - 500*time.Millisecond):
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	s1, err := sampleProc(srv.pid())
-	if err != nil {
-		return nil, err
-	}
-	l1, _ := sampleProc(load.pid())
-	secs := time.Since(t0).Seconds()
-	<-load.done
 	var rep struct {
 		Connections    int     `json:"connections"`
 		FramesPerConnS float64 `json:"frames_per_conn_s"`
 		BytesDownPerS  float64 `json:"bytes_down_per_conn_s"`
 		InputsPerConnS float64 `json:"inputs_per_conn_s"`
 	}
-	raw, err := os.ReadFile(report)
-	if err != nil {
-		return nil, fmt.Errorf("floor report: %w\n%s", err, load.tail())
-	}
-	if err := json.Unmarshal(raw, &rep); err != nil {
+	if err := readReport(report, load, &rep); err != nil {
 		return nil, err
 	}
+	conns := float64(max(rep.Connections, 1))
 	return &Point{
 		Mode: "floor", Players: n, Connected: rep.Connections,
-		CPUMsPerPlayerS: 1000 * (s1.cpuSeconds - s0.cpuSeconds) / secs / float64(max(rep.Connections, 1)),
-		RSSBytes:        s1.rssBytes, RSSPerPlayer: float64(s1.rssBytes) / float64(max(rep.Connections, 1)),
+		CPUMsPerPlayerS: 1000 * sp.server / sp.secs / conns,
+		RSSBytes:        sp.rss, RSSPerPlayer: float64(sp.rss) / conns,
 		Delivery: rep.FramesPerConnS / snapshotRate, BytesDown: rep.BytesDownPerS,
 		BytesUp:   rep.InputsPerConnS * float64(input),
-		ServerCPU: (s1.cpuSeconds - s0.cpuSeconds) / secs, LoadCPU: (l1.cpuSeconds - l0.cpuSeconds) / secs,
+		ServerCPU: sp.server / sp.secs, LoadCPU: sp.load / sp.secs,
 	}, nil
+}
+
+// readReport reads a load generator's JSON report into v.
+func readReport(path string, load *proc, v any) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("load report: %w\n%s", err, load.tail())
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// startServerProc starts a server binary pinned to the server's CPUs and
+// returns it once it logs its address.
+func startServerProc(o *options, bin string, args ...string) (*proc, string, error) {
+	srv, err := startPinned(o.serverCPU, o.serverProcs, bin, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	line, err := srv.wait("serving", 15*time.Second)
+	if err != nil {
+		srv.stop()
+		return nil, "", err
+	}
+	return srv, addrRE.FindStringSubmatch(line)[1], nil
+}
+
+// span is what one measurement window saw of the server and the load.
+type span struct {
+	server, load float64 // CPU seconds used in the window
+	rss          int64   // the server's resident memory at the end
+	secs         float64
+}
+
+// measure waits until load announces its measurement window, then samples
+// both processes' CPU over window (minus a margin for the load's own end).
+// Hooks run right after the first and the second sample.
+func measure(ctx context.Context, srv, load *proc, window, connect time.Duration, atStart, atEnd func()) (span, error) {
+	if _, err := load.wait("measuring", connect); err != nil {
+		return span{}, err
+	}
+	s0, err := sampleProc(srv.pid())
+	if err != nil {
+		return span{}, err
+	}
+	l0, _ := sampleProc(load.pid())
+	if atStart != nil {
+		atStart()
+	}
+	t0 := time.Now()
+	select {
+	case <-time.After(window - 500*time.Millisecond):
+	case <-ctx.Done():
+		return span{}, ctx.Err()
+	}
+	s1, err := sampleProc(srv.pid())
+	if err != nil {
+		return span{}, err
+	}
+	l1, _ := sampleProc(load.pid())
+	secs := time.Since(t0).Seconds()
+	if atEnd != nil {
+		atEnd()
+	}
+	<-load.done
+	return span{server: s1.cpuSeconds - s0.cpuSeconds, load: l1.cpuSeconds - l0.cpuSeconds, rss: s1.rssBytes, secs: secs}, nil
 }
 
 // tickHist is a cumulative Prometheus histogram of tick durations.

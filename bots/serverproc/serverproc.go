@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -128,4 +129,39 @@ func (p *Proc) Kill() error {
 	_ = p.cmd.Process.Kill()
 	<-p.done
 	return nil
+}
+
+var (
+	testBuild    sync.Once
+	testBin      string
+	testBuildErr error
+)
+
+// StartForTest builds the server binary once per test process, starts it
+// on a free loopback port with args, and stops it when the test ends,
+// printing its log if the test failed.
+func StartForTest(t testing.TB, args ...string) *Proc {
+	t.Helper()
+	testBuild.Do(func() {
+		dir, err := os.MkdirTemp("", "arena-server-test")
+		if err != nil {
+			testBuildErr = err
+			return
+		}
+		testBin, testBuildErr = Build(context.Background(), dir, "")
+	})
+	if testBuildErr != nil {
+		t.Fatal(testBuildErr)
+	}
+	p, err := Start(testBin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.Kill()
+		if t.Failed() {
+			t.Logf("server log:\n%s", p.Log())
+		}
+	})
+	return p
 }

@@ -2,8 +2,6 @@ package swarm
 
 import (
 	"context"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,33 +12,10 @@ import (
 	"github.com/arenaserver/arena/netcode/linkcond"
 )
 
-var (
-	buildOnce sync.Once
-	serverBin string
-	buildErr  error
-)
-
 // startServer runs the real server binary on a free loopback port.
 func startServer(t *testing.T, args ...string) *serverproc.Proc {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "arena-swarm-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		serverBin, buildErr = serverproc.Build(context.Background(), dir, "")
-	})
-	require.NoError(t, buildErr)
-	p, err := serverproc.Start(serverBin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = p.Kill()
-		if t.Failed() {
-			t.Logf("server log:\n%s", p.Log())
-		}
-	})
-	return p
+	return serverproc.StartForTest(t, args...)
 }
 
 // TestSwarmPlaysAMatch is the end-to-end test: a real server process, real

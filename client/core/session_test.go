@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -20,33 +19,11 @@ import (
 	"github.com/arenaserver/arena/sim"
 )
 
-var (
-	buildOnce sync.Once
-	serverBin string
-	buildErr  error
-)
-
-// startServer runs the real server binary on a free loopback port.
+// startServer runs the real server binary on a free loopback port and
+// returns its WebSocket URL.
 func startServer(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "arena-core-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		serverBin, buildErr = serverproc.Build(context.Background(), dir, "")
-	})
-	require.NoError(t, buildErr)
-	p, err := serverproc.Start(serverBin, "-addr", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = p.Kill()
-		if t.Failed() {
-			t.Logf("server log:\n%s", p.Log())
-		}
-	})
-	return "ws://" + p.Addr + "/ws"
+	return "ws://" + serverproc.StartForTest(t).Addr + "/ws"
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -285,23 +262,7 @@ func BenchmarkCorrectionsPerMinute(b *testing.B) {
 // startServerB is startServer for benchmarks.
 func startServerB(b *testing.B) string {
 	b.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "arena-core-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		serverBin, buildErr = serverproc.Build(context.Background(), dir, "")
-	})
-	if buildErr != nil {
-		b.Fatal(buildErr)
-	}
-	p, err := serverproc.Start(serverBin, "-addr", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = p.Kill() })
-	return "ws://" + p.Addr + "/ws"
+	return "ws://" + serverproc.StartForTest(b).Addr + "/ws"
 }
 
 // TestLinkConditionerOnPolling: the conditioner sits under either

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -31,32 +30,10 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-var (
-	buildOnce sync.Once
-	serverBin string
-	buildErr  error
-	binDir    string
-)
-
 // startServer runs the real server binary on a free loopback port.
 func startServer(t *testing.T, args ...string) *serverproc.Proc {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "arena-e2e")
-		if buildErr == nil {
-			serverBin, buildErr = serverproc.Build(context.Background(), binDir, "")
-		}
-	})
-	require.NoError(t, buildErr)
-	p, err := serverproc.Start(serverBin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = p.Kill()
-		if t.Failed() {
-			t.Logf("server log:\n%s", p.Log())
-		}
-	})
-	return p
+	return serverproc.StartForTest(t, args...)
 }
 
 // noKeepAlive is an HTTP client that leaves no idle connection (and so no
