@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -108,11 +109,4 @@ type options struct {
 	bins                   binaries
 }
 
-func (o *options) has(mode string) bool {
-	for _, m := range o.modes {
-		if m == mode {
-			return true
-		}
-	}
-	return false
-}
+func (o *options) has(mode string) bool { return slices.Contains(o.modes, mode) }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -452,19 +453,11 @@ func scrapeTicks(addr string) (*tickHist, error) {
 	for b := range byBound {
 		h.bounds = append(h.bounds, b)
 	}
-	sortFloats(h.bounds)
+	slices.Sort(h.bounds)
 	for _, b := range h.bounds {
 		h.counts = append(h.counts, byBound[b])
 	}
 	return h, nil
-}
-
-func sortFloats(s []float64) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j-1] > s[j]; j-- {
-			s[j-1], s[j] = s[j], s[j-1]
-		}
-	}
 }
 
 func (h *tickHist) sub(o *tickHist) *tickHist {

@@ -1,8 +1,10 @@
 package netcode
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -84,11 +86,7 @@ func randomState(rng *rand.Rand, tick uint32) *sim.State {
 }
 
 func sortPlayers(ps []sim.Player) {
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && ps[j-1].ID > ps[j].ID; j-- {
-			ps[j-1], ps[j] = ps[j], ps[j-1]
-		}
-	}
+	slices.SortFunc(ps, func(a, b sim.Player) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 func TestDeltaRoundTripRandomStates(t *testing.T) {

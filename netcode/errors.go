@@ -37,3 +37,20 @@ func Errorf(code arenapb.ErrorCode, format string, args ...any) *Error {
 // CloseCodeBase is added to an ErrorCode to give the WebSocket close code of
 // a fatal error (4000-4999 is the range RFC 6455 leaves to applications).
 const CloseCodeBase = 4000
+
+// Handler is what a transport hands a connection's frames to, whatever the
+// transport: frames come one at a time, in order.
+type Handler interface {
+	// Frame handles one complete message; data is valid only during the
+	// call. A non-nil error stops reading; the handler has already closed
+	// the connection's link (or its outbox) with its final frame and a
+	// reason (a *Error gives the close code, 4000+code on WebSocket).
+	Frame(data []byte) error
+	// Reject is called for a message the transport refuses before the
+	// handler sees it (a text frame, a frame over the size limit, a panic
+	// while reading): the handler queues e as its final frame and closes
+	// what e ends. Reading stops after it.
+	Reject(e *Error)
+	// Closed is called once, when the connection is gone.
+	Closed(err error)
+}

@@ -102,14 +102,9 @@ func (o *ServerOptions) Fill() {
 	}
 }
 
-// Handler receives one channel's frames; the same contract as
-// wsconn.Handler. Frame and Reject are called with the channel's POST lock
-// held, one at a time.
-type Handler interface {
-	Frame(data []byte) error
-	Reject(e *netcode.Error)
-	Closed(err error)
-}
+// Handler receives one channel's frames: netcode.Handler, with Frame and
+// Reject called under the channel's POST lock, one at a time.
+type Handler = netcode.Handler
 
 // Opener creates what a new channel needs for the request that opens it:
 // the link its GETs drain, the handler of its frames, and release, called

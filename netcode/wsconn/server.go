@@ -94,23 +94,9 @@ func (o *ServerOptions) Fill() {
 	}
 }
 
-// Handler receives one connection's frames.
-type Handler interface {
-	// Frame is called on the connection's read goroutine with one complete
-	// message; data is valid only during the call. A non-nil error stops
-	// reading; the handler has already closed the link (or its outbox) with
-	// its final frame and a reason (a *netcode.Error gives the close code
-	// 4000+code).
-	Frame(data []byte) error
-	// Reject is called on the read goroutine for a message the transport
-	// refuses before the handler sees it (a text frame, a frame over the
-	// size limit, a panic while reading): the handler queues e as its final
-	// frame and closes what e ends. Reading stops after it.
-	Reject(e *netcode.Error)
-	// Closed is called once, when the connection is gone, from the read
-	// goroutine.
-	Closed(err error)
-}
+// Handler receives one connection's frames: netcode.Handler, called on the
+// connection's read goroutine.
+type Handler = netcode.Handler
 
 // Upgrader turns HTTP requests into served WebSocket connections.
 type Upgrader struct {

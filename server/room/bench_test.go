@@ -65,10 +65,20 @@ var benchDirections = []sim.Buttons{
 	sim.ButtonDown | sim.ButtonLeft, sim.ButtonDown | sim.ButtonRight,
 }
 
-// step submits one input per player, runs one tick, and plays the clients:
-// drain each outbox and acknowledge the snapshot received. If durations is
-// not nil the tick's duration is appended.
+// step submits one input per player, runs one tick, and plays the clients
+// (receive). If durations is not nil the tick's duration is appended.
 func (f *fight) step(durations *[]time.Duration) {
+	f.submit()
+	t0 := time.Now()
+	f.r.tick()
+	if durations != nil {
+		*durations = append(*durations, time.Since(t0))
+	}
+	f.receive()
+}
+
+// submit queues one input per player, the way the bots play.
+func (f *fight) submit() {
 	f.seq++
 	w := f.r.world
 	for i, m := range f.members {
@@ -84,11 +94,12 @@ func (f *fight) step(durations *[]time.Duration) {
 		}
 		m.inputs.add(f.seq, []sim.Input{in})
 	}
-	t0 := time.Now()
-	f.r.tick()
-	if durations != nil {
-		*durations = append(*durations, time.Since(t0))
-	}
+}
+
+// receive drains every outbox and acknowledges what each member received,
+// as clients on loopback do; with measure set it records member 0's delta
+// sizes.
+func (f *fight) receive() {
 	for i, out := range f.outs {
 		out.Take(&f.batch)
 		if len(f.batch.Frames) == 0 {

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arenaserver/arena/proto/arenapb"
-	"github.com/arenaserver/arena/sim"
 )
 
 // BenchmarkTickMetrics is the cost of metrics on the tick path, measured
@@ -95,27 +94,8 @@ func BenchmarkMetricsPerTick(b *testing.B) {
 // play submits one input per player and acknowledges what each member
 // received, like step, without running the tick.
 func (f *fight) play() {
-	f.seq++
-	w := f.r.world
-	for i, m := range f.members {
-		if f.rng.IntN(30) == 0 {
-			f.moves[i] = benchDirections[f.rng.IntN(len(benchDirections))]
-		}
-		in := sim.Input{Buttons: f.moves[i]}
-		if self := w.Player(m.player); self != nil {
-			in.Aim = aimAtNearest(w, self)
-		}
-		if f.rng.IntN(30) == 0 {
-			in.Buttons |= sim.ButtonFire
-		}
-		m.inputs.add(f.seq, []sim.Input{in})
-	}
-	for i, out := range f.outs {
-		out.Take(&f.batch)
-		if len(f.batch.Frames) > 0 {
-			f.members[i].Ack(f.r.world.Tick)
-		}
-	}
+	f.submit()
+	f.receive()
 }
 
 func TestTotalsAgreeWithRoomCounters(t *testing.T) {
