@@ -188,6 +188,7 @@ type Conn struct {
 	events    eventState
 	lostAt    time.Time // when the transport being replaced was lost
 	attempts  int       // connection attempts of the reconnection under way
+	resuming  int       // resume handshakes under way on new connections
 
 	bytesIn, bytesOut, framesIn atomic.Uint64
 	unknown                     atomic.Uint64 // frames with a body this client does not know
@@ -315,6 +316,16 @@ func (c *Conn) connectWith(ctx context.Context, hello *arenapb.Hello, kind strin
 	}
 	c.mu.Lock() // the read goroutine reads l.t under c.mu
 	l.t = t
+	if len(hello.GetResumeToken()) > 0 {
+		// Until this handshake ends, a SESSION_MOVED on the old connection
+		// is this very resume (transportOnly).
+		c.resuming++
+		defer func() {
+			c.mu.Lock()
+			c.resuming--
+			c.mu.Unlock()
+		}()
+	}
 	c.mu.Unlock()
 	b := netcode.Marshal(&arenapb.ClientMessage{RequestId: c.nextRID.Add(1), Body: &arenapb.ClientMessage_Hello{Hello: hello}})
 	if err := l.t.Send(b); err != nil {
@@ -1087,12 +1098,14 @@ func (c *Conn) dispatch(l *link, size int) {
 			c.leftRoom()
 		}
 		if c.msg.RequestId == 0 {
-			if e.Fatal && !transportOnly(e.Code) {
-				c.mu.Lock()
-				if c.ending == nil {
-					c.ending = e
-				}
-				c.mu.Unlock()
+			c.mu.Lock()
+			ownResume := e.Code == arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED && c.resuming > 0
+			if e.Fatal && !c.transportOnlyLocked(e.Code) && c.ending == nil {
+				c.ending = e
+			}
+			c.mu.Unlock()
+			if ownResume {
+				return // the old connection's notice of our own resume: nothing wrong
 			}
 			if c.cfg.OnError != nil {
 				c.cfg.OnError(e)
@@ -1116,10 +1129,13 @@ func (c *Conn) dispatch(l *link, size int) {
 	}
 }
 
-// transportOnly reports whether a fatal error ends only the connection
-// (the session is held and the client resumes it).
-func transportOnly(code arenapb.ErrorCode) bool {
-	return code == arenapb.ErrorCode_ERROR_CODE_TIMEOUT
+// transportOnlyLocked reports whether a fatal error ends only the
+// connection (the session is held and the client resumes it): a timeout,
+// or SESSION_MOVED while this client's own resume on another connection
+// (an upgrade, a reconnection) is under way. Called with c.mu held.
+func (c *Conn) transportOnlyLocked(code arenapb.ErrorCode) bool {
+	return code == arenapb.ErrorCode_ERROR_CODE_TIMEOUT ||
+		(code == arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED && c.resuming > 0)
 }
 
 func (c *Conn) leftRoom() {
