@@ -186,11 +186,21 @@ type serverConn struct {
 // non-blocking write when no other write is under way. Bytes the socket does
 // not take at once become the writer's to finish (it is woken); a socket
 // that takes nothing leaves the frame to the queue.
-func (c *serverConn) tryWrite(frame []byte) bool {
+//
+// It runs on the producer's goroutine (a room's tick): a panic here is
+// recovered and the frame left to the writer goroutine, whose own failure
+// then closes this connection only.
+func (c *serverConn) tryWrite(frame []byte) (ok bool) {
 	if !c.wmu.TryLock() {
 		return false
 	}
 	defer c.wmu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			c.opt.Logger.Error("direct write panicked", "panic", p, "stack", string(debug.Stack()))
+			ok = false
+		}
+	}()
 	if len(c.rest) > 0 {
 		return false
 	}
