@@ -117,14 +117,16 @@ type Conn struct {
 	in   *lane // the network → Read
 	once sync.Once
 	wg   sync.WaitGroup
+	sent chan struct{} // closed when sendLoop has written everything (or gave up)
 }
 
 // Wrap conditions conn with cfg. Closing the returned Conn closes conn.
 func Wrap(conn net.Conn, cfg Config) *Conn {
 	cfg.fill()
 	c := &Conn{raw: conn, cfg: cfg,
-		out: newLane(cfg, rand.New(rand.NewPCG(cfg.Seed, 1))),
-		in:  newLane(cfg, rand.New(rand.NewPCG(cfg.Seed, 2))),
+		out:  newLane(cfg, rand.New(rand.NewPCG(cfg.Seed, 1))),
+		in:   newLane(cfg, rand.New(rand.NewPCG(cfg.Seed, 2))),
+		sent: make(chan struct{}),
 	}
 	c.wg.Add(2)
 	go c.sendLoop()
@@ -137,6 +139,7 @@ func Wrap(conn net.Conn, cfg Config) *Conn {
 // a network write fails.
 func (c *Conn) sendLoop() {
 	defer c.wg.Done()
+	defer close(c.sent)
 	for {
 		data, err := c.out.next()
 		if err != nil {
@@ -196,8 +199,9 @@ func (c *Conn) Close() error {
 	c.once.Do(func() {
 		c.out.close(net.ErrClosed)
 		c.in.abort(net.ErrClosed)
+		// Wait for the writer to deliver, not just dequeue, the last chunk.
 		select {
-		case <-c.out.drained:
+		case <-c.sent:
 		case <-time.After(c.cfg.Linger):
 			c.out.abort(net.ErrClosed)
 		}
@@ -237,8 +241,7 @@ type chunk struct {
 // time. Producers block while it is full; the consumer blocks until the head
 // is due.
 type lane struct {
-	cfg     Config
-	drained chan struct{} // closed when the lane is closed and empty, or aborted
+	cfg Config
 
 	mu        sync.Mutex // guards everything below
 	rng       *rand.Rand
@@ -251,20 +254,16 @@ type lane struct {
 	err       error // reported once closed and drained (or at once when aborted)
 	aborted   bool
 	wake      chan struct{} // closed and replaced on every change
-	drainOnce sync.Once
 }
 
 func newLane(cfg Config, rng *rand.Rand) *lane {
-	return &lane{cfg: cfg, rng: rng, wake: make(chan struct{}), drained: make(chan struct{})}
+	return &lane{cfg: cfg, rng: rng, wake: make(chan struct{})}
 }
 
 // changed wakes every waiter; mu must be held.
 func (l *lane) changed() {
 	close(l.wake)
 	l.wake = make(chan struct{})
-	if (l.closed && len(l.q) == 0) || l.aborted {
-		l.drainOnce.Do(func() { close(l.drained) })
-	}
 }
 
 // delay draws one chunk's one-way delay; mu must be held.
