@@ -56,7 +56,7 @@ race:
 	$(GO) test -race -timeout 20m ./...
 
 fuzz: ## run every fuzz target FUZZTIME executions (seed corpora always run in `race`)
-	$(GO) test -run XXX -fuzz '^FuzzApplyDelta$$' -fuzztime $(FUZZTIME) ./netcode
+	$(GO) test -run XXX -fuzz '^FuzzStateDecode$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzDecodeServer$$' -fuzztime $(FUZZTIME) ./netcode
 	$(GO) test -run XXX -fuzz '^FuzzFrames$$' -fuzztime $(FRAME_FUZZTIME) ./netcode/wsconn

@@ -24,7 +24,7 @@ func TestImportGraph(t *testing.T) {
 		pkg, list, _ := strings.Cut(line, ":")
 		deps[pkg] = strings.Fields(list)
 	}
-	require.Contains(t, deps, "github.com/arenaserver/arena/sim")
+	require.Contains(t, deps, "github.com/arenaserver/arena/games/arena/sim")
 
 	ours := func(p string) bool { return p == mod || strings.HasPrefix(p, mod+"/") }
 	under := func(p, root string) bool {
@@ -33,7 +33,7 @@ func TestImportGraph(t *testing.T) {
 	for pkg, ds := range deps {
 		for _, d := range ds {
 			switch {
-			case under(pkg, "github.com/arenaserver/arena/sim"):
+			case under(pkg, "github.com/arenaserver/arena/games/arena/sim"):
 				assert.False(t, ours(d), "sim must not import %s (in %s)", d, pkg)
 				assert.NotContains(t, []string{"net", "net/http", "time", "os", "math/rand", "log", "log/slog"}, d, "%s imports %s", pkg, d)
 			case under(pkg, "github.com/arenaserver/arena/proto"):

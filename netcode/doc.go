@@ -9,4 +9,4 @@ package netcode
 
 // ProtocolVersion is the version of PROTOCOL.md this code speaks. A client
 // sends it in Hello; the server refuses any other.
-const ProtocolVersion = 2
+const ProtocolVersion = 3

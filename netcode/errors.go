@@ -3,14 +3,14 @@ package netcode
 import (
 	"fmt"
 
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // Error is a protocol-level failure with its wire code. Fatal errors close
 // the connection; transports map them to their own terms (a WebSocket close
 // code of 4000+Code, an HTTP status for polling).
 type Error struct {
-	Code    arenapb.ErrorCode
+	Code    sessionpb.ErrorCode
 	Message string
 	Fatal   bool
 }
@@ -25,12 +25,12 @@ func (e *Error) Frame(requestID uint32) []byte {
 }
 
 // Fatalf returns a fatal *Error.
-func Fatalf(code arenapb.ErrorCode, format string, args ...any) *Error {
+func Fatalf(code sessionpb.ErrorCode, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Fatal: true}
 }
 
 // Errorf returns a non-fatal *Error.
-func Errorf(code arenapb.ErrorCode, format string, args ...any) *Error {
+func Errorf(code sessionpb.ErrorCode, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 

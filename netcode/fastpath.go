@@ -3,7 +3,7 @@ package netcode
 import (
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // The frames a match is made of (an input batch per player per tick, a
@@ -17,10 +17,9 @@ const (
 	clientInputsField  = 6
 	clientAckSeqField  = 21
 	batchFirstSeqField = 1
-	batchButtonsField  = 2
-	batchAimField      = 3
 	batchAckTickField  = 4
 	batchViewTickField = 5
+	batchInputsField   = 6
 )
 
 // ClientDecoder decodes client frames. Input batches, nearly every frame of
@@ -28,20 +27,20 @@ const (
 // other frame goes through proto.Unmarshal. Not safe for concurrent use; one
 // per connection.
 type ClientDecoder struct {
-	msg   arenapb.ClientMessage
-	in    arenapb.ClientMessage_Inputs
-	batch arenapb.InputBatch
-	// Backing arrays of batch's slices while a batch fits, so decoding
-	// touches the decoder's memory only.
-	buttons, aim [8]uint32
+	msg   sessionpb.ClientMessage
+	in    sessionpb.ClientMessage_Inputs
+	batch sessionpb.InputBatch
+	// Backing array of batch.Inputs while a batch fits, so decoding touches
+	// the decoder's memory only. The inputs alias the frame.
+	inputs [8][]byte
 }
 
 // Decode parses data. The message is valid until the next Decode. Errors
 // are those of DecodeClient.
-func (d *ClientDecoder) Decode(data []byte) (*arenapb.ClientMessage, error) {
+func (d *ClientDecoder) Decode(data []byte) (*sessionpb.ClientMessage, error) {
 	if ackSeq, ok := d.parseInputs(data); ok {
 		d.in.Inputs = &d.batch
-		d.msg = arenapb.ClientMessage{AckSeq: ackSeq, Body: &d.in}
+		d.msg = sessionpb.ClientMessage{AckSeq: ackSeq, Body: &d.in}
 		return &d.msg, nil
 	}
 	if err := DecodeClient(data, &d.msg); err != nil {
@@ -83,11 +82,11 @@ func (d *ClientDecoder) parseInputs(data []byte) (ackSeq uint32, ok bool) {
 		return 0, false
 	}
 	b := &d.batch
-	buttons, aim := b.Buttons[:0], b.Aim[:0]
-	if buttons == nil {
-		buttons, aim = d.buttons[:0], d.aim[:0]
+	inputs := b.Inputs[:0]
+	if inputs == nil {
+		inputs = d.inputs[:0]
 	}
-	*b = arenapb.InputBatch{}
+	*b = sessionpb.InputBatch{}
 	for len(body) > 0 {
 		num, typ, n := protowire.ConsumeTag(body)
 		if n < 0 {
@@ -109,73 +108,46 @@ func (d *ClientDecoder) parseInputs(data []byte) (ackSeq uint32, ok bool) {
 			default:
 				b.ViewTick = uint32(v)
 			}
-		case typ == protowire.BytesType && (num == batchButtonsField || num == batchAimField):
-			packed, n := protowire.ConsumeBytes(body)
+		case typ == protowire.BytesType && num == batchInputsField:
+			in, n := protowire.ConsumeBytes(body)
 			if n < 0 {
 				return 0, false
 			}
 			body = body[n:]
-			for len(packed) > 0 {
-				v, n := protowire.ConsumeVarint(packed)
-				if n < 0 {
-					return 0, false
-				}
-				packed = packed[n:]
-				if num == batchButtonsField {
-					buttons = append(buttons, uint32(v))
-				} else {
-					aim = append(aim, uint32(v))
-				}
+			if in == nil {
+				in = []byte{} // present but empty, as the runtime decodes it
 			}
+			inputs = append(inputs, in)
 		default:
 			return 0, false
 		}
 	}
-	b.Buttons, b.Aim = buttons, aim
+	b.Inputs = inputs
 	return ackSeq, true
 }
 
 // AppendInputFrame appends the encoding of
-// ClientMessage{ack_seq, inputs: {first_seq, buttons, aim, ack_tick,
-// view_tick}} to dst, what proto.Marshal writes, without allocating when dst
-// has room.
-func AppendInputFrame(dst []byte, ackSeq, firstSeq uint32, buttons, aim []uint32, ackTick, viewTick uint32) []byte {
-	packedSize := func(vs []uint32) int {
-		n := 0
-		for _, v := range vs {
-			n += protowire.SizeVarint(uint64(v))
-		}
-		return n
-	}
-	bs, as := packedSize(buttons), packedSize(aim)
+// ClientMessage{ack_seq, inputs: {first_seq, inputs, ack_tick, view_tick}}
+// to dst, what proto.Marshal writes, without allocating when dst has room.
+func AppendInputFrame(dst []byte, ackSeq, firstSeq uint32, inputs [][]byte, ackTick, viewTick uint32) []byte {
 	size := varintField(batchFirstSeqField, firstSeq) + varintField(batchAckTickField, ackTick) +
 		varintField(batchViewTickField, viewTick)
-	if len(buttons) > 0 {
-		size += protowire.SizeTag(batchButtonsField) + protowire.SizeBytes(bs)
+	for _, in := range inputs {
+		size += protowire.SizeTag(batchInputsField) + protowire.SizeBytes(len(in))
 	}
-	if len(aim) > 0 {
-		size += protowire.SizeTag(batchAimField) + protowire.SizeBytes(as)
-	}
-	// The runtime writes the envelope's plain fields before its oneof.
+	// The runtime writes the envelope's plain fields before its oneof, and
+	// a message's fields in number order.
 	dst = appendVarintField(dst, clientAckSeqField, ackSeq)
 	dst = protowire.AppendTag(dst, clientInputsField, protowire.BytesType)
 	dst = protowire.AppendVarint(dst, uint64(size))
 	dst = appendVarintField(dst, batchFirstSeqField, firstSeq)
-	appendPacked := func(dst []byte, num protowire.Number, vs []uint32, size int) []byte {
-		if len(vs) == 0 {
-			return dst
-		}
-		dst = protowire.AppendTag(dst, num, protowire.BytesType)
-		dst = protowire.AppendVarint(dst, uint64(size))
-		for _, v := range vs {
-			dst = protowire.AppendVarint(dst, uint64(v))
-		}
-		return dst
-	}
-	dst = appendPacked(dst, batchButtonsField, buttons, bs)
-	dst = appendPacked(dst, batchAimField, aim, as)
 	dst = appendVarintField(dst, batchAckTickField, ackTick)
-	return appendVarintField(dst, batchViewTickField, viewTick)
+	dst = appendVarintField(dst, batchViewTickField, viewTick)
+	for _, in := range inputs {
+		dst = protowire.AppendTag(dst, batchInputsField, protowire.BytesType)
+		dst = protowire.AppendBytes(dst, in)
+	}
+	return dst
 }
 
 // ParseSnapshotFrame reads a frame holding only a ServerMessage.snapshot
@@ -231,30 +203,45 @@ const (
 	serverRosterField    = 8
 	joinedRoomField      = 1
 	joinedPlayerField    = 2
-	joinedArenaField     = 3
 	joinedTickField      = 4
+	joinedGameField      = 5
+	joinedDescribeField  = 6
+	joinedSchemaField    = 7
 	rosterPlayersField   = 1
 	playerIDField        = 1
 	playerNameField      = 2
 )
 
-// AppendJoinedFrame appends ServerMessage{request_id, joined: {room, player_id,
-// arena, tick}} with room and arena already encoded (RoomInfo and Arena
-// messages): a room encodes its Arena once, not once per join.
-func AppendJoinedFrame(dst []byte, requestID uint32, room []byte, playerID uint32, arena []byte, tick uint32) []byte {
+// AppendJoinedFrame appends ServerMessage{request_id, joined: {room,
+// player_id, tick, game, describe, schema}} with room and schema already
+// encoded (RoomInfo and Schema messages): a room encodes its schema once,
+// not once per join.
+func AppendJoinedFrame(dst []byte, requestID uint32, room []byte, playerID, tick uint32, game string, describe, schema []byte) []byte {
+	bytesField := func(b []byte) int {
+		if len(b) == 0 {
+			return 0
+		}
+		return protowire.SizeTag(1) + protowire.SizeBytes(len(b))
+	}
 	size := protowire.SizeTag(joinedRoomField) + protowire.SizeBytes(len(room)) +
-		varintField(joinedPlayerField, playerID) +
-		protowire.SizeTag(joinedArenaField) + protowire.SizeBytes(len(arena)) +
-		varintField(joinedTickField, tick)
+		varintField(joinedPlayerField, playerID) + varintField(joinedTickField, tick) +
+		bytesField([]byte(game)) + bytesField(describe) + bytesField(schema)
+	appendBytes := func(dst []byte, num protowire.Number, b []byte) []byte {
+		if len(b) == 0 {
+			return dst
+		}
+		return protowire.AppendBytes(protowire.AppendTag(dst, num, protowire.BytesType), b)
+	}
 	dst = appendVarintField(dst, serverRequestIDField, requestID)
 	dst = protowire.AppendTag(dst, serverJoinedField, protowire.BytesType)
 	dst = protowire.AppendVarint(dst, uint64(size))
 	dst = protowire.AppendTag(dst, joinedRoomField, protowire.BytesType)
 	dst = protowire.AppendBytes(dst, room)
 	dst = appendVarintField(dst, joinedPlayerField, playerID)
-	dst = protowire.AppendTag(dst, joinedArenaField, protowire.BytesType)
-	dst = protowire.AppendBytes(dst, arena)
-	return appendVarintField(dst, joinedTickField, tick)
+	dst = appendVarintField(dst, joinedTickField, tick)
+	dst = appendBytes(dst, joinedGameField, []byte(game))
+	dst = appendBytes(dst, joinedDescribeField, describe)
+	return appendBytes(dst, joinedSchemaField, schema)
 }
 
 // AppendRosterFrame appends ServerMessage{roster: {players}} for the players

@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // Field numbers of arena.proto used by the hand-written encoders below. A
@@ -65,7 +65,7 @@ var ErrMalformedFrame = errors.New("netcode: malformed frame")
 
 // DecodeClient parses one client frame into m (reset first). It returns
 // ErrMalformedFrame or ErrUnknownMessage, wrapped with detail.
-func DecodeClient(data []byte, m *arenapb.ClientMessage) error {
+func DecodeClient(data []byte, m *sessionpb.ClientMessage) error {
 	if err := proto.Unmarshal(data, m); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformedFrame, err)
 	}
@@ -77,7 +77,7 @@ func DecodeClient(data []byte, m *arenapb.ClientMessage) error {
 
 // DecodeServer parses one server frame into m (reset first), like
 // DecodeClient.
-func DecodeServer(data []byte, m *arenapb.ServerMessage) error {
+func DecodeServer(data []byte, m *sessionpb.ServerMessage) error {
 	if err := proto.Unmarshal(data, m); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformedFrame, err)
 	}
@@ -98,10 +98,10 @@ func Marshal(m proto.Message) []byte {
 }
 
 // ErrorFrame encodes ServerMessage{error} answering requestID (0 for none).
-func ErrorFrame(requestID uint32, code arenapb.ErrorCode, fatal bool, msg string) []byte {
-	return Marshal(&arenapb.ServerMessage{
+func ErrorFrame(requestID uint32, code sessionpb.ErrorCode, fatal bool, msg string) []byte {
+	return Marshal(&sessionpb.ServerMessage{
 		RequestId: requestID,
-		Body: &arenapb.ServerMessage_Error{Error: &arenapb.Error{
+		Body: &sessionpb.ServerMessage_Error{Error: &sessionpb.Error{
 			Code: code, Message: msg, Fatal: fatal,
 		}},
 	})

@@ -1,6 +1,7 @@
-// Package proto holds the wire schema (arena.proto). The generated Go code is
-// in the arenapb subpackage; `go generate ./proto` rebuilds it with protoc and
-// protoc-gen-go (see the README).
+// Package proto holds the wire schemas: session.proto, the game-independent
+// session protocol (generated Go code in sessionpb), and one schema per
+// game (arena.proto, in arenapb). `go generate ./proto` rebuilds the Go
+// code with protoc and protoc-gen-go (see the README).
 package proto
 
-//go:generate protoc --go_out=. --go_opt=module=github.com/arenaserver/arena/proto arena.proto
+//go:generate protoc --go_out=. --go_opt=module=github.com/arenaserver/arena/proto session.proto arena.proto

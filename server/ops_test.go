@@ -15,7 +15,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // syncBuffer is a log sink the test reads while the server writes.
@@ -113,7 +113,7 @@ func TestRunDrainsInProcess(t *testing.T) {
 	_, err = late.Join(context.Background(), "", false)
 	var ne *netcode.Error
 	require.ErrorAs(t, err, &ne)
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, ne.Code)
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, ne.Code)
 	assert.Less(t, time.Since(start), time.Second)
 
 	select {
@@ -127,6 +127,6 @@ func TestRunDrainsInProcess(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.NotEmpty(t, pushed)
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, pushed[len(pushed)-1].Code)
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, pushed[len(pushed)-1].Code)
 	<-late.Done()
 }

@@ -34,9 +34,9 @@ import (
 
 	"github.com/arenaserver/arena/bots/serverproc"
 	"github.com/arenaserver/arena/bots/swarm"
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
-	"github.com/arenaserver/arena/sim"
 )
 
 func main() {

@@ -7,10 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
-	"github.com/arenaserver/arena/proto/arenapb"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // bot is one headless player: a protocol client with a simple AI. Its
@@ -197,7 +197,7 @@ func (b *bot) play(ctx context.Context, tickRate int) error {
 }
 
 // joined records the room's rules and the bot's player id.
-func (b *bot) joined(j *arenapb.Joined) {
+func (b *bot) joined(j *sessionpb.Joined) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.world = netcode.SimConfig(j.GetArena())

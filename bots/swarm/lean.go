@@ -11,9 +11,9 @@ import (
 	"github.com/lxzan/gws"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
-	"github.com/arenaserver/arena/proto/arenapb"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // leanConn is the cheap bots' connection: a bare WebSocket speaking just
@@ -37,7 +37,7 @@ type leanConn struct {
 	ins      [128]sim.Input
 	err      error
 
-	replies chan *arenapb.ServerMessage // replies to the handshake and to requests
+	replies chan *sessionpb.ServerMessage // replies to the handshake and to requests
 
 	bytesIn, bytesOut atomic.Uint64
 
@@ -48,15 +48,15 @@ type leanConn struct {
 }
 
 // dialLean connects, says Hello and returns once the Welcome arrived.
-func dialLean(ctx context.Context, url, name string, b *bot) (*leanConn, *arenapb.Welcome, error) {
-	c := &leanConn{b: b, done: make(chan struct{}), replies: make(chan *arenapb.ServerMessage, 4)}
+func dialLean(ctx context.Context, url, name string, b *bot) (*leanConn, *sessionpb.Welcome, error) {
+	c := &leanConn{b: b, done: make(chan struct{}), replies: make(chan *sessionpb.ServerMessage, 4)}
 	socket, _, err := gws.NewClient(c, &gws.ClientOption{Addr: url, HandshakeTimeout: 5 * time.Second})
 	if err != nil {
 		return nil, nil, err
 	}
 	c.socket = socket
 	go socket.ReadLoop()
-	reply, err := c.request(ctx, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{
+	reply, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Hello{Hello: &sessionpb.Hello{
 		ProtocolVersion: netcode.ProtocolVersion, Name: name}}}, false)
 	if err != nil {
 		c.close()
@@ -72,7 +72,7 @@ func dialLean(ctx context.Context, url, name string, b *bot) (*leanConn, *arenap
 
 // request sends m (a reliable frame when reliable) and waits for the next
 // reply; the lean bot makes one request at a time.
-func (c *leanConn) request(ctx context.Context, m *arenapb.ClientMessage, reliable bool) (*arenapb.ServerMessage, error) {
+func (c *leanConn) request(ctx context.Context, m *sessionpb.ClientMessage, reliable bool) (*sessionpb.ServerMessage, error) {
 	c.mu.Lock()
 	if reliable {
 		c.outSeq++
@@ -99,15 +99,15 @@ func (c *leanConn) request(ctx context.Context, m *arenapb.ClientMessage, reliab
 }
 
 func (c *leanConn) createRoom(ctx context.Context, capacity uint32) (string, error) {
-	r, err := c.request(ctx, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_CreateRoom{CreateRoom: &arenapb.CreateRoom{Capacity: capacity}}}, true)
+	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_CreateRoom{CreateRoom: &sessionpb.CreateRoom{Capacity: capacity}}}, true)
 	if err != nil {
 		return "", err
 	}
 	return r.GetRoomCreated().GetRoom().GetId(), nil
 }
 
-func (c *leanConn) join(ctx context.Context, roomID string) (*arenapb.Joined, error) {
-	r, err := c.request(ctx, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: roomID}}}, true)
+func (c *leanConn) join(ctx context.Context, roomID string) (*sessionpb.Joined, error) {
+	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{RoomId: roomID}}}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (c *leanConn) OnMessage(_ *gws.Conn, msg *gws.Message) {
 		c.b.mu.Unlock()
 		return
 	}
-	var m arenapb.ServerMessage
+	var m sessionpb.ServerMessage
 	if proto.Unmarshal(data, &m) != nil {
 		c.fail(errors.New("lean bot: malformed server frame"))
 		return
@@ -193,20 +193,20 @@ func (c *leanConn) OnMessage(_ *gws.Conn, msg *gws.Message) {
 		c.mu.Unlock()
 	}
 	switch b := m.Body.(type) {
-	case *arenapb.ServerMessage_Welcome, *arenapb.ServerMessage_RoomCreated, *arenapb.ServerMessage_Joined:
+	case *sessionpb.ServerMessage_Welcome, *sessionpb.ServerMessage_RoomCreated, *sessionpb.ServerMessage_Joined:
 		c.reply(&m)
-	case *arenapb.ServerMessage_Error:
+	case *sessionpb.ServerMessage_Error:
 		if m.RequestId != 0 {
 			c.reply(&m)
 			return
 		}
-		if b.Error.GetFatal() || b.Error.GetCode() == arenapb.ErrorCode_ERROR_CODE_ROOM_CLOSED {
+		if b.Error.GetFatal() || b.Error.GetCode() == sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED {
 			c.fail(&netcode.Error{Code: b.Error.Code, Message: b.Error.Message, Fatal: b.Error.Fatal})
 		}
 	}
 }
 
-func (c *leanConn) reply(m *arenapb.ServerMessage) {
+func (c *leanConn) reply(m *sessionpb.ServerMessage) {
 	select {
 	case c.replies <- m:
 	default:
@@ -243,7 +243,7 @@ func (c *leanConn) close() {
 // bookkeeping alone.
 func (c *leanConn) bye() {
 	_ = c.socket.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = c.socket.WriteMessage(gws.OpcodeBinary, netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Bye{Bye: &arenapb.Bye{}}}))
+	_ = c.socket.WriteMessage(gws.OpcodeBinary, netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Bye{Bye: &sessionpb.Bye{}}}))
 	_ = c.socket.WriteClose(1000, nil)
 	c.close()
 }

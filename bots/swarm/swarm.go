@@ -21,7 +21,7 @@ import (
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/netcode/linkcond"
 	"github.com/arenaserver/arena/netcode/wsconn"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // Config is a swarm's settings. Zero fields take defaults.
@@ -283,7 +283,7 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 }
 
 // join seats the bot: quick join, or the room of its group.
-func (s *swarm) join(ctx context.Context, b *bot, conn *client.Conn, rooms *roomDirectory) (*arenapb.Joined, error) {
+func (s *swarm) join(ctx context.Context, b *bot, conn *client.Conn, rooms *roomDirectory) (*sessionpb.Joined, error) {
 	if s.cfg.RoomSize <= 0 {
 		return conn.Join(ctx, "", false)
 	}

@@ -1,6 +1,6 @@
 package core
 
-import "github.com/arenaserver/arena/sim"
+import "github.com/arenaserver/arena/games/arena/sim"
 
 // predLogSize is how many sent inputs the predictor remembers; more than the
 // protocol client keeps unacknowledged (128), so a replay never lacks one.

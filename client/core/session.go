@@ -24,12 +24,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/netcode/linkcond"
 	"github.com/arenaserver/arena/netcode/wsconn"
-	"github.com/arenaserver/arena/proto/arenapb"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // Config configures a Session. Zero fields take defaults.
@@ -92,10 +92,10 @@ type event struct {
 	kind     eventKind
 	at       time.Time
 	snap     *snapEvent
-	roster   []*arenapb.PlayerInfo
-	joined   *arenapb.Joined
+	roster   []*sessionpb.PlayerInfo
+	joined   *sessionpb.Joined
 	spectate bool
-	rooms    []*arenapb.RoomInfo
+	rooms    []*sessionpb.RoomInfo
 	err      error
 	msg      string
 	rtt      time.Duration
@@ -117,7 +117,7 @@ const (
 )
 
 type snapEvent struct {
-	joined *arenapb.Joined // the membership the snapshot belongs to
+	joined *sessionpb.Joined // the membership the snapshot belongs to
 	tick   uint32
 	ack    uint32
 	state  sim.State
@@ -148,7 +148,7 @@ type Session struct {
 	phase      Phase
 	status     string
 	rooms      []RoomInfo
-	joined     *arenapb.Joined
+	joined     *sessionpb.Joined
 	spectate   bool
 	simCfg     sim.Config
 	self       sim.PlayerID
@@ -254,11 +254,11 @@ func (s *Session) connect(ctx context.Context, name string) (*client.Conn, error
 			e.state.CopyFrom(sn.State)
 			s.post(event{kind: evSnapshot, at: time.Now(), snap: e, conn: c})
 		},
-		OnRoster: func(r *arenapb.Roster) {
+		OnRoster: func(r *sessionpb.Roster) {
 			s.post(event{kind: evRoster, roster: r.GetPlayers(), conn: cp.Load()})
 		},
 		OnError: func(e *netcode.Error) {
-			if e.Code == arenapb.ErrorCode_ERROR_CODE_ROOM_CLOSED {
+			if e.Code == sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED {
 				s.post(event{kind: evLeft, msg: "room closed: " + e.Message, conn: cp.Load()})
 				return
 			}
@@ -488,7 +488,7 @@ func (s *Session) enterLobby(status string) {
 	s.killFeed = s.killFeed[:0]
 }
 
-func (s *Session) startMembership(j *arenapb.Joined, spectate bool) {
+func (s *Session) startMembership(j *sessionpb.Joined, spectate bool) {
 	s.joined = j
 	s.spectate = spectate
 	s.simCfg = netcode.SimConfig(j.GetArena())

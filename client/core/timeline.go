@@ -3,7 +3,7 @@ package core
 import (
 	"math"
 
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/games/arena/sim"
 )
 
 // timelineSize is how many received states the timeline keeps: two seconds

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/games/arena/sim"
 )
 
 // feed plays 20 s of a 60 Hz server sending 30 snapshots a second through a

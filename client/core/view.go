@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/games/arena/sim"
 )
 
 // RoomInfo is one room of the server's list.

@@ -29,7 +29,7 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/vector"
 
 	"github.com/arenaserver/arena/client/core"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/games/arena/sim"
 )
 
 // Screen size in pixels: the default arena (1280×720 world units) at one

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/arenaserver/arena/client/core"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/games/arena/sim"
 )
 
 func TestAimAt(t *testing.T) {

@@ -24,10 +24,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/wsconn"
-	"github.com/arenaserver/arena/proto/arenapb"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // Config configures a connection. Zero fields take defaults.
@@ -68,7 +68,7 @@ type Config struct {
 	// nil). A player needs the state; leave it false.
 	SkipState bool
 	// OnRoster, if set, is called on the read goroutine with every roster.
-	OnRoster func(*arenapb.Roster)
+	OnRoster func(*sessionpb.Roster)
 	// OnError, if set, is called on the read goroutine with every error the
 	// server pushes (not replies to requests; those are returned).
 	OnError func(*netcode.Error)
@@ -148,17 +148,17 @@ type transport interface {
 type link struct {
 	t       transport
 	kind    string
-	welcome chan *arenapb.ServerMessage // the handshake's Welcome or fatal Error; capacity 1
-	gone    chan struct{}               // closed when the transport ended
-	err     error                       // why; set before gone closes
-	up      bool                        // handshake done; guarded by Conn.mu
-	late    bool                        // the handshake timed out: ignore its Welcome; guarded by Conn.mu
+	welcome chan *sessionpb.ServerMessage // the handshake's Welcome or fatal Error; capacity 1
+	gone    chan struct{}                 // closed when the transport ended
+	err     error                         // why; set before gone closes
+	up      bool                          // handshake done; guarded by Conn.mu
+	late    bool                          // the handshake timed out: ignore its Welcome; guarded by Conn.mu
 }
 
 // Conn is a client session. Its methods are safe for concurrent use.
 type Conn struct {
 	cfg     Config
-	welcome atomic.Pointer[arenapb.Welcome]
+	welcome atomic.Pointer[sessionpb.Welcome]
 
 	nextRID   atomic.Uint32
 	readMu    sync.Mutex // serializes frame handling across transports
@@ -175,8 +175,8 @@ type Conn struct {
 	ackedSeq  uint32 // highest server seq acknowledged to the server
 	outSeq    uint32 // last client seq given out
 	unacked   []sentFrame
-	waiters   map[uint32]chan *arenapb.ServerMessage
-	joined    *arenapb.Joined
+	waiters   map[uint32]chan *sessionpb.ServerMessage
+	joined    *sessionpb.Joined
 	history   history
 	inputs    inputLog
 	ackTick   uint32 // newest snapshot tick decoded
@@ -205,7 +205,7 @@ type Conn struct {
 	inBuf          []byte
 
 	// Owned by the read side (readMu).
-	msg  arenapb.ServerMessage
+	msg  sessionpb.ServerMessage
 	snap Snapshot
 }
 
@@ -246,11 +246,11 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	c := &Conn{cfg: cfg, url: cfg.URL, waiters: map[uint32]chan *arenapb.ServerMessage{}, done: make(chan struct{}),
+	c := &Conn{cfg: cfg, url: cfg.URL, waiters: map[uint32]chan *sessionpb.ServerMessage{}, done: make(chan struct{}),
 		rnd: rand.New(rand.NewPCG(seed, 0x7ec0)), hbTimeout: 15 * time.Second}
 	c.history.init(64) // resized on Welcome
 	c.events.init()
-	l, err := c.connect(ctx, &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name, FollowsRedirects: true}, cfg.Transport)
+	l, err := c.connect(ctx, &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name, FollowsRedirects: true}, cfg.Transport)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +271,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 
 // connect opens a transport of the given mode, sends hello on it and waits
 // for the Welcome, which onFrame has already applied when it returns.
-func (c *Conn) connect(ctx context.Context, hello *arenapb.Hello, mode string) (*link, error) {
+func (c *Conn) connect(ctx context.Context, hello *sessionpb.Hello, mode string) (*link, error) {
 	switch mode {
 	case "ws":
 		return c.connectWith(ctx, hello, "ws")
@@ -290,8 +290,8 @@ func (c *Conn) connect(ctx context.Context, hello *arenapb.Hello, mode string) (
 	return nil, fmt.Errorf("client: transport %q is not auto, ws or poll", mode)
 }
 
-func (c *Conn) connectWith(ctx context.Context, hello *arenapb.Hello, kind string) (*link, error) {
-	l := &link{kind: kind, welcome: make(chan *arenapb.ServerMessage, 1), gone: make(chan struct{})}
+func (c *Conn) connectWith(ctx context.Context, hello *sessionpb.Hello, kind string) (*link, error) {
+	l := &link{kind: kind, welcome: make(chan *sessionpb.ServerMessage, 1), gone: make(chan struct{})}
 	onFrame := func(b []byte) { c.onFrame(l, b) }
 	var closeOnce sync.Once
 	onClose := func(err error) {
@@ -327,7 +327,7 @@ func (c *Conn) connectWith(ctx context.Context, hello *arenapb.Hello, kind strin
 		}()
 	}
 	c.mu.Unlock()
-	b := netcode.Marshal(&arenapb.ClientMessage{RequestId: c.nextRID.Add(1), Body: &arenapb.ClientMessage_Hello{Hello: hello}})
+	b := netcode.Marshal(&sessionpb.ClientMessage{RequestId: c.nextRID.Add(1), Body: &sessionpb.ClientMessage_Hello{Hello: hello}})
 	if err := l.t.Send(b); err != nil {
 		_ = l.t.Close()
 		return nil, fmt.Errorf("client: send hello: %w", err)
@@ -360,7 +360,7 @@ func (c *Conn) URL() string {
 }
 
 // Welcome is the server's answer to the latest Hello.
-func (c *Conn) Welcome() *arenapb.Welcome { return c.welcome.Load() }
+func (c *Conn) Welcome() *sessionpb.Welcome { return c.welcome.Load() }
 
 // Transport is the kind of the transport in use ("ws" or "poll"), or ""
 // while reconnecting.
@@ -409,7 +409,7 @@ func (c *Conn) Close() error {
 	}
 	if cur != nil {
 		c.sendMu.Lock()
-		_ = cur.t.Send(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Bye{Bye: &arenapb.Bye{}}}))
+		_ = cur.t.Send(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Bye{Bye: &sessionpb.Bye{}}}))
 		c.sendMu.Unlock()
 		_ = cur.t.Close()
 	}
@@ -506,7 +506,7 @@ func (c *Conn) reconnect(lost time.Time) {
 		}
 		c.mu.Lock()
 		c.attempts = n + 1
-		hello := &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name,
+		hello := &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name,
 			ResumeToken: c.token, LastSeq: c.lastSeq, LastTick: c.ackTick}
 		c.mu.Unlock()
 		c.connectMu.Lock()
@@ -572,7 +572,7 @@ func (c *Conn) watchdog() {
 // send writes a message on the current transport. Reliable messages get the
 // next sequence number and are kept until the server acknowledges them:
 // while the transport is down they wait and are sent after the resume.
-func (c *Conn) send(m *arenapb.ClientMessage, reliable bool) error {
+func (c *Conn) send(m *sessionpb.ClientMessage, reliable bool) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	c.mu.Lock()
@@ -612,14 +612,14 @@ func (c *Conn) send(m *arenapb.ClientMessage, reliable bool) error {
 
 // request sends m with a fresh request id and waits for the reply. A reply
 // that is an Error comes back as a *netcode.Error.
-func (c *Conn) request(ctx context.Context, m *arenapb.ClientMessage) (*arenapb.ServerMessage, error) {
+func (c *Conn) request(ctx context.Context, m *sessionpb.ClientMessage) (*sessionpb.ServerMessage, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
 		defer cancel()
 	}
 	rid := c.nextRID.Add(1)
-	ch := make(chan *arenapb.ServerMessage, 1)
+	ch := make(chan *sessionpb.ServerMessage, 1)
 	c.mu.Lock()
 	if c.closeErr != nil {
 		c.mu.Unlock()
@@ -650,8 +650,8 @@ func (c *Conn) request(ctx context.Context, m *arenapb.ClientMessage) (*arenapb.
 }
 
 // ListRooms asks for the server's rooms.
-func (c *Conn) ListRooms(ctx context.Context) ([]*arenapb.RoomInfo, error) {
-	r, err := c.request(ctx, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_ListRooms{ListRooms: &arenapb.ListRooms{}}})
+func (c *Conn) ListRooms(ctx context.Context) ([]*sessionpb.RoomInfo, error) {
+	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_ListRooms{ListRooms: &sessionpb.ListRooms{}}})
 	if err != nil {
 		return nil, err
 	}
@@ -659,8 +659,8 @@ func (c *Conn) ListRooms(ctx context.Context) ([]*arenapb.RoomInfo, error) {
 }
 
 // CreateRoom opens a room with capacity seats (0: the server's default).
-func (c *Conn) CreateRoom(ctx context.Context, capacity uint32) (*arenapb.RoomInfo, error) {
-	r, err := c.request(ctx, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_CreateRoom{CreateRoom: &arenapb.CreateRoom{Capacity: capacity}}})
+func (c *Conn) CreateRoom(ctx context.Context, capacity uint32) (*sessionpb.RoomInfo, error) {
+	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_CreateRoom{CreateRoom: &sessionpb.CreateRoom{Capacity: capacity}}})
 	if err != nil {
 		return nil, err
 	}
@@ -677,7 +677,7 @@ func (c *Conn) CreateRoom(ctx context.Context, capacity uint32) (*arenapb.RoomIn
 // (the room filled or closed, that server began draining) quick-joins
 // again from there. Requests still waiting for an answer from the old
 // server when the Conn moves fail.
-func (c *Conn) Join(ctx context.Context, roomID string, spectate bool) (*arenapb.Joined, error) {
+func (c *Conn) Join(ctx context.Context, roomID string, spectate bool) (*sessionpb.Joined, error) {
 	quick := roomID == ""
 	reservation := ""
 	for hops := 0; ; hops++ {
@@ -711,18 +711,18 @@ func (c *Conn) Join(ctx context.Context, roomID string, spectate bool) (*arenapb
 // maxRedirects bounds the servers one Join is redirected to.
 const maxRedirects = 3
 
-func joinMessage(roomID string, spectate bool, reservation string) *arenapb.ClientMessage {
-	return &arenapb.ClientMessage{Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{
+func joinMessage(roomID string, spectate bool, reservation string) *sessionpb.ClientMessage {
+	return &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{
 		RoomId: roomID, Spectate: spectate, Reservation: reservation}}}
 }
 
 // seatGone reports whether a refused reservation is worth a new quick join.
-func seatGone(code arenapb.ErrorCode) bool {
+func seatGone(code sessionpb.ErrorCode) bool {
 	switch code {
-	case arenapb.ErrorCode_ERROR_CODE_ROOM_FULL, arenapb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND,
-		arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, arenapb.ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE,
-		arenapb.ErrorCode_ERROR_CODE_RESERVATION_INVALID, arenapb.ErrorCode_ERROR_CODE_RESERVATION_USED,
-		arenapb.ErrorCode_ERROR_CODE_RESERVATION_EXPIRED:
+	case sessionpb.ErrorCode_ERROR_CODE_ROOM_FULL, sessionpb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND,
+		sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, sessionpb.ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE,
+		sessionpb.ErrorCode_ERROR_CODE_RESERVATION_INVALID, sessionpb.ErrorCode_ERROR_CODE_RESERVATION_USED,
+		sessionpb.ErrorCode_ERROR_CODE_RESERVATION_EXPIRED:
 		return true
 	}
 	return false
@@ -739,7 +739,7 @@ func (c *Conn) move(ctx context.Context, url string) error {
 	prev, wasPoll := c.url, c.cur != nil && c.cur.kind == "poll"
 	c.url = url
 	c.mu.Unlock()
-	l, err := c.connect(ctx, &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name, FollowsRedirects: true}, c.cfg.Transport)
+	l, err := c.connect(ctx, &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name, FollowsRedirects: true}, c.cfg.Transport)
 	if err != nil {
 		c.mu.Lock()
 		c.url = prev
@@ -754,7 +754,7 @@ func (c *Conn) move(ctx context.Context, url string) error {
 }
 
 // errMoved answers requests the old server never answered.
-var errMoved = &arenapb.Error{Code: arenapb.ErrorCode_ERROR_CODE_INTERNAL,
+var errMoved = &sessionpb.Error{Code: sessionpb.ErrorCode_ERROR_CODE_INTERNAL,
 	Message: "client: the session moved to another server before this was answered"}
 
 // startOverLocked forgets the old session's state when a new session
@@ -768,7 +768,7 @@ func (c *Conn) startOverLocked() {
 	c.ackTick = 0
 	for rid, ch := range c.waiters {
 		select {
-		case ch <- &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Error{Error: errMoved}}:
+		case ch <- &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_Error{Error: errMoved}}:
 		default:
 		}
 	}
@@ -776,19 +776,19 @@ func (c *Conn) startOverLocked() {
 
 // Leave gives up the seat.
 func (c *Conn) Leave(ctx context.Context) error {
-	_, err := c.request(ctx, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_LeaveRoom{LeaveRoom: &arenapb.LeaveRoom{}}})
+	_, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_LeaveRoom{LeaveRoom: &sessionpb.LeaveRoom{}}})
 	return err
 }
 
 // Ping measures one round trip through the server's message handling.
 func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
-	_, err := c.request(ctx, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Ping{Ping: &arenapb.Ping{Time: uint64(start.UnixNano())}}})
+	_, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Ping{Ping: &sessionpb.Ping{Time: uint64(start.UnixNano())}}})
 	return time.Since(start), err
 }
 
 // Joined returns the current room's Joined message, or nil outside a room.
-func (c *Conn) Joined() *arenapb.Joined {
+func (c *Conn) Joined() *sessionpb.Joined {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.joined
@@ -863,7 +863,7 @@ func (c *Conn) Ack() error {
 	c.mu.Lock()
 	tick := c.ackTick
 	c.mu.Unlock()
-	return c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{AckTick: tick}}}, false)
+	return c.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{AckTick: tick}}}, false)
 }
 
 // PendingInputs appends to dst the inputs sent but not yet applied by the
@@ -958,7 +958,7 @@ func (c *Conn) onFrame(l *link, data []byte) {
 		c.mu.Unlock()
 		c.dispatch(l, len(data))
 		if ackDue {
-			_ = c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Ack{Ack: &arenapb.Ack{}}}, false)
+			_ = c.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Ack{Ack: &sessionpb.Ack{}}}, false)
 		}
 		return
 	}
@@ -973,7 +973,7 @@ const ackEvery = 8
 // the Welcome makes it the session's transport.
 func (c *Conn) handshakeFrame(l *link) {
 	switch b := c.msg.Body.(type) {
-	case *arenapb.ServerMessage_Welcome:
+	case *sessionpb.ServerMessage_Welcome:
 		w := b.Welcome
 		c.sendMu.Lock() // no other send until the resend below is done
 		c.mu.Lock()
@@ -1012,7 +1012,7 @@ func (c *Conn) handshakeFrame(l *link) {
 		if fresh && old != nil && old != l {
 			// End the session left behind at once rather than have its
 			// server hold it.
-			_ = old.t.Send(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Bye{Bye: &arenapb.Bye{}}}))
+			_ = old.t.Send(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Bye{Bye: &sessionpb.Bye{}}}))
 		}
 		c.sendMu.Unlock()
 		if old != nil && old != l {
@@ -1026,10 +1026,10 @@ func (c *Conn) handshakeFrame(l *link) {
 			c.mu.Unlock()
 			c.cfg.OnResume(r)
 		}
-		l.welcome <- &arenapb.ServerMessage{Body: b}
-	case *arenapb.ServerMessage_Error:
+		l.welcome <- &sessionpb.ServerMessage{Body: b}
+	case *sessionpb.ServerMessage_Error:
 		select {
-		case l.welcome <- &arenapb.ServerMessage{Body: b}:
+		case l.welcome <- &sessionpb.ServerMessage{Body: b}:
 		default:
 		}
 	}
@@ -1058,48 +1058,48 @@ func (c *Conn) trimLocked(seq uint32) {
 // dispatch handles one decoded frame of the current transport.
 func (c *Conn) dispatch(l *link, size int) {
 	switch b := c.msg.Body.(type) {
-	case *arenapb.ServerMessage_Snapshot:
+	case *sessionpb.ServerMessage_Snapshot:
 		sn := b.Snapshot
 		if err := c.applySnapshot(sn.Tick, sn.BaselineAge, sn.InputAck, sn.State, size); err != nil {
 			c.fail(l, err)
 		}
 		return
-	case *arenapb.ServerMessage_Heartbeat:
+	case *sessionpb.ServerMessage_Heartbeat:
 		c.mu.Lock()
 		c.rtt = time.Duration(b.Heartbeat.GetRttUs()) * time.Microsecond
 		c.mu.Unlock()
-		_ = c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Heartbeat{Heartbeat: &arenapb.Heartbeat{Time: b.Heartbeat.GetTime()}}}, false)
+		_ = c.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Heartbeat{Heartbeat: &sessionpb.Heartbeat{Time: b.Heartbeat.GetTime()}}}, false)
 		return
-	case *arenapb.ServerMessage_Ack:
+	case *sessionpb.ServerMessage_Ack:
 		return
-	case *arenapb.ServerMessage_Token:
+	case *sessionpb.ServerMessage_Token:
 		c.mu.Lock()
 		c.token = b.Token.GetResumeToken()
 		c.mu.Unlock()
 		return
-	case *arenapb.ServerMessage_Event:
+	case *sessionpb.ServerMessage_Event:
 		c.onEvent(b.Event)
 		return
-	case *arenapb.ServerMessage_Joined:
+	case *sessionpb.ServerMessage_Joined:
 		c.mu.Lock()
 		c.joined = b.Joined
 		c.history.reset()
 		c.ackTick = 0
 		c.mu.Unlock()
-	case *arenapb.ServerMessage_Left:
+	case *sessionpb.ServerMessage_Left:
 		c.leftRoom()
-	case *arenapb.ServerMessage_Roster:
+	case *sessionpb.ServerMessage_Roster:
 		if c.cfg.OnRoster != nil {
 			c.cfg.OnRoster(b.Roster)
 		}
-	case *arenapb.ServerMessage_Error:
+	case *sessionpb.ServerMessage_Error:
 		e := &netcode.Error{Code: b.Error.Code, Message: b.Error.Message, Fatal: b.Error.Fatal}
-		if e.Code == arenapb.ErrorCode_ERROR_CODE_ROOM_CLOSED {
+		if e.Code == sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED {
 			c.leftRoom()
 		}
 		if c.msg.RequestId == 0 {
 			c.mu.Lock()
-			ownResume := e.Code == arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED && c.resuming > 0
+			ownResume := e.Code == sessionpb.ErrorCode_ERROR_CODE_SESSION_MOVED && c.resuming > 0
 			if e.Fatal && !c.transportOnlyLocked(e.Code) && c.ending == nil {
 				c.ending = e
 			}
@@ -1119,8 +1119,8 @@ func (c *Conn) dispatch(l *link, size int) {
 		c.mu.Unlock()
 		if ch != nil {
 			// The waiter owns the reply: hand over a copy, c.msg is reused.
-			reply := &arenapb.ServerMessage{}
-			*reply = arenapb.ServerMessage{RequestId: rid, Body: c.msg.Body}
+			reply := &sessionpb.ServerMessage{}
+			*reply = sessionpb.ServerMessage{RequestId: rid, Body: c.msg.Body}
 			select {
 			case ch <- reply:
 			default: // a replayed reply whose request was already answered
@@ -1133,9 +1133,9 @@ func (c *Conn) dispatch(l *link, size int) {
 // connection (the session is held and the client resumes it): a timeout,
 // or SESSION_MOVED while this client's own resume on another connection
 // (an upgrade, a reconnection) is under way. Called with c.mu held.
-func (c *Conn) transportOnlyLocked(code arenapb.ErrorCode) bool {
-	return code == arenapb.ErrorCode_ERROR_CODE_TIMEOUT ||
-		(code == arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED && c.resuming > 0)
+func (c *Conn) transportOnlyLocked(code sessionpb.ErrorCode) bool {
+	return code == sessionpb.ErrorCode_ERROR_CODE_TIMEOUT ||
+		(code == sessionpb.ErrorCode_ERROR_CODE_SESSION_MOVED && c.resuming > 0)
 }
 
 func (c *Conn) leftRoom() {

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // EventHandler handles a named event from the server. When the server asked
@@ -50,7 +50,7 @@ func (c *Conn) Emit(name string, payload []byte) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	return c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Event{Event: &arenapb.Event{Name: name, Payload: payload}}}, true)
+	return c.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Event{Event: &sessionpb.Event{Name: name, Payload: payload}}}, true)
 }
 
 // EmitAck sends a named event (reliably, like Emit) and waits for the
@@ -62,7 +62,7 @@ func (c *Conn) EmitAck(ctx context.Context, name string, payload []byte) ([]byte
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	r, err := c.request(ctx, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Event{Event: &arenapb.Event{Name: name, Payload: payload}}})
+	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Event{Event: &sessionpb.Event{Name: name, Payload: payload}}})
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (c *Conn) EmitAck(ctx context.Context, name string, payload []byte) ([]byte
 }
 
 // onEvent runs on the read goroutine for an event from the server.
-func (c *Conn) onEvent(ev *arenapb.Event) {
+func (c *Conn) onEvent(ev *sessionpb.Event) {
 	c.events.mu.Lock()
 	h := c.events.handlers[ev.GetName()]
 	if h == nil {
@@ -91,9 +91,9 @@ func (c *Conn) onEvent(ev *arenapb.Event) {
 	if ev.GetAckId() == 0 {
 		return
 	}
-	ack := &arenapb.EventAck{AckId: ev.GetAckId(), Payload: reply}
+	ack := &sessionpb.EventAck{AckId: ev.GetAckId(), Payload: reply}
 	if err != nil {
 		ack.Error = err.Error()
 	}
-	_ = c.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_EventAck{EventAck: ack}}, true)
+	_ = c.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_EventAck{EventAck: ack}}, true)
 }

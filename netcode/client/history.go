@@ -3,7 +3,7 @@ package client
 import (
 	"time"
 
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/games/arena/sim"
 )
 
 // history is a ring of decoded states, the baselines the server's deltas

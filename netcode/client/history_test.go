@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/games/arena/sim"
 )
 
 func TestInputLog(t *testing.T) {

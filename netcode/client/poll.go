@@ -7,7 +7,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/pollconn"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // PollOptions configure the long-polling transport and the automatic
@@ -86,7 +86,7 @@ func (c *Conn) tryUpgrade() bool {
 		return true
 	}
 	c.mu.Lock()
-	hello := &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name,
+	hello := &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name,
 		ResumeToken: c.token, LastSeq: c.lastSeq, LastTick: c.ackTick}
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Poll.upgradeTimeout())

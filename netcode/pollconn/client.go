@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/arenaserver/arena/netcode"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // DialOptions configure a client channel. Zero fields take defaults.
@@ -175,7 +175,7 @@ func addHeader(req *http.Request, h http.Header) {
 func responseError(resp *http.Response, body []byte) error {
 	text := strings.TrimSpace(string(body))
 	if n, err := strconv.Atoi(resp.Header.Get(HeaderErrorCode)); err == nil && n > 0 {
-		return &netcode.Error{Code: arenapb.ErrorCode(n), Message: text, Fatal: true}
+		return &netcode.Error{Code: sessionpb.ErrorCode(n), Message: text, Fatal: true}
 	}
 	return fmt.Errorf("HTTP %d: %s", resp.StatusCode, text)
 }

@@ -33,7 +33,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // ServerOptions are the limits of the polling endpoint. Zero fields take
@@ -213,7 +213,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fail answers with a status, an optional protocol error code and a text
 // body.
-func (s *Server) fail(w http.ResponseWriter, status int, code arenapb.ErrorCode, msg string) {
+func (s *Server) fail(w http.ResponseWriter, status int, code sessionpb.ErrorCode, msg string) {
 	s.refused.Add(1)
 	if code != 0 {
 		w.Header().Set(HeaderErrorCode, strconv.Itoa(int(code)))
@@ -228,19 +228,19 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	switch {
 	case closed:
-		s.fail(w, http.StatusServiceUnavailable, arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "pollconn: shutting down")
+		s.fail(w, http.StatusServiceUnavailable, sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "pollconn: shutting down")
 		return
 	case full:
-		s.fail(w, http.StatusServiceUnavailable, arenapb.ErrorCode_ERROR_CODE_SERVER_FULL, "pollconn: too many channels")
+		s.fail(w, http.StatusServiceUnavailable, sessionpb.ErrorCode_ERROR_CODE_SERVER_FULL, "pollconn: too many channels")
 		return
 	}
 	link, h, release, err := s.open(r)
 	if errors.Is(err, ErrTooMany) {
-		s.fail(w, http.StatusTooManyRequests, arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, err.Error())
+		s.fail(w, http.StatusTooManyRequests, sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED, err.Error())
 		return
 	}
 	if err != nil {
-		s.fail(w, http.StatusServiceUnavailable, arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "pollconn: shutting down")
+		s.fail(w, http.StatusServiceUnavailable, sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "pollconn: shutting down")
 		return
 	}
 	var b [16]byte
@@ -253,7 +253,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		link.Close(nil, nil)
 		h.Closed(nil)
 		release()
-		s.fail(w, http.StatusServiceUnavailable, arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "pollconn: shutting down")
+		s.fail(w, http.StatusServiceUnavailable, sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "pollconn: shutting down")
 		return
 	}
 	s.channels[ch.id] = ch
@@ -331,7 +331,7 @@ func (s *Server) gone(w http.ResponseWriter, ch *channel) {
 		return
 	}
 	if errors.Is(reason, outbox.ErrReplaced) {
-		s.fail(w, http.StatusGone, arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED, "pollconn: channel closed: the session moved to another connection")
+		s.fail(w, http.StatusGone, sessionpb.ErrorCode_ERROR_CODE_SESSION_MOVED, "pollconn: channel closed: the session moved to another connection")
 		return
 	}
 	s.fail(w, http.StatusGone, 0, "pollconn: channel closed")
@@ -411,7 +411,7 @@ func (s *Server) handle(w http.ResponseWriter, ch *channel, body []byte) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.opt.Logger.Error("poll channel handler panicked", "panic", p, "stack", string(debug.Stack()))
-			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
+			e := netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
 			ch.link.Close(e.Frame(0), e)
 			s.fail(w, http.StatusInternalServerError, e.Code, e.Error())
 		}
@@ -423,7 +423,7 @@ func (s *Server) handle(w http.ResponseWriter, ch *channel, body []byte) {
 	}
 	for _, f := range frames {
 		if len(f) > s.opt.MaxMessage {
-			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOO_LARGE, "frame of %d bytes over the limit of %d", len(f), s.opt.MaxMessage)
+			e := netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TOO_LARGE, "frame of %d bytes over the limit of %d", len(f), s.opt.MaxMessage)
 			ch.h.Reject(e)
 			s.fail(w, http.StatusRequestEntityTooLarge, e.Code, e.Error())
 			return
@@ -442,20 +442,20 @@ func (s *Server) handle(w http.ResponseWriter, ch *channel, body []byte) {
 }
 
 // Status maps a fatal protocol error to an HTTP status, in one place.
-func Status(code arenapb.ErrorCode) int {
+func Status(code sessionpb.ErrorCode) int {
 	switch code {
-	case arenapb.ErrorCode_ERROR_CODE_TOO_LARGE:
+	case sessionpb.ErrorCode_ERROR_CODE_TOO_LARGE:
 		return http.StatusRequestEntityTooLarge
-	case arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED:
+	case sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED:
 		return http.StatusTooManyRequests
-	case arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN:
+	case sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN:
 		return http.StatusServiceUnavailable
-	case arenapb.ErrorCode_ERROR_CODE_TOKEN_INVALID, arenapb.ErrorCode_ERROR_CODE_TOKEN_EXPIRED,
-		arenapb.ErrorCode_ERROR_CODE_TOKEN_USED:
+	case sessionpb.ErrorCode_ERROR_CODE_TOKEN_INVALID, sessionpb.ErrorCode_ERROR_CODE_TOKEN_EXPIRED,
+		sessionpb.ErrorCode_ERROR_CODE_TOKEN_USED:
 		return http.StatusUnauthorized
-	case arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED, arenapb.ErrorCode_ERROR_CODE_TIMEOUT:
+	case sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, sessionpb.ErrorCode_ERROR_CODE_SESSION_MOVED, sessionpb.ErrorCode_ERROR_CODE_TIMEOUT:
 		return http.StatusGone
-	case arenapb.ErrorCode_ERROR_CODE_INTERNAL:
+	case sessionpb.ErrorCode_ERROR_CODE_INTERNAL:
 		return http.StatusInternalServerError
 	}
 	return http.StatusBadRequest

@@ -23,7 +23,7 @@ import (
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/netcode/rate"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // ServerOptions are the limits of one server-side connection. Zero fields
@@ -258,7 +258,7 @@ func (c *serverConn) refreshReadDeadline(now time.Time) {
 }
 
 // errTooLarge is what Frame-level size checks report.
-var errTooLarge = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOO_LARGE, "frame larger than the limit")
+var errTooLarge = netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TOO_LARGE, "frame larger than the limit")
 
 // readLoop reads until the peer goes away (handled false) or the handler
 // stops it (handled true). A panic anywhere in reading or handling closes
@@ -267,7 +267,7 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.opt.Logger.Error("connection read panicked", "panic", p, "stack", string(debug.Stack()))
-			c.h.Reject(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error"))
+			c.h.Reject(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_INTERNAL, "internal error"))
 			err, handled = errors.New("wsconn: read panicked"), true
 		}
 	}()
@@ -285,7 +285,7 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 		var herr error
 		switch {
 		case msg.Opcode != gws.OpcodeBinary:
-			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "text frames are not accepted; send binary protobuf")
+			e := netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "text frames are not accepted; send binary protobuf")
 			herr = e
 			c.h.Reject(e)
 		case msg.Data.Len() > c.opt.MaxMessage:
@@ -319,7 +319,7 @@ func protocolViolation(err error) *netcode.Error {
 	}
 	switch code {
 	case 1002, 1003, 1007, 1008, 1009:
-		return netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "websocket protocol violation (close %d)", code)
+		return netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "websocket protocol violation (close %d)", code)
 	}
 	return nil
 }
@@ -329,14 +329,14 @@ func protocolViolation(err error) *netcode.Error {
 // 1000 for a normal close.
 func closeCode(reason error) (uint16, string) {
 	var pe *netcode.Error
-	if errors.As(reason, &pe) && pe.Code == arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN {
+	if errors.As(reason, &pe) && pe.Code == sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN {
 		return 1001, pe.Message
 	}
 	if errors.As(reason, &pe) {
 		return uint16(netcode.CloseCodeBase + int(pe.Code)), pe.Message
 	}
 	if errors.Is(reason, outbox.ErrReplaced) {
-		return uint16(netcode.CloseCodeBase + int(arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED)), "session resumed on another connection"
+		return uint16(netcode.CloseCodeBase + int(sessionpb.ErrorCode_ERROR_CODE_SESSION_MOVED)), "session resumed on another connection"
 	}
 	if reason != nil {
 		return 1011, reason.Error()
@@ -354,7 +354,7 @@ func (c *serverConn) writeLoop() {
 		// A fault here must end this connection only, never the process.
 		if p := recover(); p != nil {
 			c.opt.Logger.Error("connection writer panicked", "panic", p, "stack", string(debug.Stack()))
-			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
+			e := netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
 			c.link.Close(nil, e)
 		}
 	}()
@@ -374,7 +374,7 @@ func (c *serverConn) writeLoop() {
 			idle := now.Sub(time.Unix(0, last))
 			switch {
 			case idle >= c.opt.ReadTimeout:
-				e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TIMEOUT, "nothing received for %v", c.opt.ReadTimeout)
+				e := netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TIMEOUT, "nothing received for %v", c.opt.ReadTimeout)
 				c.link.Close(e.Frame(0), e) // this connection only: the session is held
 				watch.Reset(c.opt.WriteTimeout)
 				continue
@@ -457,7 +457,7 @@ func (events) OnPing(socket *gws.Conn, payload []byte) {
 }
 
 // errControlFlood is what a peer that keeps flooding pings or pongs is told.
-var errControlFlood = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many pings")
+var errControlFlood = netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many pings")
 
 // allowControl takes a token for a ping or pong from the peer. Past the
 // rate it reports false; a flood that goes on for RateSustain closes the

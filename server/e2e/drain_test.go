@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arenaserver/arena/netcode/wsconn"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 func (p *rawPlayer) snapshots() int {
@@ -35,7 +35,7 @@ func TestSIGTERMDrainsThenExits(t *testing.T) {
 	srv := startServer(t, "-drain-grace", grace.String())
 	addr := srv.Addr
 	a, b, lobbyOnly := dialRaw(t, addr, "a"), dialRaw(t, addr, "b"), dialRaw(t, addr, "c")
-	created := a.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_CreateRoom{CreateRoom: &arenapb.CreateRoom{}}})
+	created := a.request(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_CreateRoom{CreateRoom: &sessionpb.CreateRoom{}}})
 	id := created.GetRoomCreated().GetRoom().GetId()
 	require.NotEmpty(t, id)
 	require.NotNil(t, a.join(t, id).GetJoined())
@@ -57,13 +57,13 @@ func TestSIGTERMDrainsThenExits(t *testing.T) {
 	refused := lobbyOnly.join(t, id).GetError()
 	refusedAfter := time.Since(start)
 	require.NotNil(t, refused, "join during the drain must be refused")
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, refused.Code)
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, refused.Code)
 	assert.False(t, refused.Fatal)
 	assert.Contains(t, refused.Message, "shutting down")
 	refused = lobbyOnly.join(t, "").GetError()
 	require.NotNil(t, refused, "quick join during the drain must be refused")
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, refused.Code)
-	created = lobbyOnly.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_CreateRoom{CreateRoom: &arenapb.CreateRoom{}}})
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, refused.Code)
+	created = lobbyOnly.request(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_CreateRoom{CreateRoom: &sessionpb.CreateRoom{}}})
 	require.NotNil(t, created.GetError(), "no new rooms during the drain")
 	// At once, with room for a loaded machine: the first refusal answers
 	// the first join sent after the signal.
@@ -95,8 +95,8 @@ func TestSIGTERMDrainsThenExits(t *testing.T) {
 		var ce *wsconn.CloseError
 		require.True(t, errors.As(p.conn.Err(), &ce), "closed without a close frame: %v", p.conn.Err())
 		assert.Equal(t, uint16(1001), ce.Code, "going away")
-		bye := p.find(func(m *arenapb.ServerMessage) bool {
-			return m.GetError().GetCode() == arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN && m.GetError().GetFatal()
+		bye := p.find(func(m *sessionpb.ServerMessage) bool {
+			return m.GetError().GetCode() == sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN && m.GetError().GetFatal()
 		})
 		assert.NotNil(t, bye, "an Error{SHUTTING_DOWN} precedes the close")
 	}
@@ -117,7 +117,7 @@ func TestDrainEndsEarlyWhenRoomsEmpty(t *testing.T) {
 	require.NoError(t, srv.Signal(syscall.SIGINT))
 	require.Eventually(t, func() bool { return len(p.drainings()) > 0 }, 2*time.Second, 5*time.Millisecond)
 	assert.Equal(t, uint32(60), p.drainings()[0])
-	left := p.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_LeaveRoom{LeaveRoom: &arenapb.LeaveRoom{}}})
+	left := p.request(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_LeaveRoom{LeaveRoom: &sessionpb.LeaveRoom{}}})
 	require.NotNil(t, left.GetLeft())
 	require.NoError(t, srv.Wait(10*time.Second), "exit status")
 	assert.Less(t, time.Since(start), 5*time.Second, "an emptied server need not wait for the grace")

@@ -23,7 +23,7 @@ import (
 	"github.com/arenaserver/arena/bots/serverproc"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/wsconn"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 func TestMain(m *testing.M) {
@@ -112,27 +112,27 @@ func (s scrape) value(t *testing.T, name string, labels ...string) float64 {
 type rawPlayer struct {
 	conn *wsconn.ClientConn
 	mu   sync.Mutex
-	msgs []*arenapb.ServerMessage
+	msgs []*sessionpb.ServerMessage
 	rid  uint32
 }
 
 func dialRaw(t *testing.T, addr, name string) *rawPlayer {
 	t.Helper()
-	return dialRawHello(t, addr, &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: name})
+	return dialRawHello(t, addr, &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: name})
 }
 
 // dialRawHello is dialRaw with a Hello of the caller's.
-func dialRawHello(t *testing.T, addr string, hello *arenapb.Hello) *rawPlayer {
+func dialRawHello(t *testing.T, addr string, hello *sessionpb.Hello) *rawPlayer {
 	t.Helper()
 	p := &rawPlayer{}
 	c, err := wsconn.Dial(context.Background(), "ws://"+addr+"/ws", wsconn.DialOptions{}, func(b []byte) {
-		m := &arenapb.ServerMessage{}
+		m := &sessionpb.ServerMessage{}
 		if netcode.DecodeServer(b, m) != nil {
 			return
 		}
 		if hb := m.GetHeartbeat(); hb != nil {
 			// Echo heartbeats, or the server cuts a silent connection.
-			p.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Heartbeat{Heartbeat: &arenapb.Heartbeat{Time: hb.Time}}})
+			p.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Heartbeat{Heartbeat: &sessionpb.Heartbeat{Time: hb.Time}}})
 			return
 		}
 		p.mu.Lock()
@@ -144,11 +144,11 @@ func dialRawHello(t *testing.T, addr string, hello *arenapb.Hello) *rawPlayer {
 	p.mu.Lock()
 	p.conn = c
 	p.mu.Unlock()
-	p.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{Hello: hello}})
+	p.request(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Hello{Hello: hello}})
 	return p
 }
 
-func (p *rawPlayer) send(m *arenapb.ClientMessage) {
+func (p *rawPlayer) send(m *sessionpb.ClientMessage) {
 	p.mu.Lock()
 	c := p.conn
 	p.mu.Unlock()
@@ -158,25 +158,25 @@ func (p *rawPlayer) send(m *arenapb.ClientMessage) {
 }
 
 // request sends m and waits for the reply with its request id.
-func (p *rawPlayer) request(t *testing.T, m *arenapb.ClientMessage) *arenapb.ServerMessage {
+func (p *rawPlayer) request(t *testing.T, m *sessionpb.ClientMessage) *sessionpb.ServerMessage {
 	t.Helper()
 	p.rid++
 	m.RequestId = p.rid
 	require.NoError(t, p.conn.Send(netcode.Marshal(m)))
-	var reply *arenapb.ServerMessage
+	var reply *sessionpb.ServerMessage
 	require.Eventually(t, func() bool {
-		reply = p.find(func(s *arenapb.ServerMessage) bool { return s.RequestId == m.RequestId })
+		reply = p.find(func(s *sessionpb.ServerMessage) bool { return s.RequestId == m.RequestId })
 		return reply != nil
 	}, 5*time.Second, 5*time.Millisecond, "no reply to %T", m.Body)
 	return reply
 }
 
-func (p *rawPlayer) join(t *testing.T, roomID string) *arenapb.ServerMessage {
+func (p *rawPlayer) join(t *testing.T, roomID string) *sessionpb.ServerMessage {
 	t.Helper()
-	return p.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: roomID}}})
+	return p.request(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{RoomId: roomID}}})
 }
 
-func (p *rawPlayer) find(f func(*arenapb.ServerMessage) bool) *arenapb.ServerMessage {
+func (p *rawPlayer) find(f func(*sessionpb.ServerMessage) bool) *sessionpb.ServerMessage {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, m := range p.msgs {
@@ -199,4 +199,4 @@ func (p *rawPlayer) drainings() []uint32 {
 	return out
 }
 
-func fmtMsg(m *arenapb.ServerMessage) string { return fmt.Sprintf("%v", m) }
+func fmtMsg(m *sessionpb.ServerMessage) string { return fmt.Sprintf("%v", m) }

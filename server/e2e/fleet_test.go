@@ -18,7 +18,7 @@ import (
 	"github.com/arenaserver/arena/bots/swarm"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/fleet/redistest"
 )
 
@@ -172,7 +172,7 @@ func TestFleetReservationUsedTwiceOrLateIsRefused(t *testing.T) {
 		3*time.Second, 50*time.Millisecond)
 
 	front := dialRawFollowing(t, a.proc.Addr)
-	redirect := func() *arenapb.Redirect {
+	redirect := func() *sessionpb.Redirect {
 		m := front.join(t, info.GetId())
 		r := m.GetRedirect()
 		require.NotNil(t, r, "a join by id of another server's room is redirected: %v", m)
@@ -180,30 +180,30 @@ func TestFleetReservationUsedTwiceOrLateIsRefused(t *testing.T) {
 		assert.Equal(t, info.GetId(), r.GetRoomId())
 		return r
 	}
-	redeem := func(r *arenapb.Redirect) *arenapb.ServerMessage {
+	redeem := func(r *sessionpb.Redirect) *sessionpb.ServerMessage {
 		p := dialRawFollowing(t, b.proc.Addr)
-		return p.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{
+		return p.request(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{
 			RoomId: r.GetRoomId(), Reservation: r.GetReservation()}}})
 	}
-	code := func(m *arenapb.ServerMessage) arenapb.ErrorCode { return m.GetError().GetCode() }
+	code := func(m *sessionpb.ServerMessage) sessionpb.ErrorCode { return m.GetError().GetCode() }
 
 	r := redirect()
 	assert.NotNil(t, redeem(r).GetJoined(), "the reservation seats once")
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_RESERVATION_USED, code(redeem(r)), "and only once")
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_RESERVATION_USED, code(redeem(r)), "and only once")
 
 	r = redirect()
-	forged := &arenapb.Redirect{RoomId: r.GetRoomId(), Reservation: strings.Repeat("ab", 16)}
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_RESERVATION_INVALID, code(redeem(forged)), "a made-up reservation")
-	onA := front.request(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{
+	forged := &sessionpb.Redirect{RoomId: r.GetRoomId(), Reservation: strings.Repeat("ab", 16)}
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_RESERVATION_INVALID, code(redeem(forged)), "a made-up reservation")
+	onA := front.request(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{
 		RoomId: r.GetRoomId(), Reservation: r.GetReservation()}}})
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_RESERVATION_INVALID, code(onA), "at a server it does not name")
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_RESERVATION_INVALID, code(onA), "at a server it does not name")
 	time.Sleep(1500 * time.Millisecond)
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_RESERVATION_EXPIRED, code(redeem(r)), "too late")
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_RESERVATION_EXPIRED, code(redeem(r)), "too late")
 
 	// A client that does not say it follows redirects is never sent one.
 	old := dialRaw(t, a.proc.Addr, "old")
 	m := old.join(t, info.GetId())
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, code(m), "%v", m)
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, code(m), "%v", m)
 	assert.Contains(t, m.GetError().GetMessage(), b.ws, "the error names the server that has it")
 	assert.NotNil(t, old.join(t, "").GetJoined(), "its quick join seats it here")
 }
@@ -358,5 +358,5 @@ func TestFleetDrainingNodeLeavesDirectoryAtOnce(t *testing.T) {
 // dialRawFollowing is dialRaw with Hello.follows_redirects set.
 func dialRawFollowing(t *testing.T, addr string) *rawPlayer {
 	t.Helper()
-	return dialRawHello(t, addr, &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: "raw", FollowsRedirects: true})
+	return dialRawHello(t, addr, &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: "raw", FollowsRedirects: true})
 }

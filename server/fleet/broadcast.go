@@ -7,7 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 func (n *Node) channel() string { return n.cfg.Prefix + "broadcast" }
@@ -23,7 +23,7 @@ const outboundBroadcasts = 256
 // or while 256 wait already, is lost for the other servers (counted in
 // Stats.BroadcastsDropped).
 func (n *Node) Broadcast(name string, payload []byte) {
-	b, err := proto.Marshal(&arenapb.Event{Name: name, Payload: payload})
+	b, err := proto.Marshal(&sessionpb.Event{Name: name, Payload: payload})
 	if err != nil {
 		return
 	}
@@ -59,7 +59,7 @@ func (n *Node) publishLoop() {
 // subscription when nothing arrived for two heartbeats).
 func (n *Node) receive() {
 	ch := n.sub.Channel(redis.WithChannelHealthCheckInterval(2 * n.cfg.Heartbeat))
-	var ev arenapb.Event
+	var ev sessionpb.Event
 	for m := range ch {
 		from, body, ok := strings.Cut(m.Payload, "\n")
 		if !ok || from == n.id {

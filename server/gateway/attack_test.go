@@ -18,13 +18,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/netcode/wsconn"
 	"github.com/arenaserver/arena/netcode/wsconn/wstest"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/room"
-	"github.com/arenaserver/arena/sim"
 )
 
 // tickLog keeps every room's tick work times by phase: 0 is not kept
@@ -207,12 +207,12 @@ func flood(c *wstest.Conn, stop <-chan struct{}, perSecond int, next func(i int)
 	}
 }
 
-func binaryFrame(m *arenapb.ClientMessage) wstest.Frame {
+func binaryFrame(m *sessionpb.ClientMessage) wstest.Frame {
 	return wstest.Frame{Opcode: wstest.OpBinary, Payload: netcode.Marshal(m)}
 }
 
 func inputsFrame(first uint32, buttons, aims []uint32) wstest.Frame {
-	return binaryFrame(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{
+	return binaryFrame(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{
 		FirstSeq: first, Buttons: buttons, Aim: aims}}})
 }
 
@@ -221,16 +221,16 @@ const (
 	closeTooBig   = 1009
 )
 
-func code(c arenapb.ErrorCode) uint16 { return uint16(netcode.CloseCodeBase + int(c)) }
+func code(c sessionpb.ErrorCode) uint16 { return uint16(netcode.CloseCodeBase + int(c)) }
 
 // attacks are the kinds the blast-radius test throws at the server, each
 // with the close code(s) it must be answered with.
 func attacks() []attack {
 	huge := int64(1) << 62
 	big := int64(100_000)
-	malformed := code(arenapb.ErrorCode_ERROR_CODE_MALFORMED)
-	limited := code(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED)
-	valid := netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{
+	malformed := code(sessionpb.ErrorCode_ERROR_CODE_MALFORMED)
+	limited := code(sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED)
+	valid := netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{
 		FirstSeq: 7, Buttons: []uint32{1, 2, 4, 8}, Aim: []uint32{1, 2, 3, 4}, AckTick: 99}}})
 	garbage := make([]byte, 200)
 	for i := range garbage {
@@ -255,7 +255,7 @@ func attacks() []attack {
 			send: func(c *wstest.Conn, _ <-chan struct{}) int {
 				return burst(c, 10, wstest.Frame{Opcode: wstest.OpBinary, Payload: valid, Unmasked: true})
 			}},
-		{name: "oversized message (5000 B)", setup: 1, pace: pace, want: []uint16{code(arenapb.ErrorCode_ERROR_CODE_TOO_LARGE)},
+		{name: "oversized message (5000 B)", setup: 1, pace: pace, want: []uint16{code(sessionpb.ErrorCode_ERROR_CODE_TOO_LARGE)},
 			send: func(c *wstest.Conn, _ <-chan struct{}) int {
 				return burst(c, 10, wstest.Frame{Opcode: wstest.OpBinary, Payload: make([]byte, 5000)})
 			}},
@@ -301,7 +301,7 @@ func attacks() []attack {
 				return sent
 			}},
 		{name: "no Hello (silent after upgrade)", setup: 0, pace: 50 * time.Millisecond,
-			want: []uint16{code(arenapb.ErrorCode_ERROR_CODE_TIMEOUT)},
+			want: []uint16{code(sessionpb.ErrorCode_ERROR_CODE_TIMEOUT)},
 			send: func(*wstest.Conn, <-chan struct{}) int { return 0 }},
 		{name: "ping flood", setup: 1, flood: true, want: []uint16{limited},
 			send: func(c *wstest.Conn, stop <-chan struct{}) int {
@@ -328,8 +328,8 @@ func dialAttacker(addr string, setup int, roomID string) (*wstest.Conn, error) {
 		return nil, err
 	}
 	if setup >= 1 {
-		if err := c.Binary(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{
-			Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: "mallory"}}})); err != nil {
+		if err := c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Hello{
+			Hello: &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: "mallory"}}})); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -339,8 +339,8 @@ func dialAttacker(addr string, setup int, roomID string) (*wstest.Conn, error) {
 		}
 	}
 	if setup >= 2 {
-		if err := c.Binary(netcode.Marshal(&arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_JoinRoom{
-			JoinRoom: &arenapb.JoinRoom{RoomId: roomID}}})); err != nil {
+		if err := c.Binary(netcode.Marshal(&sessionpb.ClientMessage{RequestId: 1, Body: &sessionpb.ClientMessage_JoinRoom{
+			JoinRoom: &sessionpb.JoinRoom{RoomId: roomID}}})); err != nil {
 			c.Close()
 			return nil, err
 		}

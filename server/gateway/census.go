@@ -6,7 +6,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/metrics"
 )
 
@@ -115,20 +115,20 @@ func disconnectReason(reason error) metrics.DisconnectReason {
 		return metrics.DisconnectInternal
 	}
 	switch e.Code {
-	case arenapb.ErrorCode_ERROR_CODE_SLOW_CONSUMER:
+	case sessionpb.ErrorCode_ERROR_CODE_SLOW_CONSUMER:
 		return metrics.DisconnectSlowConsumer
-	case arenapb.ErrorCode_ERROR_CODE_TIMEOUT:
+	case sessionpb.ErrorCode_ERROR_CODE_TIMEOUT:
 		return metrics.DisconnectTimeout
-	case arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN:
+	case sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN:
 		return metrics.DisconnectShutdown
-	case arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED:
+	case sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED:
 		return metrics.DisconnectRateLimited
-	case arenapb.ErrorCode_ERROR_CODE_INTERNAL:
+	case sessionpb.ErrorCode_ERROR_CODE_INTERNAL:
 		return metrics.DisconnectInternal
-	case arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED:
+	case sessionpb.ErrorCode_ERROR_CODE_SESSION_MOVED:
 		return metrics.DisconnectMoved
-	case arenapb.ErrorCode_ERROR_CODE_TOKEN_INVALID, arenapb.ErrorCode_ERROR_CODE_TOKEN_EXPIRED,
-		arenapb.ErrorCode_ERROR_CODE_TOKEN_USED, arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED:
+	case sessionpb.ErrorCode_ERROR_CODE_TOKEN_INVALID, sessionpb.ErrorCode_ERROR_CODE_TOKEN_EXPIRED,
+		sessionpb.ErrorCode_ERROR_CODE_TOKEN_USED, sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED:
 		return metrics.DisconnectResumeRefused
 	}
 	return metrics.DisconnectProtocol

@@ -6,12 +6,12 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 func drainingFrame(left time.Duration) []byte {
 	secs := uint32(math.Ceil(max(left, 0).Seconds()))
-	return netcode.Marshal(&arenapb.ServerMessage{Body: &arenapb.ServerMessage_Draining{Draining: &arenapb.Draining{SecondsLeft: secs}}})
+	return netcode.Marshal(&sessionpb.ServerMessage{Body: &sessionpb.ServerMessage_Draining{Draining: &sessionpb.Draining{SecondsLeft: secs}}})
 }
 
 // tellDraining sends a new session its first Draining notice, right after

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
-	"github.com/arenaserver/arena/proto/arenapb"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // EventHandler handles a named event a client emitted. It runs on that
@@ -74,7 +74,7 @@ func (p *Player) Emit(name string, payload []byte) error {
 // with an error.
 func (p *Player) EmitAck(ctx context.Context, name string, payload []byte) ([]byte, error) {
 	s := p.s
-	ch := make(chan *arenapb.EventAck, 1)
+	ch := make(chan *sessionpb.EventAck, 1)
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
@@ -83,7 +83,7 @@ func (p *Player) EmitAck(ctx context.Context, name string, payload []byte) ([]by
 	s.nextAck++
 	id := s.nextAck
 	if s.acks == nil {
-		s.acks = map[uint32]chan *arenapb.EventAck{}
+		s.acks = map[uint32]chan *sessionpb.EventAck{}
 	}
 	s.acks[id] = ch
 	s.mu.Unlock()
@@ -112,8 +112,8 @@ func (p *Player) EmitAck(ctx context.Context, name string, payload []byte) ([]by
 // ErrSessionEnded is returned for events to a session that has ended.
 var ErrSessionEnded = errors.New("gateway: session ended")
 
-func eventFrame(name string, payload []byte, ackID uint32) *arenapb.ServerMessage {
-	return &arenapb.ServerMessage{Body: &arenapb.ServerMessage_Event{Event: &arenapb.Event{Name: name, Payload: payload, AckId: ackID}}}
+func eventFrame(name string, payload []byte, ackID uint32) *sessionpb.ServerMessage {
+	return &sessionpb.ServerMessage{Body: &sessionpb.ServerMessage_Event{Event: &sessionpb.Event{Name: name, Payload: payload, AckId: ackID}}}
 }
 
 // Events is the server's registry of event handlers. Safe for concurrent
@@ -192,26 +192,26 @@ func (s *Server) EmitLocal(name string, payload []byte) int {
 func validName(name string) bool { return name != "" && len(name) <= 64 && utf8.ValidString(name) }
 
 // dispatch runs the handler of a client's event and answers it.
-func (e *Events) dispatch(c *conn, s *session, rid uint32, ev *arenapb.Event) error {
+func (e *Events) dispatch(c *conn, s *session, rid uint32, ev *sessionpb.Event) error {
 	e.mu.RLock()
 	h := e.handlers[ev.GetName()]
 	e.mu.RUnlock()
 	if h == nil || !validName(ev.GetName()) {
 		e.srv.unknownEvents.Add(1)
-		return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_EVENT, "unknown event %q", ev.GetName()))
+		return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_UNKNOWN_EVENT, "unknown event %q", ev.GetName()))
 	}
 	e.srv.eventsIn.Add(1)
 	reply, err, panicked := e.call(h, &Event{Name: ev.GetName(), Payload: ev.GetPayload(), From: &Player{s}})
 	if panicked {
-		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error"))
+		return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_INTERNAL, "internal error"))
 	}
 	if err != nil {
-		return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_EVENT_FAILED, "%s: %v", ev.GetName(), err))
+		return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_EVENT_FAILED, "%s: %v", ev.GetName(), err))
 	}
 	if rid == 0 {
 		return nil
 	}
-	return s.push(&arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_EventAck{EventAck: &arenapb.EventAck{Payload: reply}}})
+	return s.push(&sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_EventAck{EventAck: &sessionpb.EventAck{Payload: reply}}})
 }
 
 // call runs an event handler; a panic in it (game code) is logged and
@@ -228,7 +228,7 @@ func (e *Events) call(h EventHandler, ev *Event) (reply []byte, err error, panic
 }
 
 // answered hands a client's EventAck to the EmitAck waiting for it.
-func (e *Events) answered(s *session, a *arenapb.EventAck) {
+func (e *Events) answered(s *session, a *sessionpb.EventAck) {
 	s.mu.Lock()
 	ch := s.acks[a.GetAckId()]
 	s.mu.Unlock()
@@ -259,7 +259,7 @@ func (s *Server) chat(ev *Event) ([]byte, error) {
 	if roomID == "" {
 		return nil, errors.New("not in a room")
 	}
-	line := netcode.Marshal(&arenapb.ChatLine{PlayerId: uint32(ev.From.PlayerID()), Name: ev.From.Name(), Text: text})
+	line := netcode.Marshal(&sessionpb.ChatLine{PlayerId: uint32(ev.From.PlayerID()), Name: ev.From.Name(), Text: text})
 	s.EmitRoom(roomID, ChatEvent, line, ev.From)
 	return line, nil
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/room"
 )
 
@@ -89,19 +89,19 @@ func TestEventsAndAcksRoundTrip(t *testing.T) {
 			_, err = c.EmitAck(ctx, "nope", nil)
 			var pe *netcode.Error
 			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_UNKNOWN_EVENT, pe.Code)
+			assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_UNKNOWN_EVENT, pe.Code)
 			assert.Contains(t, pe.Message, `"nope"`)
 			assert.False(t, pe.Fatal)
 			_, err = c.EmitAck(ctx, "fails", nil)
 			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_EVENT_FAILED, pe.Code)
+			assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_EVENT_FAILED, pe.Code)
 			assert.Contains(t, pe.Message, "no such thing")
 			require.NoError(t, c.Emit("nope", nil))
 			_, err = c.Ping(ctx)
 			require.NoError(t, err, "the connection lives on")
 			errMu.Lock()
 			require.Len(t, errs, 1, "an unknown event without ack is reported as a pushed error")
-			assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_UNKNOWN_EVENT, errs[0].Code)
+			assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_UNKNOWN_EVENT, errs[0].Code)
 			errMu.Unlock()
 			assert.Equal(t, uint64(2), ts.gw.Stats().UnknownEvents)
 
@@ -155,7 +155,7 @@ func TestAckThatNeverComesTimesOut(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Equal(t, 3*time.Second, time.Since(start))
 		msgs, _ := a.recv()
-		var ev *arenapb.Event
+		var ev *sessionpb.Event
 		for _, m := range msgs {
 			if m.GetEvent() != nil {
 				ev = m.GetEvent()
@@ -182,7 +182,7 @@ func TestBroadcastScopes(t *testing.T) {
 		for _, ev := range []string{"chat", "news", "announce", "direct"} {
 			if ev == "chat" {
 				c.On(ev, func(p []byte) ([]byte, error) {
-					var line arenapb.ChatLine
+					var line sessionpb.ChatLine
 					require.NoError(t, proto.Unmarshal(p, &line))
 					return b.handler("chat")([]byte(line.GetName() + ">" + line.GetText()))
 				})
@@ -215,7 +215,7 @@ func TestBroadcastScopes(t *testing.T) {
 	// Chat: the room except the sender; the sender gets its line as the ack.
 	ack, err := conns["a"].EmitAck(ctx, "chat", []byte("hello all"))
 	require.NoError(t, err)
-	var line arenapb.ChatLine
+	var line sessionpb.ChatLine
 	require.NoError(t, proto.Unmarshal(ack, &line))
 	assert.Equal(t, "a", line.GetName())
 	assert.Equal(t, "hello all", line.GetText())
@@ -260,7 +260,7 @@ func TestHeartbeatsMeasureRTTAndFindDeadPeers(t *testing.T) {
 	// A raw WebSocket client that says Hello and then nothing, not even pongs.
 	silent := rawClient(t, ts, true)
 	start := time.Now()
-	expectFatal(t, silent, arenapb.ErrorCode_ERROR_CODE_TIMEOUT)
+	expectFatal(t, silent, sessionpb.ErrorCode_ERROR_CODE_TIMEOUT)
 	assert.Less(t, time.Since(start), 2*time.Second, "found within the configured time")
 	assert.Positive(t, ts.gw.Stats().HeartbeatTimeouts)
 	require.Eventually(t, func() bool { return ts.gw.Stats().HeldSessions == 1 }, time.Second, 10*time.Millisecond, "its session is held, not ended")
@@ -269,7 +269,7 @@ func TestHeartbeatsMeasureRTTAndFindDeadPeers(t *testing.T) {
 	slow := rawClient(t, ts, true)
 	for range 6 {
 		time.Sleep(200 * time.Millisecond)
-		require.NoError(t, slow.Binary(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Ack{Ack: &arenapb.Ack{}}})))
+		require.NoError(t, slow.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Ack{Ack: &sessionpb.Ack{}}})))
 	}
 	_ = slow.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	for {

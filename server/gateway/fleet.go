@@ -5,7 +5,7 @@ import (
 	"errors"
 
 	"github.com/arenaserver/arena/netcode"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/fleet"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/room"
@@ -32,8 +32,8 @@ type Directory interface {
 // roomList answers ListRooms: this server's rooms, and with a fleet every
 // room of every live server (this server's only while the directory is
 // unreachable).
-func (s *Server) roomList() *arenapb.RoomList {
-	list := &arenapb.RoomList{}
+func (s *Server) roomList() *sessionpb.RoomList {
+	list := &sessionpb.RoomList{}
 	if s.cfg.Fleet == nil {
 		for _, info := range s.lobby.List() {
 			list.Rooms = append(list.Rooms, info.Proto())
@@ -44,7 +44,7 @@ func (s *Server) roomList() *arenapb.RoomList {
 	defer cancel()
 	rooms, _ := s.cfg.Fleet.Rooms(ctx) // on error: this server's rooms, still worth listing
 	for _, r := range rooms {
-		list.Rooms = append(list.Rooms, &arenapb.RoomInfo{Id: r.ID, Players: uint32(r.Players), Capacity: uint32(r.Capacity),
+		list.Rooms = append(list.Rooms, &sessionpb.RoomInfo{Id: r.ID, Players: uint32(r.Players), Capacity: uint32(r.Capacity),
 			Tick: r.Tick, Address: r.Addr, Mode: r.Mode})
 	}
 	return list
@@ -52,7 +52,7 @@ func (s *Server) roomList() *arenapb.RoomList {
 
 // place seats a join here, or (with a fleet) answers with the redirect to
 // the server that hosts the room chosen.
-func (s *session) place(ctx context.Context, j *arenapb.JoinRoom, req room.JoinRequest) (*room.Member, *arenapb.Redirect, error) {
+func (s *session) place(ctx context.Context, j *sessionpb.JoinRoom, req room.JoinRequest) (*room.Member, *sessionpb.Redirect, error) {
 	dir, lob, id := s.srv.cfg.Fleet, s.srv.lobby, j.GetRoomId()
 	if dir == nil || (id == "" && j.GetSpectate()) {
 		// Alone, or quick spectating (which stays on this server).
@@ -93,7 +93,7 @@ func (s *session) place(ctx context.Context, j *arenapb.JoinRoom, req room.JoinR
 			return nil, nil, err
 		}
 		if !p.Local {
-			return nil, &arenapb.Redirect{Address: p.Addr, RoomId: p.RoomID, Reservation: p.Reservation,
+			return nil, &sessionpb.Redirect{Address: p.Addr, RoomId: p.RoomID, Reservation: p.Reservation,
 				ExpiresMs: uint64(p.Expires.UnixMilli()), Spectate: p.Spectate}, nil
 		}
 		capacity := 0
@@ -125,22 +125,22 @@ func (s *session) joinHere(ctx context.Context, id string, req room.JoinRequest)
 func fleetError(err error) *netcode.Error {
 	switch {
 	case errors.Is(err, fleet.ErrNotFound):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, "no such room in the fleet")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, "no such room in the fleet")
 	case errors.Is(err, fleet.ErrElsewhere):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND,
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND,
 			"%v; this client does not follow redirects (Hello.follows_redirects)", err)
 	case errors.Is(err, fleet.ErrFull):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ROOM_FULL, "room is full")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_ROOM_FULL, "room is full")
 	case errors.Is(err, fleet.ErrNoServer):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_SERVER_FULL, "no server of the fleet takes players now")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_SERVER_FULL, "no server of the fleet takes players now")
 	case errors.Is(err, fleet.ErrReservationInvalid):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_RESERVATION_INVALID, "reservation not valid for this room on this server")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_RESERVATION_INVALID, "reservation not valid for this room on this server")
 	case errors.Is(err, fleet.ErrReservationUsed):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_RESERVATION_USED, "reservation already used")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_RESERVATION_USED, "reservation already used")
 	case errors.Is(err, fleet.ErrReservationExpired):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_RESERVATION_EXPIRED, "reservation expired")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_RESERVATION_EXPIRED, "reservation expired")
 	case errors.Is(err, fleet.ErrUnavailable):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE, "the fleet's room directory is unreachable; retry")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE, "the fleet's room directory is unreachable; retry")
 	}
 	return nil
 }

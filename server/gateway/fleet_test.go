@@ -12,7 +12,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/fleet"
 	"github.com/arenaserver/arena/server/room"
 )
@@ -153,7 +153,7 @@ func TestRefusedReservationQuickJoinsAgain(t *testing.T) {
 	_, err = c2.Join(context.Background(), "rx", false)
 	var pe *netcode.Error
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_RESERVATION_USED, pe.Code)
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_RESERVATION_USED, pe.Code)
 }
 
 func TestDirectoryUnavailableJoinsHere(t *testing.T) {
@@ -167,7 +167,7 @@ func TestDirectoryUnavailableJoinsHere(t *testing.T) {
 	_, err = c.Join(context.Background(), "relsewhere", false)
 	var pe *netcode.Error
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE, pe.Code, "a room that may be on another server")
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE, pe.Code, "a room that may be on another server")
 	j, err := c.Join(context.Background(), "", false)
 	require.NoError(t, err, "quick join falls back to this server's rooms")
 	assert.NotNil(t, ts.lob.Room(j.GetRoom().GetId()))

@@ -6,7 +6,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // FuzzSession feeds arbitrary frames, split by the fuzzer, to a session in
@@ -14,18 +14,18 @@ import (
 // inputs, events, acks, requests) must never panic, whatever arrives, and
 // what it queues stays within the link's bound.
 func FuzzSession(f *testing.F) {
-	seeds := []*arenapb.ClientMessage{
-		{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{FirstSeq: 1, Buttons: []uint32{1, 8}, Aim: []uint32{0, 1023}, AckTick: 5, ViewTick: 3}}},
-		{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{FirstSeq: 1<<32 - 2, Buttons: []uint32{0xff, 1, 1}, Aim: []uint32{4000, 0, 0}}}},
-		{RequestId: 3, Seq: 1, Body: &arenapb.ClientMessage_Event{Event: &arenapb.Event{Name: "chat", Payload: []byte("hi")}}},
-		{RequestId: 4, Body: &arenapb.ClientMessage_CreateRoom{CreateRoom: &arenapb.CreateRoom{Capacity: 1 << 31}}},
-		{RequestId: 5, Body: &arenapb.ClientMessage_LeaveRoom{LeaveRoom: &arenapb.LeaveRoom{}}},
-		{RequestId: 6, Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: "nope", Spectate: true}}},
-		{AckSeq: 1 << 30, Body: &arenapb.ClientMessage_Ack{Ack: &arenapb.Ack{}}},
-		{Body: &arenapb.ClientMessage_Heartbeat{Heartbeat: &arenapb.Heartbeat{Time: 1 << 63}}},
-		{Body: &arenapb.ClientMessage_EventAck{EventAck: &arenapb.EventAck{AckId: 9, Error: "x"}}},
-		{Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion}}},
-		{Body: &arenapb.ClientMessage_Bye{Bye: &arenapb.Bye{}}},
+	seeds := []*sessionpb.ClientMessage{
+		{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{FirstSeq: 1, Buttons: []uint32{1, 8}, Aim: []uint32{0, 1023}, AckTick: 5, ViewTick: 3}}},
+		{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{FirstSeq: 1<<32 - 2, Buttons: []uint32{0xff, 1, 1}, Aim: []uint32{4000, 0, 0}}}},
+		{RequestId: 3, Seq: 1, Body: &sessionpb.ClientMessage_Event{Event: &sessionpb.Event{Name: "chat", Payload: []byte("hi")}}},
+		{RequestId: 4, Body: &sessionpb.ClientMessage_CreateRoom{CreateRoom: &sessionpb.CreateRoom{Capacity: 1 << 31}}},
+		{RequestId: 5, Body: &sessionpb.ClientMessage_LeaveRoom{LeaveRoom: &sessionpb.LeaveRoom{}}},
+		{RequestId: 6, Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{RoomId: "nope", Spectate: true}}},
+		{AckSeq: 1 << 30, Body: &sessionpb.ClientMessage_Ack{Ack: &sessionpb.Ack{}}},
+		{Body: &sessionpb.ClientMessage_Heartbeat{Heartbeat: &sessionpb.Heartbeat{Time: 1 << 63}}},
+		{Body: &sessionpb.ClientMessage_EventAck{EventAck: &sessionpb.EventAck{AckId: 9, Error: "x"}}},
+		{Body: &sessionpb.ClientMessage_Hello{Hello: &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion}}},
+		{Body: &sessionpb.ClientMessage_Bye{Bye: &sessionpb.Bye{}}},
 	}
 	for _, m := range seeds {
 		f.Add(netcode.Marshal(m), uint8(0))
@@ -46,7 +46,7 @@ func FuzzSession(f *testing.F) {
 		if p.send(hello("fuzz")) != nil {
 			t.Fatal("hello refused")
 		}
-		_ = p.send(&arenapb.ClientMessage{RequestId: 2, Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: r.ID()}}})
+		_ = p.send(&sessionpb.ClientMessage{RequestId: 2, Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{RoomId: r.ID()}}})
 		// The data as one frame, then split in two at cut.
 		frames := [][]byte{data}
 		if k := int(cut); k > 0 && k < len(data) {

@@ -21,7 +21,7 @@ import (
 	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/netcode/pollconn"
 	"github.com/arenaserver/arena/netcode/wsconn"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/metrics"
 	"github.com/arenaserver/arena/server/token"
@@ -385,7 +385,7 @@ func (s *Server) Close(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-	bye := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down")
+	bye := netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down")
 	for _, p := range s.liveSessions() {
 		p.end(bye, bye.Frame(0))
 	}

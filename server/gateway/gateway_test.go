@@ -15,15 +15,15 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/netcode/wsconn"
 	"github.com/arenaserver/arena/netcode/wsconn/wstest"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/room"
-	"github.com/arenaserver/arena/sim"
 )
 
 // testServer is a real gateway on a real loopback port.
@@ -139,11 +139,11 @@ func TestLobbyRequests(t *testing.T) {
 	_, err = a.conn.CreateRoom(ctx, 1000)
 	var pe *netcode.Error
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_BAD_REQUEST, pe.Code)
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_BAD_REQUEST, pe.Code)
 
 	_, err = a.conn.Join(ctx, "nope", false)
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, pe.Code)
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, pe.Code)
 
 	j, err := a.conn.Join(ctx, created.GetId(), false)
 	require.NoError(t, err)
@@ -153,7 +153,7 @@ func TestLobbyRequests(t *testing.T) {
 
 	_, err = a.conn.Join(ctx, created.GetId(), false)
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM, pe.Code)
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM, pe.Code)
 
 	rooms, err = a.conn.ListRooms(ctx)
 	require.NoError(t, err)
@@ -163,7 +163,7 @@ func TestLobbyRequests(t *testing.T) {
 	require.NoError(t, a.conn.Leave(ctx))
 	err = a.conn.Leave(ctx)
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_NOT_IN_ROOM, pe.Code)
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_NOT_IN_ROOM, pe.Code)
 	require.Eventually(t, func() bool { return ts.lob.List()[0].Players == 0 }, 2*time.Second, 10*time.Millisecond)
 }
 
@@ -195,7 +195,7 @@ func TestRoomFull(t *testing.T) {
 	_, err = b.conn.Join(ctx, j.GetRoom().GetId(), false)
 	var pe *netcode.Error
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_ROOM_FULL, pe.Code)
+	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_ROOM_FULL, pe.Code)
 	// Spectators do not take seats.
 	_, err = b.conn.Join(ctx, j.GetRoom().GetId(), true)
 	require.NoError(t, err)
@@ -273,11 +273,11 @@ func rawClient(t *testing.T, ts *testServer, hello bool) *wstest.Conn {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	if hello {
-		require.NoError(t, c.Binary(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{
-			Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: "raw"}}})))
+		require.NoError(t, c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Hello{
+			Hello: &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: "raw"}}})))
 		m, err := c.Read(2 * time.Second)
 		require.NoError(t, err)
-		var sm arenapb.ServerMessage
+		var sm sessionpb.ServerMessage
 		require.NoError(t, proto.Unmarshal(m.Payload, &sm))
 		require.NotNil(t, sm.GetWelcome())
 	}
@@ -286,11 +286,11 @@ func rawClient(t *testing.T, ts *testServer, hello bool) *wstest.Conn {
 
 // expectFatal reads until the close frame and checks the error message and
 // the close code that came before it.
-func expectFatal(t *testing.T, c *wstest.Conn, code arenapb.ErrorCode) {
+func expectFatal(t *testing.T, c *wstest.Conn, code sessionpb.ErrorCode) {
 	t.Helper()
-	var got *arenapb.Error
+	var got *sessionpb.Error
 	closeMsg, err := c.ReadUntilClose(3*time.Second, func(m wstest.Message) {
-		var sm arenapb.ServerMessage
+		var sm sessionpb.ServerMessage
 		if proto.Unmarshal(m.Payload, &sm) == nil && sm.GetError() != nil {
 			got = sm.GetError()
 		}
@@ -312,46 +312,46 @@ func TestBadFramesCloseOnlyThatConnection(t *testing.T) {
 	roomID := j.GetRoom().GetId()
 
 	joinRaw := func(c *wstest.Conn) {
-		require.NoError(t, c.Binary(netcode.Marshal(&arenapb.ClientMessage{RequestId: 1,
-			Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: roomID}}})))
+		require.NoError(t, c.Binary(netcode.Marshal(&sessionpb.ClientMessage{RequestId: 1,
+			Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{RoomId: roomID}}})))
 	}
 	tests := []struct {
 		name  string
 		hello bool
 		send  func(c *wstest.Conn) error
-		want  arenapb.ErrorCode
+		want  sessionpb.ErrorCode
 	}{
 		{"malformed protobuf", true, func(c *wstest.Conn) error {
 			joinRaw(c)
 			return c.Binary([]byte{0xff, 0xff, 0xff})
-		}, arenapb.ErrorCode_ERROR_CODE_MALFORMED},
+		}, sessionpb.ErrorCode_ERROR_CODE_MALFORMED},
 		{"unknown message", true, func(c *wstest.Conn) error {
 			joinRaw(c)
 			return c.Binary([]byte{0x72, 0x00}) // field 14: not in the schema
-		}, arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE},
+		}, sessionpb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE},
 		{"wrong protocol version", false, func(c *wstest.Conn) error {
-			return c.Binary(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{
-				Hello: &arenapb.Hello{ProtocolVersion: 99}}}))
-		}, arenapb.ErrorCode_ERROR_CODE_PROTOCOL_VERSION},
+			return c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Hello{
+				Hello: &sessionpb.Hello{ProtocolVersion: 99}}}))
+		}, sessionpb.ErrorCode_ERROR_CODE_PROTOCOL_VERSION},
 		{"message before hello", false, func(c *wstest.Conn) error {
-			return c.Binary(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_ListRooms{}}))
-		}, arenapb.ErrorCode_ERROR_CODE_HANDSHAKE},
+			return c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_ListRooms{}}))
+		}, sessionpb.ErrorCode_ERROR_CODE_HANDSHAKE},
 		{"second hello", true, func(c *wstest.Conn) error {
-			return c.Binary(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{
-				Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion}}}))
-		}, arenapb.ErrorCode_ERROR_CODE_HANDSHAKE},
+			return c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Hello{
+				Hello: &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion}}}))
+		}, sessionpb.ErrorCode_ERROR_CODE_HANDSHAKE},
 		{"oversized frame", true, func(c *wstest.Conn) error {
 			joinRaw(c)
 			return c.Binary(make([]byte, 5000))
-		}, arenapb.ErrorCode_ERROR_CODE_TOO_LARGE},
+		}, sessionpb.ErrorCode_ERROR_CODE_TOO_LARGE},
 		{"text frame", true, func(c *wstest.Conn) error {
 			return c.Write(wstest.Frame{Opcode: wstest.OpText, Payload: []byte("hello")})
-		}, arenapb.ErrorCode_ERROR_CODE_MALFORMED},
+		}, sessionpb.ErrorCode_ERROR_CODE_MALFORMED},
 		{"inputs with mismatched arrays", true, func(c *wstest.Conn) error {
 			joinRaw(c)
-			return c.Binary(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{
-				Inputs: &arenapb.InputBatch{FirstSeq: 1, Buttons: []uint32{1, 2}, Aim: []uint32{1}}}}))
-		}, arenapb.ErrorCode_ERROR_CODE_MALFORMED},
+			return c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{
+				Inputs: &sessionpb.InputBatch{FirstSeq: 1, Buttons: []uint32{1, 2}, Aim: []uint32{1}}}}))
+		}, sessionpb.ErrorCode_ERROR_CODE_MALFORMED},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -395,10 +395,10 @@ func TestSlowReaderDoesNotSlowTheRoom(t *testing.T) {
 	slow, err := wstest.DialBuffer(ts.addr, "/ws", 2048)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = slow.Close() })
-	require.NoError(t, slow.Binary(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Hello{
-		Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: "slow"}}})))
-	require.NoError(t, slow.Binary(netcode.Marshal(&arenapb.ClientMessage{RequestId: 1,
-		Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: j.GetRoom().GetId()}}})))
+	require.NoError(t, slow.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Hello{
+		Hello: &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: "slow"}}})))
+	require.NoError(t, slow.Binary(netcode.Marshal(&sessionpb.ClientMessage{RequestId: 1,
+		Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{RoomId: j.GetRoom().GetId()}}})))
 	// Never read again, but keep the input stream alive so the slow client
 	// is not cut for silence. It never acknowledges a snapshot, so it gets
 	// full ones: its socket fills fast.
@@ -412,8 +412,8 @@ func TestSlowReaderDoesNotSlowTheRoom(t *testing.T) {
 			case <-stopInputs:
 				return
 			case <-tk.C:
-				_ = slow.Binary(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{
-					Inputs: &arenapb.InputBatch{FirstSeq: seq, Buttons: []uint32{uint32(sim.ButtonFire)}, Aim: []uint32{0}}}}))
+				_ = slow.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{
+					Inputs: &sessionpb.InputBatch{FirstSeq: seq, Buttons: []uint32{uint32(sim.ButtonFire)}, Aim: []uint32{0}}}}))
 				seq++
 			}
 		}
@@ -461,7 +461,7 @@ func TestSilentPeerTimesOutButPongsKeepItAlive(t *testing.T) {
 	alive := dialPlayer(t, ts, "quiet")
 	// The raw client answers nothing.
 	silent := rawClient(t, ts, true)
-	expectFatal(t, silent, arenapb.ErrorCode_ERROR_CODE_TIMEOUT)
+	expectFatal(t, silent, sessionpb.ErrorCode_ERROR_CODE_TIMEOUT)
 	time.Sleep(time.Second)
 	_, err := alive.conn.ListRooms(context.Background())
 	assert.NoError(t, err, "a peer that answers pings is kept")

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/arenaserver/arena/netcode"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/metrics"
 )
 
@@ -41,7 +41,7 @@ func (s *Server) heartbeat(c *conn) {
 		case now := <-t.C:
 			if idle := now.Sub(time.Unix(0, c.lastRead.Load())); idle >= s.cfg.HeartbeatTimeout {
 				s.heartbeatTimeouts.Add(1)
-				e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TIMEOUT, "nothing received for %v", idle.Round(time.Millisecond))
+				e := netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TIMEOUT, "nothing received for %v", idle.Round(time.Millisecond))
 				c.link.Close(e.Frame(0), e)
 				return
 			}
@@ -57,7 +57,7 @@ func (s *Server) heartbeat(c *conn) {
 			p.mu.Lock()
 			ack := p.clientSeq
 			p.mu.Unlock()
-			c.link.Send(netcode.Marshal(&arenapb.ServerMessage{AckSeq: ack, Body: &arenapb.ServerMessage_Heartbeat{Heartbeat: &arenapb.Heartbeat{
+			c.link.Send(netcode.Marshal(&sessionpb.ServerMessage{AckSeq: ack, Body: &sessionpb.ServerMessage_Heartbeat{Heartbeat: &sessionpb.Heartbeat{
 				Time: uint64(now.UnixNano()), RttUs: uint32(min(c.rtt.Load()/1000, 1<<32-1)),
 			}}}))
 		}

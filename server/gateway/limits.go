@@ -10,7 +10,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/rate"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/metrics"
 )
 
@@ -112,12 +112,12 @@ func (l *Limits) fill(tickRate uint32) {
 
 // Errors the limits end connections with.
 var (
-	errRateLimitedFrames = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many messages")
-	errRateLimitedBytes  = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many bytes")
-	errRateLimitedInputs = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "inputs faster than the tick rate")
-	errRateLimitedEvents = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many events")
-	errBadInputs         = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "too many inputs with out-of-range values")
-	errHelloTimeout      = netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TIMEOUT, "no Hello in time")
+	errRateLimitedFrames = netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many messages")
+	errRateLimitedBytes  = netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many bytes")
+	errRateLimitedInputs = netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED, "inputs faster than the tick rate")
+	errRateLimitedEvents = netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many events")
+	errBadInputs         = netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "too many inputs with out-of-range values")
+	errHelloTimeout      = netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TIMEOUT, "no Hello in time")
 )
 
 // connLimits are one connection's rate limits, owned by its read side.
@@ -230,7 +230,7 @@ func (s *Server) recovered(c *conn, where string, f func()) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("connection goroutine panicked", "where", where, "panic", p, "stack", string(debug.Stack()))
-			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
+			e := netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
 			c.link.Close(e.Frame(0), e)
 		}
 	}()

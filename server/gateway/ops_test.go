@@ -11,7 +11,7 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/wsconn"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/metrics"
 	"github.com/arenaserver/arena/server/room"
 )
@@ -20,14 +20,14 @@ import (
 type opsClient struct {
 	conn *wsconn.ClientConn
 	mu   sync.Mutex
-	msgs []*arenapb.ServerMessage
+	msgs []*sessionpb.ServerMessage
 }
 
 func dialOps(t *testing.T, ts *testServer) *opsClient {
 	t.Helper()
 	r := &opsClient{}
 	c, err := wsconn.Dial(context.Background(), ts.url, wsconn.DialOptions{}, func(b []byte) {
-		m := &arenapb.ServerMessage{}
+		m := &sessionpb.ServerMessage{}
 		if netcode.DecodeServer(b, m) == nil {
 			r.mu.Lock()
 			r.msgs = append(r.msgs, m)
@@ -40,12 +40,12 @@ func dialOps(t *testing.T, ts *testServer) *opsClient {
 	return r
 }
 
-func (r *opsClient) send(t *testing.T, m *arenapb.ClientMessage) {
+func (r *opsClient) send(t *testing.T, m *sessionpb.ClientMessage) {
 	t.Helper()
 	require.NoError(t, r.conn.Send(netcode.Marshal(m)))
 }
 
-func (r *opsClient) seen(f func(*arenapb.ServerMessage) bool) bool {
+func (r *opsClient) seen(f func(*sessionpb.ServerMessage) bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, m := range r.msgs {
@@ -56,8 +56,8 @@ func (r *opsClient) seen(f func(*arenapb.ServerMessage) bool) bool {
 	return false
 }
 
-func opsHello(version uint32, name string) *arenapb.ClientMessage {
-	return &arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: version, Name: name}}}
+func opsHello(version uint32, name string) *sessionpb.ClientMessage {
+	return &sessionpb.ClientMessage{RequestId: 1, Body: &sessionpb.ClientMessage_Hello{Hello: &sessionpb.Hello{ProtocolVersion: version, Name: name}}}
 }
 
 func TestCensusCountsConnectionsPlayersAndTraffic(t *testing.T) {
@@ -99,14 +99,14 @@ func TestDisconnectAndHandshakeReasonsAreCounted(t *testing.T) {
 	bad := dialOps(t, ts)
 	bad.send(t, opsHello(99, "x"))
 	early := dialOps(t, ts)
-	early.send(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_ListRooms{ListRooms: &arenapb.ListRooms{}}})
+	early.send(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_ListRooms{ListRooms: &sessionpb.ListRooms{}}})
 	ok := dialOps(t, ts)
 	ok.send(t, opsHello(netcode.ProtocolVersion, "ok"))
-	ok.send(t, &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{FirstSeq: 1, Buttons: []uint32{1, 2}, Aim: []uint32{0, 0}}}})
+	ok.send(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{FirstSeq: 1, Buttons: []uint32{1, 2}, Aim: []uint32{0, 0}}}})
 	<-bad.conn.Done()
 	<-early.conn.Done()
 	require.Eventually(t, func() bool {
-		return ok.seen(func(m *arenapb.ServerMessage) bool { return m.GetWelcome() != nil })
+		return ok.seen(func(m *sessionpb.ServerMessage) bool { return m.GetWelcome() != nil })
 	}, 2*time.Second, 5*time.Millisecond)
 	require.Eventually(t, func() bool { return ts.gw.Census()[metrics.TransportWS].Connections == 1 }, 2*time.Second, 5*time.Millisecond)
 
@@ -138,19 +138,19 @@ func TestNotifyDrainingReachesClientsPastHello(t *testing.T) {
 	a.send(t, opsHello(netcode.ProtocolVersion, "a"))
 	silent := dialOps(t, ts) // no Hello yet: not told
 	require.Eventually(t, func() bool {
-		return a.seen(func(m *arenapb.ServerMessage) bool { return m.GetWelcome() != nil })
+		return a.seen(func(m *sessionpb.ServerMessage) bool { return m.GetWelcome() != nil })
 	}, 2*time.Second, 5*time.Millisecond)
 	assert.Equal(t, 1, ts.gw.NotifyDraining(2500*time.Millisecond))
 	require.Eventually(t, func() bool {
-		return a.seen(func(m *arenapb.ServerMessage) bool {
+		return a.seen(func(m *sessionpb.ServerMessage) bool {
 			return m.GetDraining().GetSecondsLeft() == 3 && m.RequestId == 0
 		})
 	}, 2*time.Second, 5*time.Millisecond, "seconds left, rounded up")
-	assert.False(t, silent.seen(func(m *arenapb.ServerMessage) bool { return m.GetDraining() != nil }))
+	assert.False(t, silent.seen(func(m *sessionpb.ServerMessage) bool { return m.GetDraining() != nil }))
 	// A client that says Hello during the drain hears of it at once.
 	silent.send(t, opsHello(netcode.ProtocolVersion, "late"))
 	require.Eventually(t, func() bool {
-		return silent.seen(func(m *arenapb.ServerMessage) bool {
+		return silent.seen(func(m *sessionpb.ServerMessage) bool {
 			d := m.GetDraining()
 			return d != nil && d.SecondsLeft >= 2 && d.SecondsLeft <= 3
 		})
@@ -164,8 +164,8 @@ func TestNotifyDrainingReachesClientsPastHello(t *testing.T) {
 	var ce *wsconn.CloseError
 	require.ErrorAs(t, a.conn.Err(), &ce)
 	assert.Equal(t, uint16(1001), ce.Code)
-	assert.True(t, a.seen(func(m *arenapb.ServerMessage) bool {
-		return m.GetError().GetCode() == arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN
+	assert.True(t, a.seen(func(m *sessionpb.ServerMessage) bool {
+		return m.GetError().GetCode() == sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN
 	}))
 }
 
@@ -190,13 +190,13 @@ func TestResumesAndTokenFailuresAreCounted(t *testing.T) {
 	require.Eventually(t, func() bool { return ts.gw.Census()[metrics.TransportWS].HeldSessions == 1 }, 2*time.Second, 5*time.Millisecond)
 
 	again := dialOps(t, ts)
-	again.send(t, &arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, ResumeToken: tok}}})
+	again.send(t, &sessionpb.ClientMessage{RequestId: 1, Body: &sessionpb.ClientMessage_Hello{Hello: &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, ResumeToken: tok}}})
 	require.Eventually(t, func() bool {
-		return again.seen(func(m *arenapb.ServerMessage) bool { return m.GetWelcome().GetResumed() })
+		return again.seen(func(m *sessionpb.ServerMessage) bool { return m.GetWelcome().GetResumed() })
 	}, 2*time.Second, 5*time.Millisecond)
 	assert.Zero(t, ts.gw.Census()[metrics.TransportWS].HeldSessions)
 	forged := dialOps(t, ts)
-	forged.send(t, &arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, ResumeToken: []byte("forged")}}})
+	forged.send(t, &sessionpb.ClientMessage{RequestId: 1, Body: &sessionpb.ClientMessage_Hello{Hello: &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, ResumeToken: []byte("forged")}}})
 	<-forged.conn.Done()
 
 	reg := metrics.NewRegistry(metrics.Sources{Counters: counters})

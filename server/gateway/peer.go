@@ -9,14 +9,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/metrics"
 	"github.com/arenaserver/arena/server/room"
 	"github.com/arenaserver/arena/server/token"
-	"github.com/arenaserver/arena/sim"
 )
 
 // maxInputsPerBatch bounds one InputBatch: the newest input plus a few
@@ -96,8 +96,8 @@ type session struct {
 	lastUsed  uint32
 	confirmed bool
 	issuedAt  time.Time
-	nextAck   uint32                            // last Event.ack_id given out
-	acks      map[uint32]chan *arenapb.EventAck // EmitAck callers waiting
+	nextAck   uint32                              // last Event.ack_id given out
+	acks      map[uint32]chan *sessionpb.EventAck // EmitAck callers waiting
 }
 
 // seat is one membership; gone turns true when the room drops it.
@@ -126,21 +126,21 @@ func (c *conn) Frame(data []byte) error {
 	msg, err := c.dec.Decode(data)
 	if err != nil {
 		if errors.Is(err, netcode.ErrUnknownMessage) {
-			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
+			return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
 		}
-		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "frame is not a ClientMessage"))
+		return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "frame is not a ClientMessage"))
 	}
 	s := c.sess.Load()
-	if hello, ok := msg.Body.(*arenapb.ClientMessage_Hello); ok {
+	if hello, ok := msg.Body.(*sessionpb.ClientMessage_Hello); ok {
 		if s != nil {
 			c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
-			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "Hello sent twice"))
+			return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_HANDSHAKE, "Hello sent twice"))
 		}
 		return c.handshake(msg.RequestId, hello.Hello)
 	}
 	if s == nil {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
-		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "the first message must be Hello"))
+		return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_HANDSHAKE, "the first message must be Hello"))
 	}
 	return s.handle(c, msg)
 }
@@ -175,10 +175,10 @@ func (c *conn) Closed(error) {
 	}
 }
 
-func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
+func (c *conn) handshake(rid uint32, h *sessionpb.Hello) error {
 	if v := h.GetProtocolVersion(); v != netcode.ProtocolVersion {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeVersion)
-		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_PROTOCOL_VERSION,
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_PROTOCOL_VERSION,
 			"server speaks protocol version %d, client sent %d", netcode.ProtocolVersion, v))
 	}
 	if len(h.GetResumeToken()) > 0 {
@@ -190,15 +190,15 @@ func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 	}
 	if len(name) > 24 || !utf8.ValidString(name) {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
-		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
 	}
 	s, err := c.srv.newSession(name, h.GetFollowsRedirects())
 	if errors.Is(err, errTooManySessions) {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeConnLimit)
-		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SERVER_FULL, "server holds as many sessions as it allows"))
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SERVER_FULL, "server holds as many sessions as it allows"))
 	}
 	if err != nil {
-		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down"))
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down"))
 	}
 	s.mu.Lock()
 	tok, exp := s.issueLocked()
@@ -213,7 +213,7 @@ func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 }
 
 // resume attaches this connection to the session the token names.
-func (c *conn) resume(rid uint32, h *arenapb.Hello) error {
+func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 	srv := c.srv
 	srv.cfg.Metrics.Reconnected()
 	claims, err := srv.signer.Verify(h.GetResumeToken(), time.Now())
@@ -223,16 +223,16 @@ func (c *conn) resume(rid uint32, h *arenapb.Hello) error {
 	switch {
 	case errors.Is(err, token.ErrExpired):
 		srv.resumeFailures.Add(1)
-		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOKEN_EXPIRED,
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TOKEN_EXPIRED,
 			"resume token expired at %s; start a new session", claims.Expires.UTC().Format(time.RFC3339)))
 	case err != nil:
 		srv.resumeFailures.Add(1)
-		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "resume token is not valid for this server"))
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "resume token is not valid for this server"))
 	}
 	s, why := srv.lookup(claims.Session)
 	if s == nil {
 		srv.resumeFailures.Add(1)
-		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended: %s; the seat is gone, start a new session", why))
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended: %s; the seat is gone, start a new session", why))
 	}
 	// Serialize with frame handling: a takeover must not interleave with a
 	// frame of the old connection.
@@ -243,7 +243,7 @@ func (c *conn) resume(rid uint32, h *arenapb.Hello) error {
 	case s.ended:
 		s.mu.Unlock()
 		srv.resumeFailures.Add(1)
-		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended; the seat is gone, start a new session"))
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended; the seat is gone, start a new session"))
 	case claims.Gen >= s.minGen:
 	case claims.Gen == s.lastUsed && !s.confirmed && s.link == nil:
 		// The last resume's Welcome never arrived: let the client retry it.
@@ -251,7 +251,7 @@ func (c *conn) resume(rid uint32, h *arenapb.Hello) error {
 		s.mu.Unlock()
 		srv.resumeFailures.Add(1)
 		srv.cfg.Metrics.AuthFailed(metrics.AuthSessionToken)
-		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_TOKEN_USED, "resume token already used; every resume returns a new one"))
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TOKEN_USED, "resume token already used; every resume returns a new one"))
 	}
 	old := s.link
 	if s.hold != nil {
@@ -264,7 +264,7 @@ func (c *conn) resume(rid uint32, h *arenapb.Hello) error {
 	s.link, s.kind = c.link, c.kind
 	s.mu.Unlock()
 	if old != nil {
-		moved := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED, "session resumed on another connection")
+		moved := netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SESSION_MOVED, "session resumed on another connection")
 		old.Close(moved.Frame(0), moved)
 	}
 	c.sess.Store(s)
@@ -291,7 +291,7 @@ func (s *session) issueLocked() ([]byte, time.Time) {
 }
 
 func (srv *Server) welcome(rid uint32, s *session, tok []byte, exp time.Time, resumed bool, ackSeq uint32) []byte {
-	return netcode.Marshal(&arenapb.ServerMessage{RequestId: rid, AckSeq: ackSeq, Body: &arenapb.ServerMessage_Welcome{Welcome: &arenapb.Welcome{
+	return netcode.Marshal(&sessionpb.ServerMessage{RequestId: rid, AckSeq: ackSeq, Body: &sessionpb.ServerMessage_Welcome{Welcome: &sessionpb.Welcome{
 		ProtocolVersion: netcode.ProtocolVersion, TickRate: srv.cfg.TickRate, SnapshotRate: srv.cfg.SnapshotRate,
 		Server: srv.cfg.ServerName, SessionId: s.id.String(), ResumeToken: tok, TokenExpiresMs: uint64(exp.UnixMilli()),
 		Resumed: resumed, HoldMs: uint32(srv.cfg.Hold.Milliseconds()),
@@ -371,7 +371,7 @@ func (s *session) attached() bool {
 }
 
 // handle processes one frame after the handshake.
-func (s *session) handle(c *conn, msg *arenapb.ClientMessage) error {
+func (s *session) handle(c *conn, msg *sessionpb.ClientMessage) error {
 	s.frameMu.Lock()
 	defer s.frameMu.Unlock()
 	s.mu.Lock()
@@ -392,7 +392,7 @@ func (s *session) handle(c *conn, msg *arenapb.ClientMessage) error {
 		return outbox.ErrReplaced
 	}
 	if refresh {
-		if err := s.push(&arenapb.ServerMessage{Body: &arenapb.ServerMessage_Token{Token: &arenapb.Token{
+		if err := s.push(&sessionpb.ServerMessage{Body: &sessionpb.ServerMessage_Token{Token: &sessionpb.Token{
 			ResumeToken: tok, ExpiresMs: uint64(exp.UnixMilli())}}}); err != nil {
 			return err
 		}
@@ -406,7 +406,7 @@ func (s *session) handle(c *conn, msg *arenapb.ClientMessage) error {
 		case seq <= s.clientSeq:
 			return nil // already processed before a resume; its reply is in the log
 		case seq != s.clientSeq+1:
-			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "seq %d after %d: reliable frames must be consecutive", seq, s.clientSeq))
+			return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "seq %d after %d: reliable frames must be consecutive", seq, s.clientSeq))
 		}
 		s.mu.Lock()
 		s.clientSeq = seq
@@ -416,7 +416,7 @@ func (s *session) handle(c *conn, msg *arenapb.ClientMessage) error {
 		}
 		if s.clientSeq-s.ackedOut >= ackEvery {
 			s.ackedOut = s.clientSeq
-			c.link.Send(netcode.Marshal(&arenapb.ServerMessage{AckSeq: s.clientSeq, Body: &arenapb.ServerMessage_Ack{Ack: &arenapb.Ack{}}}))
+			c.link.Send(netcode.Marshal(&sessionpb.ServerMessage{AckSeq: s.clientSeq, Body: &sessionpb.ServerMessage_Ack{Ack: &sessionpb.Ack{}}}))
 		}
 		return nil
 	}
@@ -427,65 +427,65 @@ func (s *session) handle(c *conn, msg *arenapb.ClientMessage) error {
 // it acknowledges them with an Ack frame (heartbeats acknowledge too).
 const ackEvery = 8
 
-func (s *session) dispatch(c *conn, msg *arenapb.ClientMessage) error {
+func (s *session) dispatch(c *conn, msg *sessionpb.ClientMessage) error {
 	rid := msg.RequestId
 	switch b := msg.Body.(type) {
-	case *arenapb.ClientMessage_Inputs:
+	case *sessionpb.ClientMessage_Inputs:
 		return s.submit(c, b.Inputs)
-	case *arenapb.ClientMessage_Ack:
+	case *sessionpb.ClientMessage_Ack:
 		return nil
-	case *arenapb.ClientMessage_Heartbeat:
+	case *sessionpb.ClientMessage_Heartbeat:
 		c.heartbeatAnswered(b.Heartbeat.GetTime())
 		return nil
-	case *arenapb.ClientMessage_Bye:
+	case *sessionpb.ClientMessage_Bye:
 		s.srv.log.Debug("session ended by the client", "session", s.id.String())
 		s.end(errBye, nil)
 		return errBye
-	case *arenapb.ClientMessage_Ping:
-		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Pong{Pong: &arenapb.Pong{Time: b.Ping.GetTime()}}})
-	case *arenapb.ClientMessage_ListRooms:
-		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_RoomList{RoomList: s.srv.roomList()}})
-	case *arenapb.ClientMessage_CreateRoom:
+	case *sessionpb.ClientMessage_Ping:
+		return s.reply(c, &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_Pong{Pong: &sessionpb.Pong{Time: b.Ping.GetTime()}}})
+	case *sessionpb.ClientMessage_ListRooms:
+		return s.reply(c, &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_RoomList{RoomList: s.srv.roomList()}})
+	case *sessionpb.ClientMessage_CreateRoom:
 		capacity := b.CreateRoom.GetCapacity()
 		if capacity > uint32(s.srv.cfg.MaxRoomSize) {
-			return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_BAD_REQUEST, "capacity %d above the server's limit of %d", capacity, s.srv.cfg.MaxRoomSize))
+			return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_BAD_REQUEST, "capacity %d above the server's limit of %d", capacity, s.srv.cfg.MaxRoomSize))
 		}
 		r, err := s.srv.lobby.Create(int(capacity))
 		if err != nil {
 			return s.refuse(c, rid, wireError(err))
 		}
-		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_RoomCreated{RoomCreated: &arenapb.RoomCreated{Room: r.Info().Proto()}}})
-	case *arenapb.ClientMessage_JoinRoom:
+		return s.reply(c, &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_RoomCreated{RoomCreated: &sessionpb.RoomCreated{Room: r.Info().Proto()}}})
+	case *sessionpb.ClientMessage_JoinRoom:
 		return s.join(c, rid, b.JoinRoom)
-	case *arenapb.ClientMessage_LeaveRoom:
+	case *sessionpb.ClientMessage_LeaveRoom:
 		m := s.member()
 		if m == nil {
-			return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_NOT_IN_ROOM, "not in a room"))
+			return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_NOT_IN_ROOM, "not in a room"))
 		}
 		s.seat.Store(nil)
 		m.LeaveWithReply(rid)
 		return nil
-	case *arenapb.ClientMessage_Event:
+	case *sessionpb.ClientMessage_Event:
 		ok, cut := s.lim.events.Take(time.Now(), 1)
 		if cut {
 			return c.fatal(errRateLimitedEvents)
 		}
 		if !ok {
-			return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many events; slow down"))
+			return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many events; slow down"))
 		}
 		return s.srv.events.dispatch(c, s, rid, b.Event)
-	case *arenapb.ClientMessage_EventAck:
+	case *sessionpb.ClientMessage_EventAck:
 		s.srv.events.answered(s, b.EventAck)
 		return nil
 	}
-	return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
+	return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
 }
 
 var errBye = errors.New("the client said goodbye")
 
-func (s *session) join(c *conn, rid uint32, j *arenapb.JoinRoom) error {
+func (s *session) join(c *conn, rid uint32, j *sessionpb.JoinRoom) error {
 	if s.member() != nil {
-		return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM, "already in a room; leave first"))
+		return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_ALREADY_IN_ROOM, "already in a room; leave first"))
 	}
 	st := &seat{}
 	req := room.JoinRequest{
@@ -499,7 +499,7 @@ func (s *session) join(c *conn, rid uint32, j *arenapb.JoinRoom) error {
 		return s.refuse(c, rid, wireError(err))
 	}
 	if redirect != nil {
-		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Redirect{Redirect: redirect}})
+		return s.reply(c, &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_Redirect{Redirect: redirect}})
 	}
 	st.m = m
 	s.seat.Store(st)
@@ -513,12 +513,12 @@ func (s *session) join(c *conn, rid uint32, j *arenapb.JoinRoom) error {
 // that go on close the connection); the room refuses stale, duplicate and
 // far-future sequence numbers. Every refusal is counted by reason and the
 // world never sees it; the rest of the batch still counts.
-func (s *session) submit(c *conn, b *arenapb.InputBatch) error {
+func (s *session) submit(c *conn, b *sessionpb.InputBatch) error {
 	if len(b.Buttons) != len(b.Aim) {
-		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d buttons but %d aims", len(b.Buttons), len(b.Aim)))
+		return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d buttons but %d aims", len(b.Buttons), len(b.Aim)))
 	}
 	if len(b.Buttons) > maxInputsPerBatch {
-		return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d in one batch, at most %d", len(b.Buttons), maxInputsPerBatch))
+		return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d in one batch, at most %d", len(b.Buttons), maxInputsPerBatch))
 	}
 	m := s.member()
 	if m == nil {
@@ -606,7 +606,7 @@ func viewTick(newest uint32, back int) uint32 {
 }
 
 // push queues a reliable frame; a full log ends the session.
-func (s *session) push(m *arenapb.ServerMessage) error { return s.pushFrame(netcode.Marshal(m)) }
+func (s *session) push(m *sessionpb.ServerMessage) error { return s.pushFrame(netcode.Marshal(m)) }
 
 // pushFrame queues an encoded reliable frame (the outbox copies it); a full
 // log ends the session.
@@ -616,7 +616,7 @@ func (s *session) pushFrame(frame []byte) error {
 		return ErrSessionEnded
 	}
 	if errors.Is(err, outbox.ErrFull) {
-		e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "too many unacknowledged messages")
+		e := netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "too many unacknowledged messages")
 		s.srv.protocolErrors.Add(1)
 		s.end(e, e.Frame(0))
 		return e
@@ -625,14 +625,14 @@ func (s *session) pushFrame(frame []byte) error {
 }
 
 // reply queues a reply for the client.
-func (s *session) reply(_ *conn, m *arenapb.ServerMessage) error { return s.push(m) }
+func (s *session) reply(_ *conn, m *sessionpb.ServerMessage) error { return s.push(m) }
 
 // refuse answers a request with a non-fatal error.
 func (s *session) refuse(c *conn, rid uint32, e *netcode.Error) error {
 	if e.Fatal {
 		return c.fatal(e)
 	}
-	return s.push(&arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Error{Error: &arenapb.Error{
+	return s.push(&sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_Error{Error: &sessionpb.Error{
 		Code: e.Code, Message: e.Message}}})
 }
 
@@ -640,20 +640,20 @@ func (s *session) refuse(c *conn, rid uint32, e *netcode.Error) error {
 func wireError(err error) *netcode.Error {
 	switch {
 	case errors.Is(err, lobby.ErrNotFound):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, "no such room")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, "no such room")
 	case errors.Is(err, room.ErrFull):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ROOM_FULL, "room is full")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_ROOM_FULL, "room is full")
 	case errors.Is(err, lobby.ErrTooManyRooms):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_SERVER_FULL, "server hosts as many rooms as it allows")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_SERVER_FULL, "server hosts as many rooms as it allows")
 	case errors.Is(err, lobby.ErrClosed):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down")
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down")
 	case errors.Is(err, room.ErrConfig):
-		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_BAD_REQUEST, "%v", err)
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_BAD_REQUEST, "%v", err)
 	}
 	if e := fleetError(err); e != nil {
 		return e
 	}
-	return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_INTERNAL, "%v", err)
+	return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_INTERNAL, "%v", err)
 }
 
 // describe turns an end reason into the text a later resume is told.

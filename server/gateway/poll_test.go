@@ -18,12 +18,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/netcode/pollconn"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/room"
-	"github.com/arenaserver/arena/sim"
 )
 
 // httpProxy is a reverse proxy on loopback, the way a corporate proxy or a
@@ -315,7 +315,7 @@ func (p *rawPoll) get(timeout time.Duration) (*http.Response, [][]byte) {
 	return resp, frames
 }
 
-func frames(ms ...*arenapb.ClientMessage) []byte {
+func frames(ms ...*sessionpb.ClientMessage) []byte {
 	var b []byte
 	for _, m := range ms {
 		b = pollconn.Append(b, netcode.Marshal(m))
@@ -335,8 +335,8 @@ func TestBadInputOnPollingRoutes(t *testing.T) {
 
 	// A raw polling player in the same room.
 	p := openRawPoll(t, ts)
-	resp, _ := p.post(frames(hello("raw"), &arenapb.ClientMessage{Seq: 1, RequestId: 2,
-		Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: j.GetRoom().GetId()}}}))
+	resp, _ := p.post(frames(hello("raw"), &sessionpb.ClientMessage{Seq: 1, RequestId: 2,
+		Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{RoomId: j.GetRoom().GetId()}}}))
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
 	resp, got := p.get(time.Second)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -395,7 +395,7 @@ func TestBadInputOnPollingRoutes(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 60 {
-				ack := frames(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Ack{Ack: &arenapb.Ack{}}})
+				ack := frames(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Ack{Ack: &sessionpb.Ack{}}})
 				req, _ := http.NewRequest(http.MethodPost, p.base+"?sid="+p.sid, bytes.NewReader(ack))
 				if resp, err := http.DefaultClient.Do(req); err == nil {
 					if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusConflict {

@@ -11,11 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/room"
-	"github.com/arenaserver/arena/sim"
 )
 
 // resumer is a client under test: it records every roster, every event,
@@ -41,7 +41,7 @@ func dialResumer(t *testing.T, url, name, transport string) *resumer {
 	c, err := client.Dial(context.Background(), client.Config{
 		URL: url, Name: name, Transport: transport,
 		Reconnect: client.Backoff{Min: 50 * time.Millisecond, Max: 500 * time.Millisecond},
-		OnRoster: func(ro *arenapb.Roster) {
+		OnRoster: func(ro *sessionpb.Roster) {
 			var names []string
 			for _, p := range ro.GetPlayers() {
 				names = append(names, p.GetName())

@@ -12,12 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/room"
-	"github.com/arenaserver/arena/sim"
 )
 
 // pipe is a transport without a network: the test writes frames with send
@@ -30,26 +30,26 @@ type pipe struct {
 
 func newPipe(t *testing.T, gw *Server) *pipe { return &pipe{t: t, c: gw.newConn("test", "pipe")} }
 
-func (p *pipe) send(m *arenapb.ClientMessage) error { return p.c.Frame(netcode.Marshal(m)) }
+func (p *pipe) send(m *sessionpb.ClientMessage) error { return p.c.Frame(netcode.Marshal(m)) }
 
 // recv takes what the link holds and decodes it; closed reports whether the
 // link's transport would close after writing it.
-func (p *pipe) recv() (msgs []*arenapb.ServerMessage, closed bool) {
+func (p *pipe) recv() (msgs []*sessionpb.ServerMessage, closed bool) {
 	closed = p.c.link.Take(&p.batch)
 	for _, f := range p.batch.Frames {
-		m := &arenapb.ServerMessage{}
+		m := &sessionpb.ServerMessage{}
 		require.NoError(p.t, proto.Unmarshal(f, m))
 		msgs = append(msgs, m)
 	}
 	return msgs, closed
 }
 
-func hello(name string) *arenapb.ClientMessage {
-	return &arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: name}}}
+func hello(name string) *sessionpb.ClientMessage {
+	return &sessionpb.ClientMessage{RequestId: 1, Body: &sessionpb.ClientMessage_Hello{Hello: &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: name}}}
 }
 
-func resumeHello(tok []byte, lastSeq, lastTick uint32) *arenapb.ClientMessage {
-	return &arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_Hello{Hello: &arenapb.Hello{
+func resumeHello(tok []byte, lastSeq, lastTick uint32) *sessionpb.ClientMessage {
+	return &sessionpb.ClientMessage{RequestId: 1, Body: &sessionpb.ClientMessage_Hello{Hello: &sessionpb.Hello{
 		ProtocolVersion: netcode.ProtocolVersion, ResumeToken: tok, LastSeq: lastSeq, LastTick: lastTick}}}
 }
 
@@ -62,7 +62,7 @@ func newTestGateway(t testing.TB, cfg Config) (*Server, *lobby.Lobby) {
 	return New(lob, cfg), lob
 }
 
-func welcomeOf(t *testing.T, msgs []*arenapb.ServerMessage) *arenapb.Welcome {
+func welcomeOf(t *testing.T, msgs []*sessionpb.ServerMessage) *sessionpb.Welcome {
 	t.Helper()
 	require.NotEmpty(t, msgs)
 	w := msgs[0].GetWelcome()
@@ -70,7 +70,7 @@ func welcomeOf(t *testing.T, msgs []*arenapb.ServerMessage) *arenapb.Welcome {
 	return w
 }
 
-func errorOf(t *testing.T, msgs []*arenapb.ServerMessage) *arenapb.Error {
+func errorOf(t *testing.T, msgs []*sessionpb.ServerMessage) *sessionpb.Error {
 	t.Helper()
 	for _, m := range msgs {
 		if e := m.GetError(); e != nil {
@@ -95,7 +95,7 @@ func TestHoldWindow(t *testing.T) {
 		w := welcomeOf(t, msgs)
 		assert.False(t, w.GetResumed())
 		assert.Equal(t, uint32(30000), w.GetHoldMs())
-		require.NoError(t, a.send(&arenapb.ClientMessage{Seq: 1, RequestId: 2, Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{}}}))
+		require.NoError(t, a.send(&sessionpb.ClientMessage{Seq: 1, RequestId: 2, Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{}}}))
 		synctest.Wait()
 		msgs, _ = a.recv()
 		require.NotEmpty(t, msgs)
@@ -140,7 +140,7 @@ func TestHoldWindow(t *testing.T) {
 		msgs, closed = c.recv()
 		assert.True(t, closed)
 		e := errorOf(t, msgs)
-		assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, e.GetCode())
+		assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, e.GetCode())
 		assert.Contains(t, e.GetMessage(), "not resumed within 30s")
 		assert.True(t, e.GetFatal())
 	})
@@ -152,7 +152,7 @@ func TestTokensAreSignedExpiringAndSingleUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gw, lob := newTestGateway(t, Config{TokenTTL: time.Minute, Hold: time.Hour})
 		defer func() { _ = lob.Close(context.Background(), nil) }()
-		refused := func(tok []byte, code arenapb.ErrorCode, text string) {
+		refused := func(tok []byte, code sessionpb.ErrorCode, text string) {
 			t.Helper()
 			p := newPipe(t, gw)
 			require.Error(t, p.send(resumeHello(tok, 0, 0)))
@@ -171,27 +171,27 @@ func TestTokensAreSignedExpiringAndSingleUse(t *testing.T) {
 
 		forged := append([]byte(nil), tok...)
 		forged[5] ^= 0x40 // another session id, with the old signature
-		refused(forged, arenapb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "not valid")
-		refused([]byte("let me in"), arenapb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "not valid")
+		refused(forged, sessionpb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "not valid")
+		refused([]byte("let me in"), sessionpb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "not valid")
 		other, _ := newTestGateway(t, Config{}) // another secret signs another token
 		o := newPipe(t, other)
 		require.NoError(t, o.send(hello("eve")))
 		msgs, _ = o.recv()
-		refused(welcomeOf(t, msgs).GetResumeToken(), arenapb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "not valid")
+		refused(welcomeOf(t, msgs).GetResumeToken(), sessionpb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "not valid")
 
 		// The genuine token resumes once ...
 		b := newPipe(t, gw)
 		require.NoError(t, b.send(resumeHello(tok, 0, 0)))
 		msgs, _ = b.recv()
 		tok2 := welcomeOf(t, msgs).GetResumeToken()
-		require.NoError(t, b.send(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Ack{Ack: &arenapb.Ack{}}}))
+		require.NoError(t, b.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Ack{Ack: &sessionpb.Ack{}}}))
 		// ... and never again.
-		refused(tok, arenapb.ErrorCode_ERROR_CODE_TOKEN_USED, "already used")
+		refused(tok, sessionpb.ErrorCode_ERROR_CODE_TOKEN_USED, "already used")
 
 		// A token outlives neither its TTL nor the session.
 		b.c.Closed(nil)
 		time.Sleep(time.Minute)
-		refused(tok2, arenapb.ErrorCode_ERROR_CODE_TOKEN_EXPIRED, "expired")
+		refused(tok2, sessionpb.ErrorCode_ERROR_CODE_TOKEN_EXPIRED, "expired")
 		assert.Equal(t, uint64(5), gw.Stats().ResumeFailures)
 	})
 }
@@ -236,8 +236,8 @@ func TestTakeoverClosesTheOldConnection(t *testing.T) {
 		require.NoError(t, b.send(resumeHello(tok, 0, 0)))
 		msgs, closed := a.recv()
 		assert.True(t, closed)
-		assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SESSION_MOVED, errorOf(t, msgs).GetCode())
-		assert.Error(t, a.send(&arenapb.ClientMessage{Seq: 1, RequestId: 5, Body: &arenapb.ClientMessage_ListRooms{ListRooms: &arenapb.ListRooms{}}}))
+		assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_SESSION_MOVED, errorOf(t, msgs).GetCode())
+		assert.Error(t, a.send(&sessionpb.ClientMessage{Seq: 1, RequestId: 5, Body: &sessionpb.ClientMessage_ListRooms{ListRooms: &sessionpb.ListRooms{}}}))
 		msgs, _ = b.recv()
 		welcomeOf(t, msgs)
 		for _, m := range msgs {
@@ -259,7 +259,7 @@ func TestReliableLogOverflowWhileHeldEndsTheSession(t *testing.T) {
 		a.c.Closed(nil)
 		s := gw.liveSessions()[0]
 		for i := range 5 {
-			err := s.push(&arenapb.ServerMessage{Body: &arenapb.ServerMessage_Pong{Pong: &arenapb.Pong{Time: uint64(i)}}})
+			err := s.push(&sessionpb.ServerMessage{Body: &sessionpb.ServerMessage_Pong{Pong: &sessionpb.Pong{Time: uint64(i)}}})
 			if i < 4 {
 				require.NoError(t, err)
 			} else {
@@ -270,13 +270,13 @@ func TestReliableLogOverflowWhileHeldEndsTheSession(t *testing.T) {
 		require.Error(t, p.send(resumeHello(tok, 0, 0)))
 		msgs, _ = p.recv()
 		e := errorOf(t, msgs)
-		assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, e.GetCode())
+		assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, e.GetCode())
 		assert.Contains(t, e.GetMessage(), "too many unacknowledged")
 	})
 }
 
 // lastState decodes the newest (full) snapshot among msgs.
-func lastState(t *testing.T, msgs []*arenapb.ServerMessage) (*sim.State, uint32) {
+func lastState(t *testing.T, msgs []*sessionpb.ServerMessage) (*sim.State, uint32) {
 	t.Helper()
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if s := msgs[i].GetSnapshot(); s != nil {
@@ -290,13 +290,13 @@ func lastState(t *testing.T, msgs []*arenapb.ServerMessage) (*sim.State, uint32)
 	return nil, 0
 }
 
-func inputs(first uint32, b sim.Buttons, n int) *arenapb.ClientMessage {
-	ib := &arenapb.InputBatch{FirstSeq: first}
+func inputs(first uint32, b sim.Buttons, n int) *sessionpb.ClientMessage {
+	ib := &sessionpb.InputBatch{FirstSeq: first}
 	for range n {
 		ib.Buttons = append(ib.Buttons, uint32(b))
 		ib.Aim = append(ib.Aim, 5)
 	}
-	return &arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: ib}}
+	return &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: ib}}
 }
 
 // TestInputsAcrossAResumeAreAppliedOnce checks the input arithmetic of a
@@ -312,7 +312,7 @@ func TestInputsAcrossAResumeAreAppliedOnce(t *testing.T) {
 		require.NoError(t, a.send(hello("walker")))
 		msgs, _ := a.recv()
 		tok := welcomeOf(t, msgs).GetResumeToken()
-		require.NoError(t, a.send(&arenapb.ClientMessage{Seq: 1, RequestId: 2, Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{}}}))
+		require.NoError(t, a.send(&sessionpb.ClientMessage{Seq: 1, RequestId: 2, Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{}}}))
 		time.Sleep(100 * time.Millisecond)
 		msgs, _ = a.recv()
 		j := msgs[0].GetJoined()

@@ -10,12 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/netcode/wsconn/wstest"
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/room"
-	"github.com/arenaserver/arena/sim"
 )
 
 // cheater is a raw client in a room that sends its inputs on a schedule
@@ -34,12 +34,12 @@ type cheater struct {
 func joinCheater(t *testing.T, ts *testServer, roomID string, ch *cheater) {
 	t.Helper()
 	c := rawClient(t, ts, true)
-	require.NoError(t, c.Binary(netcode.Marshal(&arenapb.ClientMessage{RequestId: 1, Body: &arenapb.ClientMessage_JoinRoom{
-		JoinRoom: &arenapb.JoinRoom{RoomId: roomID}}})))
+	require.NoError(t, c.Binary(netcode.Marshal(&sessionpb.ClientMessage{RequestId: 1, Body: &sessionpb.ClientMessage_JoinRoom{
+		JoinRoom: &sessionpb.JoinRoom{RoomId: roomID}}})))
 	for ch.id == 0 {
 		m, err := c.Read(3 * time.Second)
 		require.NoError(t, err)
-		var sm arenapb.ServerMessage
+		var sm sessionpb.ServerMessage
 		if proto.Unmarshal(m.Payload, &sm) == nil && sm.GetJoined() != nil {
 			ch.id = sim.PlayerID(sm.GetJoined().GetPlayerId())
 			ch.joinTick = sm.GetJoined().GetTick()
@@ -77,7 +77,7 @@ func (ch *cheater) play(ctx context.Context, dir sim.Buttons) {
 			for i := range buttons {
 				buttons[i] = uint32(dir)
 			}
-			if ch.c.Binary(netcode.Marshal(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Inputs{Inputs: &arenapb.InputBatch{
+			if ch.c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{
 				FirstSeq: seq, Buttons: buttons, Aim: aims}}})) != nil {
 				return
 			}
@@ -236,7 +236,7 @@ func TestSpeedHackAndInputBanking(t *testing.T) {
 		select {
 		case cc := <-ch.closeCode:
 			if ch.wantCut {
-				assert.Equal(t, code(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED), cc, "%s closed with RATE_LIMITED", ch.name)
+				assert.Equal(t, code(sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED), cc, "%s closed with RATE_LIMITED", ch.name)
 			} else {
 				t.Errorf("%s was closed (%d) though it stayed within the rate", ch.name, cc)
 			}

@@ -9,10 +9,12 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena"
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
-	"github.com/arenaserver/arena/proto/arenapb"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // fight is a 16-player room driven the way the bots play: a direction held
@@ -27,7 +29,9 @@ type fight struct {
 	rng     *rand.Rand
 	moves   []sim.Buttons
 	seq     uint32
-	msg     arenapb.ServerMessage
+	msg     sessionpb.ServerMessage
+	in      [1]game.Input // scratch for one submitted input
+	inBuf   []byte
 	// When measure is set, the state sizes of member 0's delta snapshots.
 	measure                bool
 	deltaBytes, deltaCount int
@@ -44,6 +48,7 @@ func newFightWith(tb testing.TB, players int, cfg Config) *fight {
 	for range players {
 		out := outbox.New(0)
 		m := &Member{room: r, name: "bot", out: out}
+		m.init()
 		if err := r.add(m, 0); err != nil {
 			tb.Fatal(err)
 		}
@@ -80,21 +85,26 @@ func (f *fight) step(durations *[]time.Duration) {
 // submit queues one input per player, the way the bots play.
 func (f *fight) submit() {
 	f.seq++
-	w := f.r.world
+	w := f.world()
 	for i, m := range f.members {
 		if f.rng.IntN(30) == 0 {
 			f.moves[i] = benchDirections[f.rng.IntN(len(benchDirections))]
 		}
 		in := sim.Input{Buttons: f.moves[i]}
-		if self := w.Player(m.player); self != nil {
+		if self := w.Player(sim.PlayerID(m.player)); self != nil {
 			in.Aim = aimAtNearest(w, self)
 		}
 		if f.rng.IntN(30) == 0 {
 			in.Buttons |= sim.ButtonFire
 		}
-		m.inputs.add(f.seq, []sim.Input{in})
+		f.inBuf = arena.AppendInput(f.inBuf[:0], in.Buttons, in.Aim)
+		f.in[0] = game.Input{Data: f.inBuf}
+		m.inputs.add(f.seq, f.in[:])
 	}
 }
+
+// world is the arena match's world.
+func (f *fight) world() *sim.World { return f.r.match.(interface{ World() *sim.World }).World() }
 
 // receive drains every outbox and acknowledges what each member received,
 // as clients on loopback do; with measure set it records member 0's delta
@@ -112,7 +122,7 @@ func (f *fight) receive() {
 				f.deltaCount++
 			}
 		}
-		f.members[i].Ack(f.r.world.Tick)
+		f.members[i].Ack(f.r.ctx.Tick())
 	}
 }
 
@@ -164,8 +174,10 @@ func BenchmarkSnapshotSizes16(b *testing.B) {
 	fulls := 0
 	for b.Loop() {
 		f.step(nil)
-		if f.r.world.Tick%2 == 0 {
-			full += len(netcode.AppendDelta(nil, nil, &f.r.world.State))
+		if tick := f.r.ctx.Tick(); tick%2 == 0 {
+			newest, _ := f.r.hist.find(tick)
+			var enc netcode.Encoder
+			full += len(enc.Append(nil, nil, nil, newest, nil))
 			fulls++
 		}
 	}
@@ -201,6 +213,7 @@ func BenchmarkJoinLeave16(b *testing.B) {
 	for b.Loop() {
 		out := outbox.New(0)
 		m := &Member{room: f.r, name: "guest", out: out}
+		m.init()
 		if err := f.r.add(m, 1); err != nil {
 			b.Fatal(err)
 		}

@@ -5,11 +5,17 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/arenaserver/arena/game"
 )
 
 // Config is one room's settings. The zero value is usable: Fill gives every
 // zero field its default.
 type Config struct {
+	// Game is the game the room plays. Required.
+	Game *game.Def
+	// Params are the operator's settings for the game (game.Config.Params).
+	Params map[string]string
 	// TickRate is simulation ticks per second. Default 60.
 	TickRate uint32
 	// SnapshotRate is snapshots per second sent to each member; at most
@@ -76,6 +82,8 @@ func (c *Config) Fill() {
 // Validate rejects impossible settings; call it after Fill.
 func (c *Config) Validate() error {
 	switch {
+	case c.Game == nil:
+		return fmt.Errorf("%w: no game", ErrConfig)
 	case c.TickRate < 10 || c.TickRate > 240:
 		return fmt.Errorf("%w: tick rate %d outside 10..240", ErrConfig, c.TickRate)
 	case c.SnapshotRate < 1 || c.SnapshotRate > c.TickRate:

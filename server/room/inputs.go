@@ -4,7 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/game"
 )
 
 // inputQueue holds one player's inputs between the connection that
@@ -23,9 +23,10 @@ import (
 //
 // That buffer drains again when it is not needed: when at every tick of
 // the last catchUpWindow ticks at least two inputs were waiting, the room
-// applies one extra input (without fire) in a tick, moving the player twice
-// (spare). Movement is a pure sequence of MovePlayer calls, so this keeps
-// the client's prediction exact while its inputs wait less.
+// applies one extra input in a tick (spare), if the game allows it
+// (game.Sparer: the arena spares an input that does not fire, moving the
+// player twice). Movement is a pure sequence of moves, so this keeps the
+// client's prediction exact while its inputs wait less.
 //
 // A spare only makes up a tick the player stood still for want of an input
 // (owed, at most inputQueueLen; counted from the first tick of the
@@ -52,9 +53,6 @@ type inputQueue struct {
 	surplus  bool
 
 	drops *atomic.Uint64 // if not nil, also counts the drops (the room's); set before use
-
-	// Owned by the room goroutine.
-	last sim.Input // the input applied last; its aim is kept while none arrives
 }
 
 const (
@@ -69,9 +67,13 @@ const (
 	catchUpWindow = 30
 )
 
+// pendingInput is one queued input: its bytes are copied in, so the
+// connection's frame buffer can be reused at once.
 type pendingInput struct {
-	seq uint32
-	in  sim.Input
+	seq      uint32
+	viewTick uint32
+	n        uint8
+	data     [game.MaxInputSize]byte
 }
 
 // Verdict says what became of a batch of inputs given to Submit.
@@ -95,7 +97,7 @@ func (v *Verdict) Add(u Verdict) {
 // add queues inputs firstSeq, firstSeq+1, ...; ones already applied,
 // already queued or numbered far ahead are refused. It reports what became
 // of each.
-func (q *inputQueue) add(firstSeq uint32, ins []sim.Input) (v Verdict) {
+func (q *inputQueue) add(firstSeq uint32, ins []game.Input) (v Verdict) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i, in := range ins {
@@ -129,7 +131,8 @@ func (q *inputQueue) add(firstSeq uint32, ins []sim.Input) (v Verdict) {
 			q.drop()
 		}
 		copy(q.pending[pos+1:q.n+1], q.pending[pos:q.n])
-		q.pending[pos] = pendingInput{seq, in}
+		p := &q.pending[pos]
+		p.seq, p.viewTick, p.n = seq, in.ViewTick, uint8(copy(p.data[:], in.Data))
 		q.n++
 		v.Added++
 	}
@@ -143,10 +146,11 @@ func (q *inputQueue) drop() {
 	}
 }
 
-// next returns the input to apply this tick and the highest sequence number
-// applied once it is. With none queued the player stands still, keeping its
-// aim, and the applied number does not move.
-func (q *inputQueue) next() (sim.Input, uint32) {
+// next takes the input to apply this tick into dst and reports whether
+// there was one. With none queued the player has no input this tick and
+// the applied number does not move; a player sending one input a tick
+// (tickInputs) then counts as starved.
+func (q *inputQueue) next(dst *pendingInput, tickInputs bool) (ok bool, applied uint32) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.window == 0 || q.n < q.minDepth {
@@ -157,63 +161,53 @@ func (q *inputQueue) next() (sim.Input, uint32) {
 		q.window = 0
 	}
 	if q.n > 0 {
-		p := q.pending[0]
-		copy(q.pending[:], q.pending[1:q.n])
-		q.n--
-		q.applied = p.seq
-		q.last = p.in
+		q.take(dst)
 		q.idle = 0
-		return p.in, q.applied
+		return true, q.applied
 	}
 	q.owed = min(q.owed+1, inputQueueLen)
-	if q.applied != 0 {
+	if q.applied != 0 && tickInputs {
 		q.starved++
 		q.idle++
 	}
-	return sim.Input{Aim: q.last.Aim}, q.applied
+	return false, q.applied
 }
 
-// spare returns an extra input to apply before this tick's own (it is then
-// applied: the number advances) when a backlog of two or more has stood for
-// a whole window and the player is owed a tick it stood still. An input
-// that fires is never spared: shots keep their ticks. Call it before next.
-func (q *inputQueue) spare() (sim.Input, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if !q.surplus || q.owed == 0 || q.n < 2 || q.pending[0].in.Buttons&sim.ButtonFire != 0 {
-		return sim.Input{}, false
-	}
-	q.owed--
-	p := q.pending[0]
+// take moves the oldest pending input into dst; called with mu held.
+func (q *inputQueue) take(dst *pendingInput) {
+	*dst = q.pending[0]
 	copy(q.pending[:], q.pending[1:q.n])
 	q.n--
-	q.applied = p.seq
-	q.last = p.in
-	q.surplus = false
-	q.spared++
-	return p.in, true
+	q.applied = dst.seq
 }
 
-// apply sets player id's input for the coming Step from q (after moving it
-// by a spared input, if any) and returns the input ack once it is applied,
-// and how many of the inputs taken asked a dead player to move or fire
-// (the world ignores them). It runs on the room goroutine.
-func (q *inputQueue) apply(w *sim.World, id sim.PlayerID) (ack uint32, dead int) {
-	p := w.Player(id)
-	alive := p != nil && p.Alive()
-	if extra, ok := q.spare(); ok {
-		if alive {
-			w.MovePlayer(p, extra) // the dead do not move: the client predicts the same
-		} else if extra.Buttons != 0 {
-			dead++
-		}
+// spare takes an extra input to apply before this tick's own (it is then
+// applied: the number advances) when a backlog of two or more has stood for
+// a whole window, the player is owed a tick it stood still, and the game
+// allows this input to be spared. Call it before next.
+func (q *inputQueue) spare(dst *pendingInput, allow game.Sparer) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.surplus || q.owed == 0 || q.n < 2 || !allow.Spare(q.pending[0].data[:q.pending[0].n]) {
+		return false
 	}
-	in, ack := q.next()
-	if p != nil {
-		p.In = in
-		if !alive && in.Buttons != 0 {
-			dead++
-		}
+	q.owed--
+	q.take(dst)
+	q.surplus = false
+	q.spared++
+	return true
+}
+
+// apply hands the match player p's input for this tick (after a spared
+// one, if any) and returns the input ack once it is applied. It runs on the
+// room goroutine; scratch holds the input while the match reads it.
+func (q *inputQueue) apply(r *Room, p game.PlayerID, scratch *pendingInput) (ack uint32) {
+	if sp, ok := r.match.(game.Sparer); ok && r.def.TickInputs && q.spare(scratch, sp) {
+		r.match.Input(r.ctx, p, game.Input{Data: scratch.data[:scratch.n], Seq: scratch.seq, ViewTick: scratch.viewTick, Extra: true})
 	}
-	return ack, dead
+	ok, ack := q.next(scratch, r.def.TickInputs)
+	if ok {
+		r.match.Input(r.ctx, p, game.Input{Data: scratch.data[:scratch.n], Seq: scratch.seq, ViewTick: scratch.viewTick})
+	}
+	return ack
 }

@@ -7,15 +7,28 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/netcode/outbox"
 )
 
-func in(b sim.Buttons) sim.Input { return sim.Input{Buttons: b} }
+// in is a one-byte input; the queue does not look inside inputs.
+func in(b byte) game.Input { return game.Input{Data: []byte{b}} }
+
+// take runs the queue's tick and returns the input's byte (0 for none).
+func take(q *inputQueue) (byte, uint32) {
+	var p pendingInput
+	ok, ack := q.next(&p, true)
+	if !ok {
+		return 0, ack
+	}
+	return p.data[0], ack
+}
 
 func TestInputQueue(t *testing.T) {
 	type step struct {
 		add     []uint32 // seqs to add before the tick (buttons = seq)
-		wantIn  sim.Buttons
+		wantIn  byte
 		wantAck uint32
 	}
 	tests := []struct {
@@ -57,53 +70,66 @@ func TestInputQueue(t *testing.T) {
 			var q inputQueue
 			for i, s := range tc.steps {
 				for _, seq := range s.add {
-					q.add(seq, []sim.Input{in(sim.Buttons(seq))})
+					q.add(seq, []game.Input{in(byte(seq))})
 				}
-				got, ack := q.next()
-				assert.Equal(t, in(s.wantIn), got, "step %d input", i)
+				got, ack := take(&q)
+				assert.Equal(t, s.wantIn, got, "step %d input", i)
 				assert.Equal(t, s.wantAck, ack, "step %d ack", i)
 			}
 		})
 	}
 }
 
-func TestInputQueueKeepsAimWhileStarved(t *testing.T) {
+func TestInputQueueCountsStarvedTicks(t *testing.T) {
 	var q inputQueue
-	q.add(1, []sim.Input{{Buttons: sim.ButtonRight | sim.ButtonFire, Aim: 300}})
-	q.next()
-	got, ack := q.next()
-	assert.Equal(t, sim.Input{Aim: 300}, got, "stands still, holds fire, keeps its aim")
+	q.add(1, []game.Input{in(7)})
+	var p pendingInput
+	ok, _ := q.next(&p, true)
+	require.True(t, ok)
+	ok, ack := q.next(&p, true)
+	assert.False(t, ok, "no input this tick")
 	assert.Equal(t, uint32(1), ack)
 	assert.Equal(t, uint64(1), q.starved)
+	q.next(&p, false)
+	assert.Equal(t, uint64(1), q.starved, "a game without tick inputs never starves")
 }
 
 func TestInputQueueBatchAdd(t *testing.T) {
 	var q inputQueue
-	assert.Equal(t, Verdict{Added: 3}, q.add(10, []sim.Input{in(1), in(2), in(3)}))
-	assert.Equal(t, Verdict{Added: 1, Duplicate: 2}, q.add(11, []sim.Input{in(2), in(3), in(4)}), "only seq 13 is new")
-	got, ack := q.next()
-	assert.Equal(t, in(1), got)
+	assert.Equal(t, Verdict{Added: 3}, q.add(10, []game.Input{in(1), in(2), in(3)}))
+	assert.Equal(t, Verdict{Added: 1, Duplicate: 2}, q.add(11, []game.Input{in(2), in(3), in(4)}), "only seq 13 is new")
+	got, ack := take(&q)
+	assert.Equal(t, byte(1), got)
 	assert.Equal(t, uint32(10), ack)
-	assert.Equal(t, Verdict{Stale: 1}, q.add(10, []sim.Input{in(9)}), "applied seqs are refused")
-	assert.Equal(t, Verdict{Stale: 1}, q.add(0, []sim.Input{in(9)}), "seq 0 is never valid")
-	assert.Equal(t, Verdict{FarFuture: 1}, q.add(10+farAhead+1, []sim.Input{in(9)}), "far ahead of the applied number")
-	assert.Equal(t, Verdict{FarFuture: 1, Stale: 2}, q.add(1<<32-1, []sim.Input{in(9), in(9), in(9)}), "numbers that wrap are refused")
+	assert.Equal(t, Verdict{Stale: 1}, q.add(10, []game.Input{in(9)}), "applied seqs are refused")
+	assert.Equal(t, Verdict{Stale: 1}, q.add(0, []game.Input{in(9)}), "seq 0 is never valid")
+	assert.Equal(t, Verdict{FarFuture: 1}, q.add(10+farAhead+1, []game.Input{in(9)}), "far ahead of the applied number")
+	assert.Equal(t, Verdict{FarFuture: 1, Stale: 2}, q.add(1<<32-1, []game.Input{in(9), in(9), in(9)}), "numbers that wrap are refused")
+	var fresh inputQueue
+	fresh.add(1, []game.Input{{Data: make([]byte, 100)}})
+	var p pendingInput
+	fresh.next(&p, true)
+	assert.Equal(t, 1, int(p.seq))
+	assert.Equal(t, game.MaxInputSize, int(p.n), "the gateway refuses longer inputs; the queue never overflows")
 }
 
 // TestInputsAreAppliedExactlyOnceInOrder plays a client sending one input a
 // tick over a jittery link (arrivals late by 0..jitter ticks, order kept)
-// through the queue and a world, and checks what prediction relies on: at
-// every tick, the player is exactly where applying inputs 1..ack with
-// MovePlayer puts it. Early on a burst of lateness builds a backlog; once
+// through the queue into an arena match, and checks what prediction relies
+// on: at every tick, the player is exactly where applying inputs 1..ack
+// with MovePlayer puts it. Early on a burst of lateness builds a backlog; once
 // the link calms down the backlog drains (spared inputs) and inputs wait at
 // most a tick again.
 func TestInputsAreAppliedExactlyOnceInOrder(t *testing.T) {
 	for _, jitter := range []int{0, 3, 6} {
 		rng := rand.New(rand.NewPCG(uint64(jitter), 9))
-		cfg := sim.Config{Rules: sim.NewRules(60), Arena: sim.DefaultArena(), Seed: 1}
-		w := sim.NewWorld(cfg)
-		_, err := w.AddPlayer(1)
+		r, err := newRoom("q", quietConfig(Config{Seed: 1}), nil)
 		require.NoError(t, err)
+		m := &Member{room: r, out: outbox.New(0)}
+		m.init()
+		require.NoError(t, r.add(m, 0))
+		w := r.match.(interface{ World() *sim.World }).World()
+		cfg := w.Config
 		start := *w.Player(1)
 		const n = 1200
 		inputs := make([]sim.Input, n+1)
@@ -134,16 +160,16 @@ func TestInputsAreAppliedExactlyOnceInOrder(t *testing.T) {
 			cfg.MovePlayer(&want[seq], inputs[seq])
 		}
 
-		var q inputQueue
 		next := 1
 		waited := 0
 		for tick := 1; tick <= n+60; tick++ {
 			for next <= n && arrive[next] <= tick {
-				q.add(uint32(next), []sim.Input{inputs[next]})
+				m.inputs.add(uint32(next), arenaInputs(inputs[next]))
 				next++
 			}
-			ack, _ := q.apply(w, 1)
-			w.Step()
+			ack := m.inputs.apply(r, 1, &m.scratch)
+			r.ctx.Advance()
+			r.match.Step(r.ctx)
 			p := w.Player(1)
 			require.Equal(t, want[ack].X, p.X, "jitter %d tick %d ack %d", jitter, tick, ack)
 			require.Equal(t, want[ack].Y, p.Y, "jitter %d tick %d ack %d", jitter, tick, ack)
@@ -151,6 +177,7 @@ func TestInputsAreAppliedExactlyOnceInOrder(t *testing.T) {
 				waited = max(waited, tick-arrive[ack])
 			}
 		}
+		q := &m.inputs
 		assert.Equal(t, want[n].X, w.Player(1).X, "every input applied")
 		assert.Zero(t, q.dropped)
 		assert.LessOrEqual(t, waited, 1, "jitter %d: the backlog drained once the link calmed down", jitter)
@@ -199,13 +226,13 @@ func TestInputQueueGrantsNoExtraMoves(t *testing.T) {
 			for tick := 1; tick <= 1200; tick++ {
 				for range tc.perTick(tick) {
 					seq++
-					q.add(seq, []sim.Input{in(sim.ButtonRight)})
+					q.add(seq, []game.Input{in(1)})
 				}
-				if _, ok := q.spare(); ok {
+				var p pendingInput
+				if q.spare(&p, sparesAll{}) {
 					moves++
 				}
-				got, _ := q.next()
-				if got.Buttons != 0 {
+				if ok, _ := q.next(&p, true); ok {
 					moves++
 				}
 				require.LessOrEqual(t, moves, tick, "tick %d: more moves than ticks", tick)
@@ -223,3 +250,8 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// sparesAll lets the queue spare any input.
+type sparesAll struct{}
+
+func (sparesAll) Spare([]byte) bool { return true }

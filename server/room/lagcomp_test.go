@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/games/arena/sim"
 )
 
 // TestShotsAreJudgedAtTheShootersViewTick plays lag compensation through a
@@ -39,10 +39,11 @@ func TestShotsAreJudgedAtTheShootersViewTick(t *testing.T) {
 
 				placed := make(chan uint32, 1)
 				require.NoError(t, r.post(context.Background(), func() {
-					a, b := r.world.Player(shooter.PlayerID()), r.world.Player(target.PlayerID())
+					w := r.match.(interface{ World() *sim.World }).World()
+					a, b := w.Player(sim.PlayerID(shooter.PlayerID())), w.Player(sim.PlayerID(target.PlayerID()))
 					a.X, a.Y = 300*sim.Scale, 200*sim.Scale
 					b.X, b.Y = 330*sim.Scale, 200*sim.Scale
-					placed <- r.world.Tick + 1 // runs before this tick's Step; nobody moves in it
+					placed <- w.Tick + 1 // runs before this tick's Step; nobody moves in it
 				}))
 				aligned := <-placed
 				synctest.Wait()
@@ -52,7 +53,7 @@ func TestShotsAreJudgedAtTheShootersViewTick(t *testing.T) {
 				walk := func(n int) {
 					for range n {
 						seq++
-						target.Submit(seq, []sim.Input{{Buttons: sim.ButtonDown}})
+						target.Submit(seq, arenaInputs(sim.Input{Buttons: sim.ButtonDown}))
 						time.Sleep(tick)
 						synctest.Wait()
 					}
@@ -62,10 +63,10 @@ func TestShotsAreJudgedAtTheShootersViewTick(t *testing.T) {
 				if tc.useView {
 					shot.ViewTick = aligned
 				}
-				shooter.Submit(1, []sim.Input{shot})
+				shooter.Submit(1, arenaInputs(shot))
 				walk(20)
 				rcB.drain()
-				me := rcB.states[rcB.latest].Player(target.PlayerID())
+				me := playerIn(rcB.states[rcB.latest], target.PlayerID())
 				require.NotNil(t, me)
 				assert.Greater(t, me.Y, int32(200*sim.Scale+20*27), "the target walked away")
 				assert.Equal(t, tc.want, me.Health)

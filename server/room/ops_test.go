@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // BenchmarkTickMetrics is the cost of metrics on the tick path, measured
@@ -106,7 +106,7 @@ func TestTotalsAgreeWithRoomCounters(t *testing.T) {
 		rc := newReceiver(t)
 		join(t, r, rc, false)
 		var snapBytes uint64
-		var msg arenapb.ServerMessage
+		var msg sessionpb.ServerMessage
 		for range 90 {
 			time.Sleep(time.Second / 30)
 			synctest.Wait()
@@ -184,10 +184,20 @@ func TestWatchPublishesViewsOnlyWhileWatched(t *testing.T) {
 		v := r.Watch()
 		require.NotNil(t, v)
 		assert.Equal(t, "r1", v.Room)
-		require.Len(t, v.Players, 2)
-		assert.NotEmpty(t, v.Players[0].Name)
-		assert.Equal(t, uint8(100), v.Players[0].Health)
-		assert.NotEmpty(t, v.Arena.Walls)
+		assert.Equal(t, "arena", v.Game)
+		require.Len(t, v.Names, 2)
+		assert.Equal(t, "p", v.Names[1])
+		require.NotNil(t, v.Sketch, "the arena sketches its state")
+		kinds := map[string]int{}
+		labelled := 0
+		for _, sh := range v.Sketch.Shapes {
+			kinds[sh.Kind]++
+			if sh.Player != 0 {
+				labelled++
+			}
+		}
+		assert.Equal(t, 9, kinds["rect"], "the walls")
+		assert.Equal(t, 2, labelled, "one labelled shape per player")
 		// Views keep coming at about 15 a second while watched.
 		time.Sleep(200 * time.Millisecond)
 		synctest.Wait()

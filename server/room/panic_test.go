@@ -16,9 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arenaserver/arena/games/arena"
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode/outbox"
-	"github.com/arenaserver/arena/proto/arenapb"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // lockedBuffer is a log sink safe for the room goroutines.
@@ -53,7 +54,7 @@ func TestPanicInOneRoomOfTwenty(t *testing.T) {
 	var mu sync.Mutex
 	times := [3][]time.Duration{}
 	steady := map[string]bool{}
-	cfg := Config{TickRate: 60, SnapshotRate: 30, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	cfg := Config{Game: arena.Def, TickRate: 60, SnapshotRate: 30, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		OnTick: func(id string, d time.Duration) {
 			p := phase.Load()
 			if p == 0 {
@@ -120,7 +121,7 @@ func TestPanicInOneRoomOfTwenty(t *testing.T) {
 			playMu.Lock()
 			for _, s := range playing {
 				for i, m := range s.ms {
-					m.Submit(seq, []sim.Input{{Buttons: sim.Buttons(1 << (int(seq/30+uint32(i)) % 4)), Aim: uint16(seq)}})
+					m.Submit(seq, arenaInputs(sim.Input{Buttons: sim.Buttons(1 << (int(seq/30+uint32(i)) % 4)), Aim: uint16(seq)}))
 					s.out[i].Take(&b)
 				}
 			}
@@ -155,8 +156,8 @@ func TestPanicInOneRoomOfTwenty(t *testing.T) {
 			o.Take(&b)
 			told := false
 			for _, f := range b.Frames {
-				var m arenapb.ServerMessage
-				if proto.Unmarshal(f, &m) == nil && m.GetError().GetCode() == arenapb.ErrorCode_ERROR_CODE_ROOM_CLOSED {
+				var m sessionpb.ServerMessage
+				if proto.Unmarshal(f, &m) == nil && m.GetError().GetCode() == sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED {
 					told = true
 					assert.Contains(t, m.GetError().GetMessage(), "internal error")
 				}

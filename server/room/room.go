@@ -1,13 +1,14 @@
-// Package room runs one match: a goroutine that alone owns a sim.World,
-// steps it on a drift-free schedule, applies its members' inputs and sends
-// each member a delta snapshot against what that member acknowledged.
+// Package room runs one match: a goroutine that alone owns a game's Match,
+// steps it on a drift-free schedule, applies its members' inputs and
+// events, and sends each member a delta snapshot of the replicated state
+// against what that member acknowledged.
 //
-// Other goroutines use only Join, Member's methods, Info and Close, which
-// are safe for concurrent use. The tick never blocks on the network: frames
-// go to each member's outbox, which a transport drains.
+// Other goroutines use only Join, Member's methods, Info, Save and Close,
+// which are safe for concurrent use. The tick never blocks on the network:
+// frames go to each member's outbox, which a transport drains.
 //
-// room imports netcode, sim and proto; never the lobby, the gateway or a
-// transport.
+// room imports the game API, netcode and proto; never a game, the lobby, the
+// gateway or a transport.
 package room
 
 import (
@@ -20,10 +21,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
-	"github.com/arenaserver/arena/proto/arenapb"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 var (
@@ -38,17 +39,22 @@ var (
 	ErrSlowConsumer = errors.New("room: member did not keep up")
 	// ErrShutdown is the reason given when the server closes the room.
 	ErrShutdown = errors.New("room: closed by the server")
+	// ErrMatchEnded is the reason the room closes after its match ended.
+	ErrMatchEnded = errors.New("room: the match ended")
+	// ErrRefused wraps the game's reason for refusing a seat.
+	ErrRefused = errors.New("room: the game refused the seat")
 )
 
 // Room is one match. Create it with New; it runs until Close, until it has
 // been empty for Config.EmptyGrace, or until its tick panics.
 type Room struct {
-	id      string
-	cfg     Config
-	log     *slog.Logger
-	arena   *arenapb.Arena
-	arenaPB []byte // arena, encoded once for every Joined
-	onClose func(*Room)
+	id       string
+	cfg      Config
+	def      *game.Def
+	log      *slog.Logger
+	describe []byte // the match's Describe, sent in every Joined
+	schemaPB []byte // the game's schema, encoded once for every Joined
+	onClose  func(*Room)
 
 	ctrl      chan func() // requests run on the room goroutine; bounded
 	stop      chan struct{}
@@ -67,19 +73,23 @@ type Room struct {
 	// Operations (totals.go, view.go): metrics, overload, watchers.
 	snapshotBytes   atomic.Uint64 // bytes of snapshot frames offered, published by flush
 	inputsDropped   atomic.Uint64 // members' inputs dropped from full queues
-	inputsDead      atomic.Uint64 // inputs that asked a dead player to move or fire
 	overloadedSince atomic.Int64  // unix nanos; 0 while ticks keep to the budget
 	watchUntil      atomic.Int64  // unix nanos until which a watcher wants views
 	view            atomic.Pointer[View]
 	roster          atomic.Pointer[[]string]
+	result          atomic.Pointer[game.Result]
 
 	// Owned by the room goroutine.
-	world       *sim.World
+	match       game.Match
+	ctx         *game.Context
+	viewer      game.Viewer // the match's, when it filters what members see
 	members     []*Member
-	nextPlayer  sim.PlayerID
+	nextPlayer  game.PlayerID
 	snapAcc     uint32
 	hist        history
 	cache       baselineCache
+	enc         netcode.Encoder
+	events      []memberEvent // events of this tick, in arrival order
 	frame       []byte
 	rosterIDs   []uint32 // roster encoding scratch
 	rosterNames []string
@@ -100,6 +110,7 @@ type TickStats struct {
 // Info is a room's published state, safe to read from any goroutine.
 type Info struct {
 	ID         string
+	Game       string
 	Players    int
 	Spectators int
 	Capacity   int
@@ -118,21 +129,41 @@ type Info struct {
 	OverloadedFor time.Duration
 }
 
-// New starts a room. onClose, if not nil, is called from the room goroutine
-// just before it exits, whatever the reason.
+// New starts a room playing a new match of cfg.Game. onClose, if not nil,
+// is called from the room goroutine just before it exits, whatever the
+// reason.
 func New(id string, cfg Config, onClose func(*Room)) (*Room, error) {
 	r, err := newRoom(id, cfg, onClose)
 	if err != nil {
 		return nil, err
 	}
-	r.log.Info("room opened", "capacity", r.cfg.Capacity, "tick_rate", r.cfg.TickRate, "snapshot_rate", r.cfg.SnapshotRate)
-	go r.run()
+	r.start()
 	return r, nil
 }
 
-// newRoom builds a room without starting its goroutine (benchmarks drive
-// tick directly).
+func (r *Room) start() {
+	r.log.Info("room opened", "game", r.def.Name, "capacity", r.cfg.Capacity, "tick_rate", r.cfg.TickRate, "snapshot_rate", r.cfg.SnapshotRate)
+	go r.run()
+}
+
+// newRoom builds a room with a new match without starting its goroutine
+// (benchmarks drive tick directly).
 func newRoom(id string, cfg Config, onClose func(*Room)) (*Room, error) {
+	r, err := prepare(id, cfg, onClose)
+	if err != nil {
+		return nil, err
+	}
+	r.ctx = game.NewContext(r, r.cfg.Seed)
+	m, err := r.def.New(r.gameConfig())
+	if err != nil {
+		return nil, fmt.Errorf("room: new %s match: %w", r.def.Name, err)
+	}
+	r.setMatch(m)
+	return r, nil
+}
+
+// prepare builds everything of a room but its match.
+func prepare(id string, cfg Config, onClose func(*Room)) (*Room, error) {
 	cfg.Fill()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -142,17 +173,24 @@ func newRoom(id string, cfg Config, onClose func(*Room)) (*Room, error) {
 			cfg.Seed = cfg.Seed*31 + uint64(c)
 		}
 	}
-	simCfg := sim.Config{Rules: sim.NewRules(cfg.TickRate), Arena: sim.DefaultArena(), Seed: cfg.Seed}
 	r := &Room{
-		id: id, cfg: cfg, log: cfg.Logger.With("room", id), onClose: onClose,
-		arena: netcode.ArenaProto(&simCfg),
-		ctrl:  make(chan func(), 256), stop: make(chan struct{}), done: make(chan struct{}),
-		world: sim.NewWorld(simCfg), nextPlayer: 1,
-		hist: newHistory(cfg.History),
+		id: id, cfg: cfg, def: cfg.Game, log: cfg.Logger.With("room", id), onClose: onClose,
+		ctrl: make(chan func(), 256), stop: make(chan struct{}), done: make(chan struct{}),
+		nextPlayer: 1, hist: newHistory(cfg.History, cfg.Game.Schema),
 	}
-	r.arenaPB = netcode.Marshal(r.arena)
+	r.schemaPB = netcode.Marshal(netcode.SchemaProto(cfg.Game.Schema))
 	r.stats.Store(&TickStats{})
 	return r, nil
+}
+
+func (r *Room) gameConfig() game.Config {
+	return game.Config{TickRate: r.cfg.TickRate, Capacity: r.cfg.Capacity, Seed: r.cfg.Seed, Params: r.cfg.Params}
+}
+
+func (r *Room) setMatch(m game.Match) {
+	r.match = m
+	r.viewer, _ = m.(game.Viewer)
+	r.describe = m.Describe()
 }
 
 // ID returns the room's id.
@@ -164,7 +202,7 @@ func (r *Room) Done() <-chan struct{} { return r.done }
 // Info returns the room's published state.
 func (r *Room) Info() Info {
 	return Info{
-		ID: r.id, Players: int(r.seats.Load()), Spectators: int(r.watchers.Load()),
+		ID: r.id, Game: r.def.Name, Players: int(r.seats.Load()), Spectators: int(r.watchers.Load()),
 		Capacity: r.cfg.Capacity, Tick: r.tickNow.Load(), TickStats: *r.stats.Load(),
 		Overruns: r.overruns.Load(), Skipped: r.skipped.Load(),
 		Snapshots: r.snapshots.Load(), FullSnaps: r.fullSnaps.Load(), Encodes: r.encodes.Load(),
@@ -173,8 +211,8 @@ func (r *Room) Info() Info {
 }
 
 // Proto returns Info as the wire's RoomInfo.
-func (i Info) Proto() *arenapb.RoomInfo {
-	return &arenapb.RoomInfo{Id: i.ID, Players: uint32(i.Players), Capacity: uint32(i.Capacity), Tick: i.Tick}
+func (i Info) Proto() *sessionpb.RoomInfo {
+	return &sessionpb.RoomInfo{Id: i.ID, Game: i.Game, Players: uint32(i.Players), Capacity: uint32(i.Capacity), Tick: i.Tick}
 }
 
 // Close stops the room: members are told why (reason; nil means
@@ -228,7 +266,7 @@ func (r *Room) Join(ctx context.Context, req JoinRequest) (*Member, error) {
 		return nil, ErrFull
 	}
 	m := &Member{room: r, name: req.Name, out: req.Out, onRemoved: req.OnRemoved, spectator: req.Spectate}
-	m.inputs.drops = &r.inputsDropped
+	m.init()
 	result := make(chan error, 1)
 	if err := r.post(ctx, func() { result <- r.add(m, req.RequestID) }); err != nil {
 		counter.Add(-1)
@@ -254,7 +292,7 @@ type Member struct {
 	out       *outbox.Outbox
 	onRemoved func(error)
 	spectator bool
-	player    sim.PlayerID // set on the room goroutine before Join returns
+	player    game.PlayerID // set on the room goroutine before Join returns
 	inputs    inputQueue
 	acked     atomic.Uint32
 	leaving   atomic.Bool
@@ -262,10 +300,38 @@ type Member struct {
 	// Owned by the room goroutine.
 	inputAck uint32
 	removed  bool
+	held     bool         // the connection is lost; the seat is held
+	scratch  pendingInput // the input the match is reading
+	// With a game that filters what members see (game.Viewer): what this
+	// member saw of each history slot, and its hash.
+	vis  []game.Visibility
+	seen []seen
 }
 
-// PlayerID is the member's entity id in snapshots; 0 for a spectator.
-func (m *Member) PlayerID() sim.PlayerID { return m.player }
+// seen is which tick a member's visibility of a history slot belongs to,
+// and its hash.
+type seen struct {
+	tick uint32
+	hash uint64
+}
+
+func (m *Member) init() {
+	m.inputs.drops = &m.room.inputsDropped
+	if m.room.viewer != nil {
+		m.vis = make([]game.Visibility, len(m.room.hist.tables))
+		m.seen = make([]seen, len(m.room.hist.tables))
+	}
+}
+
+// PlayerID is the member's player id (its entity id in the player kind); 0
+// for a spectator.
+func (m *Member) PlayerID() game.PlayerID { return m.player }
+
+// Name is the member's display name.
+func (m *Member) Name() string { return m.name }
+
+// Spectator reports whether the member watches without a seat.
+func (m *Member) Spectator() bool { return m.spectator }
 
 // Room returns the member's room.
 func (m *Member) Room() *Room { return m.room }
@@ -274,7 +340,7 @@ func (m *Member) Room() *Room { return m.room }
 // ticks and says what became of them: sequence numbers already applied or
 // queued, or implausibly far ahead, are refused. Inputs of a spectator are
 // ignored (a zero Verdict).
-func (m *Member) Submit(firstSeq uint32, ins []sim.Input) Verdict {
+func (m *Member) Submit(firstSeq uint32, ins []game.Input) Verdict {
 	if m.spectator {
 		return Verdict{}
 	}
@@ -327,8 +393,8 @@ func (m *Member) leave(reply bool, requestID uint32) {
 		}
 		r.remove(m, nil)
 		if reply {
-			_ = m.out.Push(netcode.Marshal(&arenapb.ServerMessage{RequestId: requestID,
-				Body: &arenapb.ServerMessage_Left{Left: &arenapb.Left{RoomId: r.id, Reason: "left"}}}))
+			_ = m.out.Push(netcode.Marshal(&sessionpb.ServerMessage{RequestId: requestID,
+				Body: &sessionpb.ServerMessage_Left{Left: &sessionpb.Left{RoomId: r.id, Reason: "left"}}}))
 		}
 	})
 }
@@ -340,7 +406,7 @@ func (r *Room) run() {
 	reason := ErrShutdown
 	defer func() {
 		if p := recover(); p != nil {
-			r.log.Error("room tick panicked; closing the room", "tick", r.world.Tick, "panic", p, "stack", string(debug.Stack()))
+			r.log.Error("room tick panicked; closing the room", "tick", r.ctx.Tick(), "panic", p, "stack", string(debug.Stack()))
 			reason = ErrPanicked
 		}
 		r.closeMembers(reason)
@@ -349,7 +415,7 @@ func (r *Room) run() {
 			r.onClose(r)
 		}
 		close(r.done)
-		r.log.Info("room closed", "reason", reason.Error(), "tick", r.world.Tick)
+		r.log.Info("room closed", "reason", reason.Error(), "tick", r.ctx.Tick())
 	}()
 	reason = r.loop()
 }
@@ -384,13 +450,16 @@ func (r *Room) loop() error {
 			}
 		}
 		t0 := time.Now()
-		r.tick()
+		ended := r.tick()
 		work := time.Since(t0)
 		r.record(t0, work, period)
 		if r.cfg.OnTick != nil {
 			r.cfg.OnTick(r.id, work)
 		}
 		r.publishView(t0)
+		if ended {
+			return ErrMatchEnded
+		}
 		if len(r.members) == 0 && r.seats.Load() == 0 && r.watchers.Load() == 0 {
 			if r.emptySince.IsZero() {
 				r.emptySince = t0
@@ -403,8 +472,9 @@ func (r *Room) loop() error {
 	}
 }
 
-// tick is one step of the match: requests, inputs, Step, snapshots.
-func (r *Room) tick() {
+// tick is one step of the match: requests, inputs, events, Step,
+// snapshots. It reports whether the match ended.
+func (r *Room) tick() (ended bool) {
 	for {
 		select {
 		case f := <-r.ctrl:
@@ -416,74 +486,41 @@ func (r *Room) tick() {
 	}
 	for _, m := range r.members {
 		if m.player != 0 {
-			var dead int
-			m.inputAck, dead = m.inputs.apply(r.world, m.player)
-			if dead != 0 {
-				r.inputsDead.Add(uint64(dead))
-			}
+			m.inputAck = m.inputs.apply(r, m.player, &m.scratch)
 		}
 	}
-	r.world.Step()
-	r.tickNow.Store(r.world.Tick)
+	r.handleEvents()
+	r.ctx.Advance()
+	r.match.Step(r.ctx)
+	tick := r.ctx.Tick()
+	r.tickNow.Store(tick)
 	r.snapAcc += r.cfg.SnapshotRate
 	if r.snapAcc >= r.cfg.TickRate {
 		r.snapAcc -= r.cfg.TickRate
-		r.snapshot()
+		r.snapshot(tick)
 	}
-}
-
-// snapshot records the state and offers each member its delta, encoding
-// once per distinct baseline.
-func (r *Room) snapshot() {
-	tick := r.world.Tick
-	r.hist.push(&r.world.State)
-	r.cache.reset()
-	gone := false
-	for _, m := range r.members {
-		acked := m.acked.Load()
-		if r.cfg.FullSnapshots {
-			acked = 0
-		}
-		base := r.hist.find(acked)
-		var age uint32
-		if base != nil {
-			age = tick - acked
-		} else {
-			acked = 0
-			r.fullSnaps.Add(1)
-		}
-		state := r.cache.get(acked)
-		if state == nil {
-			r.encodes.Add(1)
-			state = r.cache.put(acked, func(dst []byte) []byte { return netcode.AppendDelta(dst, base, &r.world.State) })
-		}
-		r.frame = netcode.AppendSnapshotFrame(r.frame[:0], tick, age, m.inputAck, state)
-		if r.cfg.Totals != nil {
-			r.tally.frame(len(r.frame))
-		}
-		if !m.out.OfferSnapshot(r.frame) {
-			m.removed = true // its connection closed; drop the seat below
-			gone = true
-		}
+	if res, ok := r.ctx.Ended(); ok {
+		r.end(res)
+		return true
 	}
-	r.snapshots.Add(uint64(len(r.members)))
-	if gone {
-		r.sweep(nil)
-	}
+	return false
 }
 
 // add seats m; it runs on the room goroutine.
 func (r *Room) add(m *Member, requestID uint32) error {
 	if !m.spectator {
 		m.player = r.nextPlayer
-		if _, err := r.world.AddPlayer(m.player); err != nil {
-			return fmt.Errorf("room: add player: %w", err)
+		if err := r.match.Join(r.ctx, m.player, m.name); err != nil {
+			return fmt.Errorf("%w: %v", ErrRefused, err)
 		}
 		r.nextPlayer++
 	}
-	joined := netcode.AppendJoinedFrame(nil, requestID, netcode.Marshal(r.Info().Proto()), uint32(m.player), r.arenaPB, r.world.Tick)
+	joined := netcode.AppendJoinedFrame(nil, requestID, netcode.Marshal(r.Info().Proto()), uint32(m.player), r.ctx.Tick(),
+		r.def.Name, r.describe, r.schemaPB)
 	if err := m.out.Push(joined); err != nil {
-		r.world.RemovePlayer(m.player)
+		if !m.spectator {
+			r.match.Leave(r.ctx, m.player)
+		}
 		return err
 	}
 	r.members = append(r.members, m)
@@ -510,7 +547,7 @@ func (r *Room) sweep(reason error) {
 		if m.spectator {
 			r.watchers.Add(-1)
 		} else {
-			r.world.RemovePlayer(m.player)
+			r.match.Leave(r.ctx, m.player)
 			r.seats.Add(-1)
 		}
 		if reason != nil && m.onRemoved != nil {
@@ -525,10 +562,10 @@ func (r *Room) sweep(reason error) {
 // broadcastRoster sends the player list to every member; members that cannot
 // take it are cut as slow consumers.
 func (r *Room) broadcastRoster() {
-	roster := &arenapb.Roster{}
+	roster := &sessionpb.Roster{}
 	for _, m := range r.members {
 		if !m.spectator {
-			roster.Players = append(roster.Players, &arenapb.PlayerInfo{Id: uint32(m.player), Name: m.name})
+			roster.Players = append(roster.Players, &sessionpb.PlayerInfo{Id: uint32(m.player), Name: m.name})
 		}
 	}
 	r.publishRoster(roster)
@@ -542,13 +579,17 @@ func (r *Room) broadcastRoster() {
 
 // broadcast pushes a reliable frame to every member. A member whose queue is
 // full is removed and its connection closed as a slow consumer.
-func (r *Room) broadcast(frame []byte) {
+func (r *Room) broadcast(frame []byte) { r.broadcastExcept(frame, nil) }
+
+// broadcastExcept pushes a reliable frame to every member but except.
+func (r *Room) broadcastExcept(frame []byte, except *Member) {
 	slow := false
 	for _, m := range r.members {
+		if m == except || m.removed {
+			continue
+		}
 		if err := m.out.Push(frame); errors.Is(err, outbox.ErrFull) {
-			m.removed = true
-			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "too many messages queued")
-			m.out.Close(e.Frame(0), e)
+			r.cutSlow(m)
 			slow = true
 		}
 	}
@@ -559,7 +600,7 @@ func (r *Room) broadcast(frame []byte) {
 
 // closeMembers removes everyone, telling them why.
 func (r *Room) closeMembers(reason error) {
-	code := arenapb.ErrorCode_ERROR_CODE_ROOM_CLOSED
+	code := sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED
 	frame := netcode.ErrorFrame(0, code, false, reason.Error())
 	for _, m := range r.members {
 		_ = m.out.Push(frame)

@@ -13,15 +13,41 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena"
+	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
-	"github.com/arenaserver/arena/proto/arenapb"
-	"github.com/arenaserver/arena/sim"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
+// quietConfig is c playing the arena (the engine's tests use it as a
+// realistic game), without logs.
 func quietConfig(c Config) Config {
 	c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if c.Game == nil {
+		c.Game = arena.Def
+	}
 	return c
+}
+
+// arenaInputs encodes arena inputs as a member submits them.
+func arenaInputs(ins ...sim.Input) []game.Input {
+	out := make([]game.Input, len(ins))
+	for i, in := range ins {
+		out[i] = game.Input{Data: arena.AppendInput(nil, in.Buttons, in.Aim), ViewTick: in.ViewTick}
+	}
+	return out
+}
+
+// playerIn reads player id out of an arena state (nil when absent).
+func playerIn(t *game.Table, id game.PlayerID) *sim.Player {
+	row := t.Get(arena.KindPlayer, uint32(id))
+	if row == nil {
+		return nil
+	}
+	p := arena.PlayerOf(uint32(id), row)
+	return &p
 }
 
 // receiver plays a member's transport: it drains the outbox, decodes every
@@ -30,14 +56,15 @@ type receiver struct {
 	t         *testing.T
 	out       *outbox.Outbox
 	batch     outbox.Batch
-	snapshots []*arenapb.Snapshot
-	others    []*arenapb.ServerMessage
-	states    map[uint32]*sim.State
+	snapshots []*sessionpb.Snapshot
+	others    []*sessionpb.ServerMessage
+	states    map[uint32]*game.Table
 	latest    uint32
+	dec       netcode.Decoder
 }
 
 func newReceiver(t *testing.T) *receiver {
-	return &receiver{t: t, out: outbox.New(0), states: map[uint32]*sim.State{}}
+	return &receiver{t: t, out: outbox.New(0), states: map[uint32]*game.Table{}}
 }
 
 // drain takes and decodes everything pending.
@@ -45,7 +72,7 @@ func (r *receiver) drain() {
 	r.t.Helper()
 	r.out.Take(&r.batch)
 	for _, f := range r.batch.Frames {
-		var m arenapb.ServerMessage
+		var m sessionpb.ServerMessage
 		require.NoError(r.t, proto.Unmarshal(f, &m))
 		s := m.GetSnapshot()
 		if s == nil {
@@ -53,13 +80,13 @@ func (r *receiver) drain() {
 			continue
 		}
 		r.snapshots = append(r.snapshots, s)
-		var base *sim.State
+		var base *game.Table
 		if s.BaselineAge != 0 {
 			base = r.states[s.Tick-s.BaselineAge]
 			require.NotNil(r.t, base, "delta against a baseline this receiver never had")
 		}
-		st := &sim.State{}
-		require.NoError(r.t, netcode.ApplyDelta(st, base, s.Tick, s.State))
+		st := game.NewTable(arena.Schema)
+		require.NoError(r.t, r.dec.Decode(st, base, arena.Schema, s.Tick, s.State))
 		r.states[s.Tick] = st
 		r.latest = s.Tick
 	}
@@ -128,7 +155,8 @@ func TestDeltasFollowAcknowledgements(t *testing.T) {
 		}
 		// The decoded states equal the room's own history.
 		rc := rcs[0]
-		assert.Equal(t, r.hist.find(rc.latest).Hash(), rc.states[rc.latest].Hash())
+		held, _ := r.hist.find(rc.latest)
+		assert.Equal(t, held.Hash(), rc.states[rc.latest].Hash())
 	})
 }
 
@@ -164,13 +192,13 @@ func TestInputsAreAppliedAndAcknowledged(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		synctest.Wait()
 		rc.drain()
-		startX := rc.states[rc.latest].Player(m.PlayerID()).X
+		startX := playerIn(rc.states[rc.latest], m.PlayerID()).X
 		dir := sim.ButtonRight
 		if startX > sim.DefaultArena().Width/2 {
 			dir = sim.ButtonLeft
 		}
 		for seq := uint32(1); seq <= 10; seq++ {
-			m.Submit(seq, []sim.Input{{Buttons: dir}})
+			m.Submit(seq, arenaInputs(sim.Input{Buttons: dir}))
 			time.Sleep(time.Second / 60)
 			synctest.Wait()
 		}
@@ -179,7 +207,7 @@ func TestInputsAreAppliedAndAcknowledged(t *testing.T) {
 		rc.drain()
 		last := rc.snapshots[len(rc.snapshots)-1]
 		assert.GreaterOrEqual(t, last.InputAck, uint32(10))
-		moved := rc.states[last.Tick].Player(m.PlayerID()).X - startX
+		moved := playerIn(rc.states[last.Tick], m.PlayerID()).X - startX
 		speed := sim.NewRules(60).PlayerSpeed
 		// Ten inputs, then the last one repeated for up to four missing ticks.
 		assert.GreaterOrEqual(t, abs32(moved), 10*speed)
@@ -282,7 +310,7 @@ func TestCloseTellsMembersWhy(t *testing.T) {
 		assert.ErrorIs(t, why, ErrShutdown)
 		rc.drain()
 		last := rc.others[len(rc.others)-1]
-		assert.Equal(t, arenapb.ErrorCode_ERROR_CODE_ROOM_CLOSED, last.GetError().GetCode())
+		assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED, last.GetError().GetCode())
 		assert.False(t, last.GetError().GetFatal())
 	})
 }
@@ -292,14 +320,18 @@ func TestConfigValidation(t *testing.T) {
 		{TickRate: 5}, {TickRate: 60, SnapshotRate: 61}, {Capacity: 300}, {History: 1}, {EmptyGrace: -1},
 	}
 	for _, c := range tests {
+		c.Game = arena.Def
 		c.Fill()
 		assert.ErrorIs(t, c.Validate(), ErrConfig, "%+v", c)
 	}
-	var ok Config
+	ok := Config{Game: arena.Def}
 	ok.Fill()
 	assert.NoError(t, ok.Validate())
 	assert.Equal(t, 32, ok.History)
-	_, err := New("x", Config{TickRate: 1}, nil)
+	noGame := Config{}
+	noGame.Fill()
+	assert.ErrorIs(t, noGame.Validate(), ErrConfig, "a room needs a game")
+	_, err := New("x", Config{Game: arena.Def, TickRate: 1}, nil)
 	assert.True(t, errors.Is(err, ErrConfig))
 }
 

@@ -38,7 +38,6 @@ type Totals struct {
 	// SnapshotBucket counts snapshot frames by size like TickBucket.
 	SnapshotBucket [len(SnapshotBuckets) + 1]atomic.Uint64
 	InputsDropped  atomic.Uint64 // inputs dropped from full input queues
-	InputsDead     atomic.Uint64 // inputs that asked a dead player to move or fire (ignored)
 }
 
 // tally is what a room counted since it last added to Totals, and what it
@@ -50,7 +49,7 @@ type tally struct {
 	snapBucket       [len(SnapshotBuckets) + 1]uint64
 
 	// The room's own counters at the last flush.
-	overruns, skipped, snapshots, full, encodes, inputsDropped, inputsDead uint64
+	overruns, skipped, snapshots, full, encodes, inputsDropped uint64
 
 	streakStart time.Time // first second of the current run of overloaded seconds
 	lastTicks   uint64    // ticks run at the previous flush
@@ -126,7 +125,6 @@ func (r *Room) flush(now time.Time) {
 		diff(&tot.FullSnapshots, &t.full, r.fullSnaps.Load())
 		diff(&tot.Encodes, &t.encodes, r.encodes.Load())
 		diff(&tot.InputsDropped, &t.inputsDropped, r.inputsDropped.Load())
-		diff(&tot.InputsDead, &t.inputsDead, r.inputsDead.Load())
 	}
 	t.ticks, t.tickNanos, t.snapBytes = 0, 0, 0
 	clear(t.tickBucket[:])

@@ -3,40 +3,23 @@ package room
 import (
 	"time"
 
-	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
-// View is a room's world as published for watchers such as the admin
-// dashboard: a copy the room goroutine makes at the end of a tick, never
+// View is a room's state as published for watchers such as the admin
+// dashboard: built by the room goroutine at the end of a tick, never
 // modified afterwards, so any goroutine may read it.
 type View struct {
-	Room        string
-	Tick        uint32
-	TickRate    uint32
-	Arena       *arenapb.Arena // the map and rules; shared, never modified
-	Players     []ViewPlayer   // by id
-	Projectiles []ViewProjectile
-}
-
-// ViewPlayer is one player in a View. Lengths are fixed-point, as in the
-// snapshots (Arena.Scale units per world unit).
-type ViewPlayer struct {
-	ID     uint32 `json:"id"`
-	Name   string `json:"name"`
-	X      int32  `json:"x"`
-	Y      int32  `json:"y"`
-	Aim    uint16 `json:"aim"`
-	Health uint8  `json:"health"`
-	Kills  uint32 `json:"kills"`
-	Deaths uint32 `json:"deaths"`
-}
-
-// ViewProjectile is one projectile in a View, at the view's tick.
-type ViewProjectile struct {
-	ID    uint32 `json:"id"`
-	Owner uint32 `json:"owner"`
-	X     int32  `json:"x"`
-	Y     int32  `json:"y"`
+	Room     string
+	Game     string
+	Tick     uint32
+	TickRate uint32
+	// Sketch is the newest replicated state drawn by the game's Sketch; nil
+	// for a game without one, or before the first snapshot.
+	Sketch *game.Sketch
+	// Names are the players' display names.
+	Names map[game.PlayerID]string
 }
 
 const (
@@ -55,8 +38,9 @@ func (r *Room) Watch() *View {
 	return r.view.Load()
 }
 
-// Arena returns the room's map and rules (shared; do not modify).
-func (r *Room) Arena() *arenapb.Arena { return r.arena }
+// Describe returns the match's description for clients (shared; do not
+// modify).
+func (r *Room) Describe() []byte { return r.describe }
 
 // Roster returns the names of the room's players in join order, as of the
 // last change. The slice is shared: do not modify it.
@@ -69,7 +53,7 @@ func (r *Room) Roster() []string {
 
 // publishRoster keeps the names of roster for Roster; it runs on the room
 // goroutine whenever the roster changes.
-func (r *Room) publishRoster(roster *arenapb.Roster) {
+func (r *Room) publishRoster(roster *sessionpb.Roster) {
 	names := make([]string, len(roster.Players))
 	for i, p := range roster.Players {
 		names[i] = p.Name
@@ -95,27 +79,15 @@ func (r *Room) publishView(now time.Time) {
 		return
 	}
 	r.viewAcc = r.viewAcc % r.cfg.TickRate
-	w := r.world
-	v := &View{
-		Room: r.id, Tick: w.Tick, TickRate: r.cfg.TickRate, Arena: r.arena,
-		Players:     make([]ViewPlayer, 0, len(w.Players)),
-		Projectiles: make([]ViewProjectile, 0, len(w.Projectiles)),
-	}
-	for i := range w.Players {
-		p := &w.Players[i]
-		vp := ViewPlayer{ID: uint32(p.ID), X: p.X, Y: p.Y, Aim: p.Aim, Health: p.Health, Kills: p.Kills, Deaths: p.Deaths}
-		for _, m := range r.members {
-			if m.player == p.ID {
-				vp.Name = m.name
-				break
-			}
+	v := &View{Room: r.id, Game: r.def.Name, Tick: r.ctx.Tick(), TickRate: r.cfg.TickRate, Names: map[game.PlayerID]string{}}
+	for _, m := range r.members {
+		if m.player != 0 {
+			v.Names[m.player] = m.name
 		}
-		v.Players = append(v.Players, vp)
 	}
-	for i := range w.Projectiles {
-		pr := &w.Projectiles[i]
-		x, y := w.ProjectilePos(pr, w.Tick)
-		v.Projectiles = append(v.Projectiles, ViewProjectile{ID: pr.ID, Owner: uint32(pr.Owner), X: x, Y: y})
+	if newest, _ := r.hist.find(r.hist.newestTick()); newest != nil && r.def.Sketch != nil {
+		v.Sketch = &game.Sketch{}
+		r.def.Sketch(r.describe, newest, v.Sketch)
 	}
 	r.view.Store(v)
 }

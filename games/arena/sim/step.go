@@ -37,9 +37,7 @@ func (w *World) Step() {
 			}
 			continue
 		}
-		w.MovePlayer(p, p.In)
-		if p.In.Buttons&ButtonFire != 0 && w.Tick >= p.NextFire {
-			p.NextFire = w.Tick + w.Rules.FireInterval
+		if w.Act(p, p.In, w.Tick) {
 			w.Projectiles = append(w.Projectiles, Projectile{
 				ID: w.NextProjectile, Owner: p.ID, SpawnTick: w.Tick, X: p.X, Y: p.Y, Aim: p.Aim,
 				Rewind: w.rewind(p.In.ViewTick),
@@ -50,6 +48,19 @@ func (w *World) Step() {
 	}
 	w.stepProjectiles()
 	w.remember()
+}
+
+// Act applies one tick of a living player's input at tick: movement and
+// aim, then the fire rule. It reports whether the player fires (Step then
+// spawns the projectile). It is the step code a client runs to predict
+// its own player.
+func (c *Config) Act(p *Player, in Input, tick uint32) (fires bool) {
+	c.MovePlayer(p, in)
+	if in.Buttons&ButtonFire != 0 && tick >= p.NextFire {
+		p.NextFire = tick + c.Rules.FireInterval
+		return true
+	}
+	return false
 }
 
 // rewind is the lag compensation of a shot fired now by a player who saw
