@@ -1,5 +1,6 @@
-// Command server is the dedicated arena server: it hosts match rooms over
-// WebSocket. Run with -h for its flags; every flag can also be set by an
+// Command server is the dedicated game server: it hosts match rooms of the
+// games in its registry (games.go; -h lists them) over WebSocket and HTTP
+// long-polling. Run with -h for its flags; every flag can also be set by an
 // environment variable named ARENA_ plus the flag in upper case with - as _
 // (for example ARENA_TICK_RATE=30); a flag on the command line wins.
 package main
@@ -37,6 +38,8 @@ func main() {
 
 // options are the server's flags.
 type options struct {
+	games        string
+	gameParams   gameParams
 	addr         string
 	tickRate     uint
 	snapshotRate uint
@@ -91,9 +94,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: server [flags]\n\nThe dedicated arena server. Every flag may also come from the environment:\nARENA_<FLAG> with dashes as underscores (ARENA_TICK_RATE=30). Flags win.\n\n")
+		fmt.Fprintf(stderr, "Usage: server [flags]\n\nThe dedicated game server. Every flag may also come from the environment:\nARENA_<FLAG> with dashes as underscores (ARENA_TICK_RATE=30). Flags win.\n\n")
+		printGames(stderr, games())
 		fs.PrintDefaults()
 	}
+	o.gameParams = gameParams{}
+	fs.StringVar(&o.games, "game", "arena", "games this server hosts, comma-separated; the first is the default (see the list above)")
+	fs.Var(o.gameParams, "game-param", "a game's setting, GAME.NAME=VALUE (repeatable; see the list above)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port); use :8080 to accept other machines")
 	fs.UintVar(&o.tickRate, "tick-rate", 60, "simulation ticks per second (10..240)")
 	fs.UintVar(&o.snapshotRate, "snapshot-rate", 30, "snapshots per second to each player (1..tick rate)")
@@ -115,7 +122,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.StringVar(&o.adminToken, "admin-token", "", "token for /dashboard; when empty a random one is generated and logged")
 	fs.StringVar(&o.redis, "redis", "", "Redis URL (redis://host:port) of the fleet's shared room directory; empty runs this server alone")
 	fs.StringVar(&o.publicAddr, "public-addr", "", "fleet: address other servers send players to (host:port or ws://host:port/ws); default the listen address")
-	fs.StringVar(&o.mode, "mode", "arena", "fleet: game mode of this server's rooms; quick join places players on servers of the same mode")
+	fs.StringVar(&o.mode, "mode", "", "fleet: game mode of this server's rooms; quick join places players on servers of the same mode (default: the default game)")
 	fs.DurationVar(&o.fleetHeartbeat, "fleet-heartbeat", time.Second, "fleet: how often this server republishes its rooms in the directory")
 	fs.DurationVar(&o.fleetTTL, "fleet-ttl", 3*time.Second, "fleet: how long the directory keeps a server that stopped heartbeating (at least twice -fleet-heartbeat)")
 	fs.DurationVar(&o.reservationTTL, "reservation-ttl", 10*time.Second, "fleet: how long a redirected player's seat reservation stays valid")
@@ -208,12 +215,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if getenv("GOGC") == "" && o.gcPercent > 0 {
 		debug.SetGCPercent(o.gcPercent) // a server has memory to spare and CPU to save
 	}
+	hosted, err := hostedGames(games(), o.games, o.gameParams)
+	if err != nil {
+		fmt.Fprintln(stderr, "server:", err)
+		return 2
+	}
+	if o.mode == "" {
+		o.mode = hosted[0].Name
+	}
 	x := newOps()
 	roomCfg := room.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate), Capacity: o.roomSize,
 		EmptyGrace: o.emptyGrace, FullSnapshots: !o.delta, Logger: log, Totals: x.totals,
 	}
-	lob, err := lobby.New(lobby.Config{Room: roomCfg, MaxRooms: o.maxRooms, Logger: log})
+	lob, err := lobby.New(lobby.Config{Room: roomCfg, Games: hosted, Params: o.gameParams, MaxRooms: o.maxRooms, Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "server:", err)
 		return 2

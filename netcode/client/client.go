@@ -1,8 +1,10 @@
 // Package client is the protocol's client side, shared by the bots and the
 // desktop client: it connects (WebSocket, long-polling, or automatic
-// choice), says Hello, makes lobby requests, sends inputs with sequence
-// numbers (resending a few unacknowledged ones), rebuilds full states from
-// delta snapshots, acknowledges them, and keeps what prediction needs.
+// choice), says Hello, makes lobby requests, sends a game's inputs with
+// sequence numbers (resending a few unacknowledged ones), rebuilds the
+// replicated state (a game.Table, whatever the game) from delta snapshots
+// with the schema the room sent in Joined, acknowledges them, and keeps
+// what prediction needs.
 //
 // A Conn is a session, not a socket: when its transport breaks it
 // reconnects by itself (exponential backoff with jitter) and resumes the
@@ -11,8 +13,8 @@
 // client's own reliable frames (requests, events) are resent until the
 // server acknowledges them.
 //
-// client imports netcode, its transports, sim and proto; never the server,
-// the desktop client or the bots.
+// client imports netcode, its transports, the game API and proto; never a
+// game, the server, the desktop client or the bots.
 package client
 
 import (
@@ -24,7 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/wsconn"
 	"github.com/arenaserver/arena/proto/sessionpb"
@@ -134,8 +136,10 @@ type Snapshot struct {
 	Tick        uint32
 	BaselineAge uint32 // 0 for a full snapshot
 	InputAck    uint32 // highest input sequence number the server applied
-	State       *sim.State
-	Bytes       int // size of the frame
+	// State is the room's replicated state at Tick, in the schema of the
+	// room's game (Joined.schema); nil with Config.SkipState.
+	State *game.Table
+	Bytes int // size of the frame
 }
 
 // transport is what carries frames: a WebSocket or a long-polling channel.
@@ -177,6 +181,7 @@ type Conn struct {
 	unacked   []sentFrame
 	waiters   map[uint32]chan *sessionpb.ServerMessage
 	joined    *sessionpb.Joined
+	schema    *game.Schema // the room's, from Joined
 	history   history
 	inputs    inputLog
 	ackTick   uint32 // newest snapshot tick decoded
@@ -201,12 +206,13 @@ type Conn struct {
 	wg                          sync.WaitGroup
 
 	// Input encoding scratch, guarded by sendMu.
-	btnBuf, aimBuf []uint32
-	inBuf          []byte
+	batchBuf [][]byte
+	inBuf    []byte
 
 	// Owned by the read side (readMu).
 	msg  sessionpb.ServerMessage
 	snap Snapshot
+	dec  netcode.Decoder
 }
 
 type sentFrame struct {
@@ -794,14 +800,18 @@ func (c *Conn) Joined() *sessionpb.Joined {
 	return c.joined
 }
 
-// SendInput numbers in with the next sequence number and sends it, together
-// with up to Config.Resend older inputs the server has not acknowledged, and
-// the newest snapshot tick as an acknowledgement. in.ViewTick, when set,
-// goes with the batch as its view tick (lag compensation). It returns the
-// sequence number. While the transport is down the input is kept (and
-// resent after the resume if still unacknowledged); an error means the
-// session ended.
-func (c *Conn) SendInput(in sim.Input) (uint32, error) {
+// SendInput numbers input (a game's bytes, at most game.MaxInputSize) with
+// the next sequence number and sends it, together with up to Config.Resend
+// older inputs the server has not acknowledged, and the newest snapshot
+// tick as an acknowledgement. viewTick, when not 0, goes with the batch as
+// its view tick (the tick of the world the player saw: lag compensation).
+// It returns the sequence number. While the transport is down the input is
+// kept (and resent after the resume if still unacknowledged); an error
+// means the session ended. input is copied.
+func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
+	if len(input) > game.MaxInputSize {
+		return 0, fmt.Errorf("client: input of %d bytes, at most %d", len(input), game.MaxInputSize)
+	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	c.mu.Lock()
@@ -810,12 +820,11 @@ func (c *Conn) SendInput(in sim.Input) (uint32, error) {
 		c.mu.Unlock()
 		return 0, err
 	}
-	seq := c.inputs.add(in, time.Now())
+	seq := c.inputs.add(input, time.Now())
 	first, batch := c.inputs.unacked(c.cfg.Resend + 1)
-	c.btnBuf, c.aimBuf = c.btnBuf[:0], c.aimBuf[:0]
-	for _, p := range batch {
-		c.btnBuf = append(c.btnBuf, uint32(p.in.Buttons))
-		c.aimBuf = append(c.aimBuf, uint32(p.in.Aim))
+	c.batchBuf = c.batchBuf[:0]
+	for i := range batch {
+		c.batchBuf = append(c.batchBuf, batch[i].bytes())
 	}
 	ackTick, ackSeq, cur := c.ackTick, c.lastSeq, c.cur
 	if cur != nil {
@@ -831,9 +840,9 @@ func (c *Conn) SendInput(in sim.Input) (uint32, error) {
 	var frame []byte
 	ls, queues := cur.t.(latestSender)
 	if queues {
-		frame = netcode.AppendInputFrame(nil, ackSeq, first, c.btnBuf, c.aimBuf, ackTick, in.ViewTick)
+		frame = netcode.AppendInputFrame(nil, ackSeq, first, c.batchBuf, ackTick, viewTick)
 	} else {
-		c.inBuf = netcode.AppendInputFrame(c.inBuf[:0], ackSeq, first, c.btnBuf, c.aimBuf, ackTick, in.ViewTick)
+		c.inBuf = netcode.AppendInputFrame(c.inBuf[:0], ackSeq, first, c.batchBuf, ackTick, viewTick)
 		frame = c.inBuf
 	}
 	var err error
@@ -864,19 +873,6 @@ func (c *Conn) Ack() error {
 	tick := c.ackTick
 	c.mu.Unlock()
 	return c.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{AckTick: tick}}}, false)
-}
-
-// PendingInputs appends to dst the inputs sent but not yet applied by the
-// server, oldest first: what a client replays on top of a snapshot to
-// predict its own player.
-func (c *Conn) PendingInputs(dst []sim.Input) []sim.Input {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, batch := c.inputs.unacked(inputLogSize)
-	for _, p := range batch {
-		dst = append(dst, p.in)
-	}
-	return dst
 }
 
 // Stats are a connection's traffic counters (frame payload bytes).
@@ -1081,8 +1077,14 @@ func (c *Conn) dispatch(l *link, size int) {
 		c.onEvent(b.Event)
 		return
 	case *sessionpb.ServerMessage_Joined:
+		schema, err := netcode.SchemaFromProto(b.Joined.GetSchema())
+		if err != nil {
+			c.fail(l, err)
+			return
+		}
 		c.mu.Lock()
 		c.joined = b.Joined
+		c.schema = schema
 		c.history.reset()
 		c.ackTick = 0
 		c.mu.Unlock()
@@ -1170,9 +1172,9 @@ func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int)
 		c.mu.Unlock()
 		return nil // stale or repeated; the newest state stands
 	}
-	var out *sim.State
+	var out *game.Table
 	if !c.cfg.SkipState {
-		var base *sim.State
+		var base *game.Table
 		if age != 0 {
 			base = c.history.find(tick - age)
 			if base == nil {
@@ -1181,7 +1183,7 @@ func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int)
 			}
 		}
 		out = c.history.slot()
-		if err := netcode.ApplyDelta(out, base, tick, state); err != nil {
+		if err := c.dec.Decode(out, base, c.schema, tick, state); err != nil {
 			c.history.discard()
 			c.mu.Unlock()
 			return err

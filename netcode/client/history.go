@@ -3,26 +3,26 @@ package client
 import (
 	"time"
 
-	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/game"
 )
 
 // history is a ring of decoded states, the baselines the server's deltas
 // refer to. Guarded by Conn.mu.
 type history struct {
-	states []sim.State
+	states []game.Table
 	valid  []bool
 	next   int
 }
 
 func (h *history) init(n int) {
-	h.states = make([]sim.State, n)
+	h.states = make([]game.Table, n)
 	h.valid = make([]bool, n)
 }
 
 func (h *history) reset() { clear(h.valid) }
 
 // slot returns the entry to decode the next state into.
-func (h *history) slot() *sim.State {
+func (h *history) slot() *game.Table {
 	s := &h.states[h.next]
 	h.valid[h.next] = true
 	h.next = (h.next + 1) % len(h.states)
@@ -35,7 +35,7 @@ func (h *history) discard() {
 	h.valid[h.next] = false
 }
 
-func (h *history) find(tick uint32) *sim.State {
+func (h *history) find(tick uint32) *game.Table {
 	for i := range h.states {
 		if h.valid[i] && h.states[i].Tick == tick {
 			return &h.states[i]
@@ -51,9 +51,13 @@ const inputLogSize = 128
 
 type sentInput struct {
 	seq  uint32
-	in   sim.Input
+	n    uint8
+	data [game.MaxInputSize]byte
 	sent time.Time
 }
+
+// bytes is the input's data (aliasing the log entry).
+func (s *sentInput) bytes() []byte { return s.data[:s.n] }
 
 // inputLog numbers inputs and remembers the unacknowledged ones. Guarded by
 // Conn.mu.
@@ -62,18 +66,21 @@ type inputLog struct {
 	nextSeq uint32 // last sequence number handed out
 	acked   uint32 // highest sequence number the server applied
 	lat     []time.Duration
-	scratch []sentInput
+	scratch []*sentInput
 }
 
-func (l *inputLog) add(in sim.Input, now time.Time) uint32 {
+func (l *inputLog) add(in []byte, now time.Time) uint32 {
 	l.nextSeq++
-	l.ring[l.nextSeq%inputLogSize] = sentInput{l.nextSeq, in, now}
+	e := &l.ring[l.nextSeq%inputLogSize]
+	e.seq, e.sent = l.nextSeq, now
+	e.n = uint8(copy(e.data[:], in))
 	return l.nextSeq
 }
 
 // unacked returns the first sequence number and up to n of the newest
-// unacknowledged inputs, oldest first. The slice aliases a scratch buffer.
-func (l *inputLog) unacked(n int) (uint32, []sentInput) {
+// unacknowledged inputs, oldest first. The slice aliases the log: use it
+// while the log is locked.
+func (l *inputLog) unacked(n int) (uint32, []*sentInput) {
 	n = min(n, inputLogSize)
 	first := l.acked + 1
 	if l.nextSeq >= uint32(n) && l.nextSeq-uint32(n)+1 > first {
@@ -81,7 +88,7 @@ func (l *inputLog) unacked(n int) (uint32, []sentInput) {
 	}
 	l.scratch = l.scratch[:0]
 	for seq := first; seq <= l.nextSeq; seq++ {
-		l.scratch = append(l.scratch, l.ring[seq%inputLogSize])
+		l.scratch = append(l.scratch, &l.ring[seq%inputLogSize])
 	}
 	return first, l.scratch
 }

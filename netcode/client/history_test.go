@@ -5,20 +5,18 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-
-	"github.com/arenaserver/arena/games/arena/sim"
 )
 
 func TestInputLog(t *testing.T) {
 	var l inputLog
 	t0 := time.Unix(0, 0)
 	for i := range 5 {
-		l.add(sim.Input{Aim: uint16(i + 1)}, t0.Add(time.Duration(i)*time.Millisecond))
+		l.add([]byte{byte(i + 1), 7}, t0.Add(time.Duration(i)*time.Millisecond))
 	}
 	first, batch := l.unacked(3)
 	assert.Equal(t, uint32(3), first, "the newest three")
 	assert.Len(t, batch, 3)
-	assert.Equal(t, uint16(5), batch[2].in.Aim)
+	assert.Equal(t, []byte{5, 7}, batch[2].bytes())
 
 	lat := l.ack(4, t0.Add(10*time.Millisecond))
 	assert.Equal(t, []time.Duration{10 * time.Millisecond, 9 * time.Millisecond, 8 * time.Millisecond, 7 * time.Millisecond}, lat)
@@ -31,7 +29,7 @@ func TestInputLog(t *testing.T) {
 
 func TestInputLogBeforeAnyAck(t *testing.T) {
 	var l inputLog
-	l.add(sim.Input{}, time.Now())
+	l.add(nil, time.Now())
 	first, batch := l.unacked(3)
 	assert.Equal(t, uint32(1), first)
 	assert.Len(t, batch, 1)

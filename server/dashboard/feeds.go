@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/server/room"
 )
 
@@ -35,6 +37,7 @@ type ServerInfo struct {
 // since the previous update of the same stream.
 type RoomRow struct {
 	ID          string   `json:"id"`
+	Game        string   `json:"game"`
 	Players     []string `json:"players"`
 	PlayerCount int      `json:"player_count"`
 	Spectators  int      `json:"spectators"`
@@ -89,7 +92,7 @@ func (d *Dashboard) overview(r *rates) Overview {
 		i := rm.Info()
 		seen[i.ID] = true
 		row := RoomRow{
-			ID: i.ID, Players: slices.Clone(rm.Roster()), PlayerCount: i.Players, Spectators: i.Spectators,
+			ID: i.ID, Game: i.Game, Players: slices.Clone(rm.Roster()), PlayerCount: i.Players, Spectators: i.Spectators,
 			Capacity: i.Capacity, Tick: i.Tick, P50Ms: ms(i.TickStats.P50), P99Ms: ms(i.TickStats.P99),
 			MaxMs: ms(i.TickStats.Max), BudgetMs: budget, Overruns: i.Overruns, Skipped: i.Skipped,
 			OverloadedS: i.OverloadedFor.Seconds(),
@@ -173,23 +176,22 @@ func (d *Dashboard) streamOverview(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// viewMsg is a View as the page draws it.
+// viewMsg is a View as the page draws it: the game's sketch of its newest
+// state, and the players' names.
 type viewMsg struct {
-	Tick        uint32                `json:"tick"`
-	Players     []room.ViewPlayer     `json:"players"`
-	Projectiles []room.ViewProjectile `json:"projectiles"`
+	Room   string            `json:"room"`
+	Game   string            `json:"game"`
+	Tick   uint32            `json:"tick"`
+	Sketch *game.Sketch      `json:"sketch"`
+	Names  map[string]string `json:"names"`
 }
 
-// arenaMsg is the map, sent once at the start of a view stream.
-type arenaMsg struct {
-	Room     string   `json:"room"`
-	Width    int32    `json:"width"`
-	Height   int32    `json:"height"`
-	Scale    int32    `json:"scale"`
-	Half     int32    `json:"player_half"`
-	Health   uint32   `json:"max_health"`
-	TickRate uint32   `json:"tick_rate"`
-	Walls    [][4]int `json:"walls"`
+func viewMessage(v *room.View) viewMsg {
+	m := viewMsg{Room: v.Room, Game: v.Game, Tick: v.Tick, Sketch: v.Sketch, Names: map[string]string{}}
+	for id, n := range v.Names {
+		m.Names[strconv.FormatUint(uint64(id), 10)] = n
+	}
+	return m
 }
 
 // streamView sends the room's world about ViewEvery until the viewer
@@ -206,22 +208,13 @@ func (d *Dashboard) streamView(w http.ResponseWriter, r *http.Request, id string
 		return
 	}
 	s := startSSE(w)
-	a := rm.Arena()
-	am := arenaMsg{Room: id, Width: a.GetWidth(), Height: a.GetHeight(), Scale: a.GetScale(),
-		Half: a.GetPlayerHalf(), Health: a.GetMaxHealth(), TickRate: a.GetTickRate()}
-	for _, wl := range a.GetWalls() {
-		am.Walls = append(am.Walls, [4]int{int(wl.X), int(wl.Y), int(wl.W), int(wl.H)})
-	}
-	if s.send("arena", am) != nil {
-		return
-	}
 	t := time.NewTicker(d.cfg.ViewEvery)
 	defer t.Stop()
 	var last uint32
 	for {
 		if v := rm.Watch(); v != nil && v.Tick != last {
 			last = v.Tick
-			if s.send("view", viewMsg{Tick: v.Tick, Players: v.Players, Projectiles: v.Projectiles}) != nil {
+			if s.send("view", viewMessage(v)) != nil {
 				return
 			}
 		}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/proto/sessionpb"
 )
@@ -49,7 +49,7 @@ func (p *Player) RoomID() string {
 
 // PlayerID is the player's entity id in its room (0 outside a room or as a
 // spectator).
-func (p *Player) PlayerID() sim.PlayerID {
+func (p *Player) PlayerID() game.PlayerID {
 	if m := p.s.member(); m != nil {
 		return m.PlayerID()
 	}
@@ -240,26 +240,3 @@ func (e *Events) answered(s *session, a *sessionpb.EventAck) {
 	}
 }
 
-// Chat limits.
-const (
-	maxChat = 200
-	// ChatEvent is the event name of in-game chat.
-	ChatEvent = "chat"
-)
-
-// chat is the built-in "chat" handler: the payload is the text; everyone
-// else in the sender's room gets a "chat" event with a ChatLine, and the
-// sender gets the same ChatLine as the acknowledgement.
-func (s *Server) chat(ev *Event) ([]byte, error) {
-	text := string(ev.Payload)
-	if text == "" || len(text) > maxChat || !utf8.ValidString(text) {
-		return nil, fmt.Errorf("text must be 1..%d bytes of UTF-8", maxChat)
-	}
-	roomID := ev.From.RoomID()
-	if roomID == "" {
-		return nil, errors.New("not in a room")
-	}
-	line := netcode.Marshal(&sessionpb.ChatLine{PlayerId: uint32(ev.From.PlayerID()), Name: ev.From.Name(), Text: text})
-	s.EmitRoom(roomID, ChatEvent, line, ev.From)
-	return line, nil
-}

@@ -44,8 +44,12 @@ func (s *Server) roomList() *sessionpb.RoomList {
 	defer cancel()
 	rooms, _ := s.cfg.Fleet.Rooms(ctx) // on error: this server's rooms, still worth listing
 	for _, r := range rooms {
-		list.Rooms = append(list.Rooms, &sessionpb.RoomInfo{Id: r.ID, Players: uint32(r.Players), Capacity: uint32(r.Capacity),
-			Tick: r.Tick, Address: r.Addr, Mode: r.Mode})
+		info := &sessionpb.RoomInfo{Id: r.ID, Players: uint32(r.Players), Capacity: uint32(r.Capacity),
+			Tick: r.Tick, Address: r.Addr, Mode: r.Mode, Game: r.Mode}
+		if lr := s.lobby.Room(r.ID); lr != nil {
+			info.Game = lr.Game().Name
+		}
+		list.Rooms = append(list.Rooms, info)
 	}
 	return list
 }
@@ -54,9 +58,10 @@ func (s *Server) roomList() *sessionpb.RoomList {
 // the server that hosts the room chosen.
 func (s *session) place(ctx context.Context, j *sessionpb.JoinRoom, req room.JoinRequest) (*room.Member, *sessionpb.Redirect, error) {
 	dir, lob, id := s.srv.cfg.Fleet, s.srv.lobby, j.GetRoomId()
-	if dir == nil || (id == "" && j.GetSpectate()) {
-		// Alone, or quick spectating (which stays on this server).
-		m, err := s.joinHere(ctx, id, req)
+	if dir == nil || (id == "" && j.GetSpectate()) || (id == "" && j.GetGame() != "" && j.GetGame() != lob.Games()[0]) {
+		// Alone, quick spectating (which stays on this server), or a quick
+		// join of a game other than the fleet's mode (placed here).
+		m, err := s.joinHere(ctx, id, j.GetGame(), req)
 		return m, nil, err
 	}
 	if res := j.GetReservation(); res != "" {
@@ -86,7 +91,7 @@ func (s *session) place(ctx context.Context, j *sessionpb.JoinRoom, req room.Joi
 			if id != "" && lob.Room(id) == nil {
 				return nil, nil, err // maybe another server's: the directory would know
 			}
-			m, err := s.joinHere(ctx, id, req)
+			m, err := s.joinHere(ctx, id, j.GetGame(), req)
 			return m, nil, err
 		}
 		if err != nil {
@@ -112,12 +117,13 @@ func (s *session) place(ctx context.Context, j *sessionpb.JoinRoom, req room.Joi
 	return nil, nil, err
 }
 
-// joinHere seats a join in this server's rooms only.
-func (s *session) joinHere(ctx context.Context, id string, req room.JoinRequest) (*room.Member, error) {
+// joinHere seats a join in this server's rooms only (a quick join in a
+// room of the named game, "" for the default).
+func (s *session) joinHere(ctx context.Context, id, gameName string, req room.JoinRequest) (*room.Member, error) {
 	if id != "" {
 		return s.srv.lobby.Join(ctx, id, req)
 	}
-	return s.srv.lobby.QuickJoin(ctx, req)
+	return s.srv.lobby.QuickJoin(ctx, gameName, req)
 }
 
 // fleetError maps the fleet's errors to the wire (wireError calls it); nil

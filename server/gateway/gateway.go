@@ -168,7 +168,6 @@ func New(l *lobby.Lobby, cfg Config) *Server {
 		open: map[*conn]struct{}{}, perIP: map[string]int{}, sessions: map[token.SessionID]*session{}, ended: map[token.SessionID]*list.Element{}, endOrder: list.New(),
 	}
 	s.events = newEvents(s)
-	s.Handle(ChatEvent, s.chat)
 	s.poll = pollconn.NewServer(cfg.Poll, s.openPoll)
 	return s
 }

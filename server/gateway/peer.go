@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/proto/sessionpb"
@@ -72,8 +72,8 @@ type session struct {
 	// frameMu serializes frame handling: after a transport switch, the old
 	// connection's last frames may race the new one's first.
 	frameMu   sync.Mutex
-	inputs    []sim.Input   // scratch, guarded by frameMu
-	inputsBuf [8]sim.Input  // inputs' backing array while a batch fits
+	inputs    []game.Input  // scratch, guarded by frameMu
+	inputsBuf [8]game.Input // inputs' backing array while a batch fits
 	ackedTick uint32        // the last snapshot tick handed to the member's Ack; guarded by frameMu
 	ackedBy   *room.Member  // the member it was handed to
 	lim       sessionLimits // guarded by frameMu
@@ -268,8 +268,11 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 		old.Close(moved.Frame(0), moved)
 	}
 	c.sess.Store(s)
-	if m := s.member(); m != nil && h.GetLastTick() != 0 {
-		m.Ack(h.GetLastTick())
+	if m := s.member(); m != nil {
+		if h.GetLastTick() != 0 {
+			m.Ack(h.GetLastTick())
+		}
+		m.SetHeld(false)
 	}
 	c.link.Send(srv.welcome(rid, s, tok, exp, true, s.clientSeq))
 	s.ackedOut = s.clientSeq
@@ -296,6 +299,7 @@ func (srv *Server) welcome(rid uint32, s *session, tok []byte, exp time.Time, re
 		Server: srv.cfg.ServerName, SessionId: s.id.String(), ResumeToken: tok, TokenExpiresMs: uint64(exp.UnixMilli()),
 		Resumed: resumed, HoldMs: uint32(srv.cfg.Hold.Milliseconds()),
 		HeartbeatMs: uint32(srv.cfg.Heartbeat.Milliseconds()), HeartbeatTimeoutMs: uint32(srv.cfg.HeartbeatTimeout.Milliseconds()),
+		Games: srv.lobby.Games(),
 	}}})
 }
 
@@ -321,6 +325,9 @@ func (s *session) detach(link *outbox.Link) {
 	s.heldSince = time.Now()
 	s.hold = time.AfterFunc(s.srv.cfg.Hold, s.expire)
 	s.mu.Unlock()
+	if m := s.member(); m != nil {
+		m.SetHeld(true)
+	}
 	s.srv.log.Debug("session held", "session", s.id.String(), "hold", s.srv.cfg.Hold)
 }
 
@@ -450,7 +457,7 @@ func (s *session) dispatch(c *conn, msg *sessionpb.ClientMessage) error {
 		if capacity > uint32(s.srv.cfg.MaxRoomSize) {
 			return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_BAD_REQUEST, "capacity %d above the server's limit of %d", capacity, s.srv.cfg.MaxRoomSize))
 		}
-		r, err := s.srv.lobby.Create(int(capacity))
+		r, err := s.srv.lobby.Create(b.CreateRoom.GetGame(), int(capacity))
 		if err != nil {
 			return s.refuse(c, rid, wireError(err))
 		}
@@ -472,6 +479,15 @@ func (s *session) dispatch(c *conn, msg *sessionpb.ClientMessage) error {
 		}
 		if !ok {
 			return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many events; slow down"))
+		}
+		if m := s.member(); m != nil && m.Room().Handles(b.Event.GetName()) {
+			// The room's game (or its chat) handles it on the room
+			// goroutine, and answers on the session's outbox.
+			if err := m.Event(b.Event.GetName(), b.Event.GetPayload(), rid); err != nil {
+				return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_EVENT_FAILED, "%s: %v", b.Event.GetName(), err))
+			}
+			s.srv.eventsIn.Add(1)
+			return nil
 		}
 		return s.srv.events.dispatch(c, s, rid, b.Event)
 	case *sessionpb.ClientMessage_EventAck:
@@ -514,27 +530,26 @@ func (s *session) join(c *conn, rid uint32, j *sessionpb.JoinRoom) error {
 // far-future sequence numbers. Every refusal is counted by reason and the
 // world never sees it; the rest of the batch still counts.
 func (s *session) submit(c *conn, b *sessionpb.InputBatch) error {
-	if len(b.Buttons) != len(b.Aim) {
-		return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d buttons but %d aims", len(b.Buttons), len(b.Aim)))
-	}
-	if len(b.Buttons) > maxInputsPerBatch {
-		return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d in one batch, at most %d", len(b.Buttons), maxInputsPerBatch))
+	if len(b.Inputs) > maxInputsPerBatch {
+		return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "inputs: %d in one batch, at most %d", len(b.Inputs), maxInputsPerBatch))
 	}
 	m := s.member()
 	if m == nil {
-		s.srv.cfg.Metrics.InputRejected(metrics.InputNotInRoom, len(b.Buttons))
+		s.srv.cfg.Metrics.InputRejected(metrics.InputNotInRoom, len(b.Inputs))
 		return nil // inputs racing a leave or a room closing: nothing to apply them to
 	}
 	if t := b.GetAckTick(); t != 0 && (t != s.ackedTick || m != s.ackedBy) {
 		s.ackedTick, s.ackedBy = t, m // inputs outnumber snapshots two to one: ack each tick once
 		m.Ack(t)
 	}
-	if len(b.Buttons) == 0 {
+	if len(b.Inputs) == 0 {
 		return nil
 	}
+	def := m.Room().Game()
+	limit := def.InputLimit()
 	now := c.now
 	first := b.GetFirstSeq()
-	last := len(b.Buttons) - 1
+	last := len(b.Inputs) - 1
 	var v room.Verdict
 	var bad, limited int
 	var fatal *netcode.Error
@@ -546,7 +561,7 @@ func (s *session) submit(c *conn, b *sessionpb.InputBatch) error {
 		s.inputs = s.inputs[:0]
 		run = next
 	}
-	for i, bt := range b.Buttons {
+	for i, data := range b.Inputs {
 		seq := first + uint32(i)
 		if seq <= s.lim.inputHigh && seq != 0 {
 			// A resend of an input already handed to the room (clients
@@ -554,7 +569,7 @@ func (s *session) submit(c *conn, b *sessionpb.InputBatch) error {
 			flush(seq + 1)
 			continue
 		}
-		if bt&^uint32(sim.ButtonsMask) != 0 || b.Aim[i] >= sim.AimSteps {
+		if len(data) > limit || (def.CheckInput != nil && def.CheckInput(data) != nil) {
 			bad++
 			flush(seq + 1)
 			if _, cut := s.lim.bad.Take(now, 1); cut {
@@ -575,8 +590,7 @@ func (s *session) submit(c *conn, b *sessionpb.InputBatch) error {
 				continue
 			}
 		}
-		s.inputs = append(s.inputs, sim.Input{Buttons: sim.Buttons(bt), Aim: uint16(b.Aim[i]),
-			ViewTick: viewTick(b.GetViewTick(), last-i)})
+		s.inputs = append(s.inputs, game.Input{Data: data, ViewTick: viewTick(b.GetViewTick(), last-i)})
 	}
 	flush(0)
 	met := s.srv.cfg.Metrics
@@ -647,8 +661,10 @@ func wireError(err error) *netcode.Error {
 		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_SERVER_FULL, "server hosts as many rooms as it allows")
 	case errors.Is(err, lobby.ErrClosed):
 		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "server is shutting down")
-	case errors.Is(err, room.ErrConfig):
+	case errors.Is(err, room.ErrConfig), errors.Is(err, room.ErrRefused):
 		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_BAD_REQUEST, "%v", err)
+	case errors.Is(err, lobby.ErrUnknownGame):
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_UNKNOWN_GAME, "%v", err)
 	}
 	if e := fleetError(err); e != nil {
 		return e

@@ -9,12 +9,13 @@ import (
 // JoinOpen seats req in the room with id like Join; when no room has that
 // id and capacity is positive, it first opens one with that id and
 // capacity (a room the fleet's directory placed on this server before it
-// existed).
+// existed), of the default game: a fleet places rooms of its mode, the
+// game its servers host first.
 func (l *Lobby) JoinOpen(ctx context.Context, id string, capacity int, req room.JoinRequest) (*room.Member, error) {
 	if capacity > 0 {
 		l.mu.Lock()
 		if !l.closed && l.rooms[id] == nil && len(l.rooms) < l.cfg.MaxRooms {
-			if _, err := l.openLocked(id, capacity); err != nil {
+			if _, err := l.openLocked(id, l.cfg.Games[0], capacity); err != nil {
 				l.mu.Unlock()
 				return nil, err
 			}

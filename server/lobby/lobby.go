@@ -1,8 +1,9 @@
-// Package lobby keeps the rooms of one server: it lists them, creates them,
-// seats players by room id or by quick join, and forgets rooms when they
-// close.
+// Package lobby keeps the rooms of one server: it lists them, creates them
+// (of any game the server hosts), seats players by room id or by quick join,
+// forgets rooms when they close, and remembers how recent matches ended.
 //
-// lobby imports the room package; it knows nothing of transports.
+// lobby imports the room package and the game API; it knows nothing of
+// transports, and of games only their registry.
 package lobby
 
 import (
@@ -15,7 +16,9 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
+	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/server/room"
 )
 
@@ -26,12 +29,22 @@ var (
 	ErrTooManyRooms = errors.New("lobby: too many rooms")
 	// ErrClosed means the lobby is shutting down and takes no one.
 	ErrClosed = errors.New("lobby: closed")
+	// ErrUnknownGame means a request named a game this server does not host.
+	ErrUnknownGame = errors.New("lobby: no such game here")
 )
 
 // Config is the lobby's settings; zero fields take defaults.
 type Config struct {
-	// Room is the template for every room; CreateRoom may change Capacity.
+	// Room is the template for every room; CreateRoom may change Capacity,
+	// and each room plays its own game.
 	Room room.Config
+	// Games are the games this server hosts; the first is the default (a
+	// request naming no game gets it). Required.
+	Games []*game.Def
+	// Params are the operator's settings per game name.
+	Params map[string]map[string]string
+	// Results bounds the recent match results kept. Default 32.
+	Results int
 	// MaxRooms bounds the rooms this server hosts. Default 1000.
 	MaxRooms int
 	// Logger receives lifecycle logs; nil means slog.Default().
@@ -43,9 +56,18 @@ type Lobby struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.Mutex // guards rooms and closed
-	rooms  map[string]*room.Room
-	closed bool
+	mu      sync.Mutex // guards rooms, closed and results
+	rooms   map[string]*room.Room
+	closed  bool
+	results []Result // newest last, at most cfg.Results
+}
+
+// Result is how one match ended.
+type Result struct {
+	Room   string
+	Game   string
+	Ended  time.Time
+	Result game.Result
 }
 
 // New returns an empty lobby. It checks the room template once so that
@@ -60,12 +82,46 @@ func New(cfg Config) (*Lobby, error) {
 	if cfg.Room.Logger == nil {
 		cfg.Room.Logger = cfg.Logger
 	}
-	probe := cfg.Room
-	probe.Fill()
-	if err := probe.Validate(); err != nil {
-		return nil, err
+	if cfg.Results <= 0 {
+		cfg.Results = 32
+	}
+	if len(cfg.Games) == 0 {
+		return nil, errors.New("lobby: no games")
+	}
+	for _, g := range cfg.Games {
+		probe := cfg.Room
+		probe.Game = g
+		probe.Fill()
+		if err := probe.Validate(); err != nil {
+			return nil, err
+		}
+		if err := g.CheckParams(cfg.Params[g.Name]); err != nil {
+			return nil, err
+		}
 	}
 	return &Lobby{cfg: cfg, log: cfg.Logger, rooms: map[string]*room.Room{}}, nil
+}
+
+// Games returns the names of the games this lobby hosts, the default first.
+func (l *Lobby) Games() []string {
+	names := make([]string, len(l.cfg.Games))
+	for i, g := range l.cfg.Games {
+		names[i] = g.Name
+	}
+	return names
+}
+
+// game returns the hosted game named name ("" for the default).
+func (l *Lobby) game(name string) (*game.Def, error) {
+	if name == "" {
+		return l.cfg.Games[0], nil
+	}
+	for _, g := range l.cfg.Games {
+		if g.Name == name {
+			return g, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownGame, name)
 }
 
 // List returns every open room's info, sorted by id.
@@ -91,14 +147,19 @@ func (l *Lobby) Rooms() []*room.Room {
 	return rs
 }
 
-// Create opens a room with capacity seats (0: the default).
-func (l *Lobby) Create(capacity int) (*room.Room, error) {
+// Create opens a room of the named game ("" for the default) with capacity
+// seats (0: the default).
+func (l *Lobby) Create(gameName string, capacity int) (*room.Room, error) {
+	g, err := l.game(gameName)
+	if err != nil {
+		return nil, err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.createLocked(capacity)
+	return l.createLocked(g, capacity)
 }
 
-func (l *Lobby) createLocked(capacity int) (*room.Room, error) {
+func (l *Lobby) createLocked(g *game.Def, capacity int) (*room.Room, error) {
 	if l.closed {
 		return nil, ErrClosed
 	}
@@ -109,12 +170,13 @@ func (l *Lobby) createLocked(capacity int) (*room.Room, error) {
 	for l.rooms[id] != nil {
 		id = newID()
 	}
-	return l.openLocked(id, capacity)
+	return l.openLocked(id, g, capacity)
 }
 
 // openLocked starts room id; l.mu is held, the lobby is open and has room.
-func (l *Lobby) openLocked(id string, capacity int) (*room.Room, error) {
+func (l *Lobby) openLocked(id string, g *game.Def, capacity int) (*room.Room, error) {
 	cfg := l.cfg.Room
+	cfg.Game, cfg.Params = g, l.cfg.Params[g.Name]
 	if capacity != 0 {
 		cfg.Capacity = capacity
 	}
@@ -132,6 +194,19 @@ func (l *Lobby) forget(r *room.Room) {
 	if l.rooms[r.ID()] == r {
 		delete(l.rooms, r.ID())
 	}
+	if res := r.Result(); res != nil {
+		l.results = append(l.results, Result{Room: r.ID(), Game: r.Game().Name, Ended: time.Now(), Result: *res})
+		if n := len(l.results); n > l.cfg.Results {
+			l.results = slices.Delete(l.results, 0, n-l.cfg.Results)
+		}
+	}
+}
+
+// Results returns how recent matches ended, oldest first.
+func (l *Lobby) Results() []Result {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.results)
 }
 
 // Room returns the open room with id, or nil.
@@ -159,13 +234,18 @@ func (l *Lobby) Join(ctx context.Context, id string, req room.JoinRequest) (*roo
 	return m, err
 }
 
-// QuickJoin seats req in the fullest open room with a free seat, or in a new
-// room when none has one. It retries when a room fills or closes under it. A
-// spectator quick join picks the fullest room with players and fails with
-// ErrNotFound when there is none.
-func (l *Lobby) QuickJoin(ctx context.Context, req room.JoinRequest) (*room.Member, error) {
+// QuickJoin seats req in the fullest open room of the named game ("" for
+// the default) with a free seat, or in a new room when none has one. It
+// retries when a room fills or closes under it. A spectator quick join
+// picks the fullest room with players and fails with ErrNotFound when there
+// is none.
+func (l *Lobby) QuickJoin(ctx context.Context, gameName string, req room.JoinRequest) (*room.Member, error) {
+	g, err := l.game(gameName)
+	if err != nil {
+		return nil, err
+	}
 	for range 8 {
-		r, err := l.pick(req.Spectate)
+		r, err := l.pick(g, req.Spectate)
 		if err != nil {
 			return nil, err
 		}
@@ -179,7 +259,7 @@ func (l *Lobby) QuickJoin(ctx context.Context, req room.JoinRequest) (*room.Memb
 }
 
 // pick chooses the fullest room with space, creating one when there is none.
-func (l *Lobby) pick(spectate bool) (*room.Room, error) {
+func (l *Lobby) pick(g *game.Def, spectate bool) (*room.Room, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -188,6 +268,9 @@ func (l *Lobby) pick(spectate bool) (*room.Room, error) {
 	var best *room.Room
 	bestPlayers := -1
 	for _, r := range l.rooms {
+		if r.Game() != g {
+			continue
+		}
 		info := r.Info()
 		free := info.Players < info.Capacity
 		if spectate {
@@ -206,7 +289,7 @@ func (l *Lobby) pick(spectate bool) (*room.Room, error) {
 	if spectate {
 		return nil, ErrNotFound // nothing to watch; an empty room would not help
 	}
-	return l.createLocked(0)
+	return l.createLocked(g, 0)
 }
 
 // Close stops taking players, closes every room with reason and waits for

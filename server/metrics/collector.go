@@ -140,9 +140,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			if r == InputQueueFull && s.Totals != nil {
 				n += s.Totals.InputsDropped.Load()
 			}
-			if r == InputDead && s.Totals != nil {
-				n += s.Totals.InputsDead.Load()
-			}
 			counter(ch, dInputRejected, n, r.String())
 		}
 		for r := range numHandshakeFailures {

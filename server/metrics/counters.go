@@ -62,20 +62,19 @@ func (r DisconnectReason) String() string {
 type InputRejection uint8
 
 const (
-	InputOutOfRange  InputRejection = iota // unknown buttons or an aim past the last step
+	InputOutOfRange  InputRejection = iota // refused by the game's CheckInput, or too long
 	InputNotInRoom                         // sent outside a room (or racing a leave)
 	InputQueueFull                         // the player's input queue was full (counted by rooms)
 	InputStale                             // numbered 0 or at or below the applied number (resends land here)
 	InputDuplicate                         // already queued (resends land here too)
 	InputFarFuture                         // numbered implausibly far ahead of the applied number
 	InputRateLimited                       // past the session's input rate (tick rate × 1.25, burst 8)
-	InputDead                              // asked a dead player to move or fire (counted by rooms)
 	numInputRejections
 )
 
 func (r InputRejection) String() string {
 	return [...]string{"out_of_range", "not_in_room", "queue_full", "stale", "duplicate", "far_future",
-		"rate_limited", "dead", "unknown"}[min(r, numInputRejections)]
+		"rate_limited", "unknown"}[min(r, numInputRejections)]
 }
 
 // HandshakeFailure is why a connection never completed its handshake

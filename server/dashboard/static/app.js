@@ -6,7 +6,6 @@
 const $ = (s) => document.querySelector(s);
 let selected = new URLSearchParams(location.hash.slice(1)).get("room") || "";
 let viewSource = null;
-let arena = null;
 let lastView = null;
 
 function fmtBytes(n) {
@@ -43,7 +42,7 @@ function renderOverview(o) {
     const bar = el("div", { class: "bar" + (r.p99_ms > r.budget_ms ? " over" : "") },
       el("div", { class: "p99", style: `width:${p99}%` }), el("div", { class: "p50", style: `width:${p50}%` }));
     const row = el("tr", { "data-room-id": r.id, "data-players": String(r.player_count) },
-      el("td", {}, r.id),
+      el("td", {}, r.id, el("div", { class: "names" }, r.game)),
       el("td", { class: "players" }, el("b", { class: "count" }, `${r.player_count}/${r.capacity}`),
         r.spectators ? ` +${r.spectators} watching` : "", el("div", { class: "names" }, r.players.join(", "))),
       el("td", {}, String(r.tick)),
@@ -72,11 +71,9 @@ function watch(id) {
     tr.classList.toggle("selected", tr.dataset.roomId === id);
   }
   if (viewSource) viewSource.close();
-  arena = null;
   lastView = null;
   $("#match-title").textContent = id;
   viewSource = new EventSource("/dashboard/api/view/" + encodeURIComponent(id));
-  viewSource.addEventListener("arena", (e) => { arena = JSON.parse(e.data); draw(); });
   viewSource.addEventListener("view", (e) => { lastView = JSON.parse(e.data); draw(); });
   viewSource.addEventListener("closed", () => {
     viewSource.close();
@@ -87,56 +84,61 @@ function watch(id) {
 
 const colors = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 
+// draw paints the game's sketch of the room: shapes in the game's own
+// units, scaled to the canvas. A shape with a player takes the player's
+// colour (unless it names its own) and a label with the player's name.
 function draw() {
   const c = $("#match");
   const g = c.getContext("2d");
   g.fillStyle = "#0d0f13";
   g.fillRect(0, 0, c.width, c.height);
-  if (!arena) return;
-  const k = Math.min(c.width / arena.width, c.height / arena.height);
-  g.save();
-  g.scale(k, k);
-  g.fillStyle = "#3a404c";
-  for (const [x, y, w, h] of arena.walls) g.fillRect(x, y, w, h);
-  if (lastView) {
-    g.fillStyle = "#ffd166";
-    for (const p of lastView.projectiles) {
-      g.beginPath();
-      g.arc(p.x, p.y, 3 * arena.scale, 0, 2 * Math.PI);
-      g.fill();
+  if (!lastView) return;
+  const sk = lastView.sketch;
+  const names = lastView.names || {};
+  if (sk && sk.w > 0 && sk.h > 0) {
+    const k = Math.min(c.width / sk.w, c.height / sk.h);
+    g.save();
+    g.scale(k, k);
+    for (const s of sk.shapes || []) {
+      const color = s.color || (s.player ? colors[s.player % colors.length] : "#e6e6e6");
+      g.fillStyle = color;
+      g.strokeStyle = color;
+      g.lineWidth = 1 / k;
+      switch (s.kind) {
+        case "rect":
+          if (s.fill) g.fillRect(s.x, s.y, s.w || 0, s.h || 0);
+          else g.strokeRect(s.x, s.y, s.w || 0, s.h || 0);
+          break;
+        case "circle":
+          g.beginPath();
+          g.arc(s.x, s.y, s.r || 1, 0, 2 * Math.PI);
+          if (s.fill) g.fill(); else g.stroke();
+          break;
+        case "line":
+          g.beginPath();
+          g.moveTo(s.x, s.y);
+          g.lineTo(s.x2 || 0, s.y2 || 0);
+          g.stroke();
+          break;
+        case "text":
+          g.font = `${12 / k}px system-ui, sans-serif`;
+          g.fillText(s.text || "", s.x, s.y);
+          break;
+      }
+      if (s.player && s.kind !== "text") {
+        g.fillStyle = "#e6e6e6";
+        g.font = `${12 / k}px system-ui, sans-serif`;
+        g.fillText(names[s.player] || "#" + s.player, s.x - (s.r || 0), s.y + (s.r || s.h || 0) + 14 / k);
+      }
     }
-    const half = arena.player_half;
-    for (const p of lastView.players) {
-      const alive = p.health > 0;
-      g.globalAlpha = alive ? 1 : 0.3;
-      g.fillStyle = colors[p.id % colors.length];
-      g.fillRect(p.x - half, p.y - half, 2 * half, 2 * half);
-      const a = (p.aim / 1024) * 2 * Math.PI;
-      g.strokeStyle = "#ffffff";
-      g.lineWidth = 2 * arena.scale;
-      g.beginPath();
-      g.moveTo(p.x, p.y);
-      g.lineTo(p.x + Math.cos(a) * 2 * half, p.y + Math.sin(a) * 2 * half);
-      g.stroke();
-      g.fillStyle = "#3fb950";
-      g.fillRect(p.x - half, p.y - half - 6 * arena.scale, (2 * half * p.health) / arena.max_health, 3 * arena.scale);
-      g.globalAlpha = 1;
-      g.fillStyle = "#e6e6e6";
-      g.font = `${12 * arena.scale}px system-ui, sans-serif`;
-      const below = p.y + half + 14 * arena.scale;
-      const labelY = below < arena.height - 2 * arena.scale ? below : p.y - half - 9 * arena.scale; // near the bottom: above
-      g.fillText(p.name || "#" + p.id, Math.max(p.x - half, 0), labelY);
-    }
+    g.restore();
   }
-  g.restore();
-  if (lastView) {
-    c.dataset.tick = String(lastView.tick);
-    g.fillStyle = "#8a8f98";
-    g.font = "12px system-ui, sans-serif";
-    g.fillText(`tick ${lastView.tick} · ${lastView.players.length} players · ${lastView.projectiles.length} projectiles`, 8, c.height - 8);
-    $("#scores").textContent = lastView.players
-      .map((p) => `${p.name || "#" + p.id}: ${p.kills} kills, ${p.deaths} deaths`).join(" · ");
-  }
+  c.dataset.tick = String(lastView.tick);
+  const players = Object.keys(names).length;
+  g.fillStyle = "#8a8f98";
+  g.font = "12px system-ui, sans-serif";
+  g.fillText(`${lastView.game} · tick ${lastView.tick} · ${players} players`, 8, c.height - 8);
+  $("#scores").textContent = Object.entries(names).map(([id, n]) => `${n} (#${id})`).join(" · ");
 }
 
 const list = new EventSource("/dashboard/api/stream");
