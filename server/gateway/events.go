@@ -239,4 +239,3 @@ func (e *Events) answered(s *session, a *sessionpb.EventAck) {
 		}
 	}
 }
-

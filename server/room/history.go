@@ -67,8 +67,8 @@ type cacheEntry struct {
 }
 
 type cacheKey struct {
-	base          uint32
-	baseVis, vis  uint64
+	base         uint32
+	baseVis, vis uint64
 }
 
 func (c *baselineCache) reset() {
