@@ -57,6 +57,11 @@ type Field struct {
 	// a new entity carries it as an age, snapshot tick − value, which is
 	// short on the wire.
 	Tick bool
+	// Jump marks a field whose change means the entity jumped (died,
+	// respawned, teleported): a client does not interpolate the entity
+	// across a snapshot where it changed, and does not smooth a prediction
+	// over it.
+	Jump bool
 }
 
 // Limits of a schema.

@@ -14,7 +14,7 @@ func SchemaProto(s *game.Schema) *sessionpb.Schema {
 		pk := &sessionpb.EntityKind{Name: k.Name, Players: k.Players, Immutable: k.Immutable}
 		for _, f := range k.Fields {
 			pk.Fields = append(pk.Fields, &sessionpb.Field{Name: f.Name, Signed: f.Signed, Max: f.Max, Wrap: f.Wrap,
-				Interpolate: f.Interpolate, Predicted: f.Predicted, Tick: f.Tick})
+				Interpolate: f.Interpolate, Predicted: f.Predicted, Tick: f.Tick, Jump: f.Jump})
 		}
 		out.Kinds = append(out.Kinds, pk)
 	}
@@ -29,7 +29,7 @@ func SchemaFromProto(p *sessionpb.Schema) (*game.Schema, error) {
 		k := game.Kind{Name: pk.GetName(), Players: pk.GetPlayers(), Immutable: pk.GetImmutable()}
 		for _, f := range pk.GetFields() {
 			k.Fields = append(k.Fields, game.Field{Name: f.GetName(), Signed: f.GetSigned(), Max: f.GetMax(), Wrap: f.GetWrap(),
-				Interpolate: f.GetInterpolate(), Predicted: f.GetPredicted(), Tick: f.GetTick()})
+				Interpolate: f.GetInterpolate(), Predicted: f.GetPredicted(), Tick: f.GetTick(), Jump: f.GetJump()})
 		}
 		s.Kinds = append(s.Kinds, k)
 	}

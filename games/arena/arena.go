@@ -48,7 +48,7 @@ var Schema = &game.Schema{Kinds: []game.Kind{
 		{Name: "aim", Wrap: sim.AimSteps, Interpolate: true, Predicted: true},
 		{Name: "health", Max: 255},
 		{Name: "next_fire", Predicted: true},
-		{Name: "respawn_tick"},
+		{Name: "respawn_tick", Jump: true}, // set at death, cleared at the respawn
 		{Name: "deaths"},
 		{Name: "kills"},
 		{Name: "killed_by"},

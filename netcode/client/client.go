@@ -43,6 +43,10 @@ type Config struct {
 	Transport string
 	// Name is the player's display name (1..24 bytes).
 	Name string
+	// Game is the game this client plays: CreateRoom opens a room of it,
+	// and a quick join looks for one. Empty means the server's default
+	// (Welcome.games[0]).
+	Game string
 	// Dial holds WebSocket options (timeouts, a dialer for a link
 	// conditioner).
 	Dial wsconn.DialOptions
@@ -666,7 +670,7 @@ func (c *Conn) ListRooms(ctx context.Context) ([]*sessionpb.RoomInfo, error) {
 
 // CreateRoom opens a room with capacity seats (0: the server's default).
 func (c *Conn) CreateRoom(ctx context.Context, capacity uint32) (*sessionpb.RoomInfo, error) {
-	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_CreateRoom{CreateRoom: &sessionpb.CreateRoom{Capacity: capacity}}})
+	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_CreateRoom{CreateRoom: &sessionpb.CreateRoom{Capacity: capacity, Game: c.cfg.Game}}})
 	if err != nil {
 		return nil, err
 	}
@@ -687,11 +691,11 @@ func (c *Conn) Join(ctx context.Context, roomID string, spectate bool) (*session
 	quick := roomID == ""
 	reservation := ""
 	for hops := 0; ; hops++ {
-		r, err := c.request(ctx, joinMessage(roomID, spectate, reservation))
+		r, err := c.request(ctx, c.joinMessage(roomID, spectate, reservation))
 		var pe *netcode.Error
 		if err != nil && reservation != "" && quick && errors.As(err, &pe) && seatGone(pe.Code) {
 			roomID, reservation = "", ""
-			r, err = c.request(ctx, joinMessage("", spectate, ""))
+			r, err = c.request(ctx, c.joinMessage("", spectate, ""))
 		}
 		if err != nil {
 			return nil, err
@@ -717,9 +721,9 @@ func (c *Conn) Join(ctx context.Context, roomID string, spectate bool) (*session
 // maxRedirects bounds the servers one Join is redirected to.
 const maxRedirects = 3
 
-func joinMessage(roomID string, spectate bool, reservation string) *sessionpb.ClientMessage {
+func (c *Conn) joinMessage(roomID string, spectate bool, reservation string) *sessionpb.ClientMessage {
 	return &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{
-		RoomId: roomID, Spectate: spectate, Reservation: reservation}}}
+		RoomId: roomID, Spectate: spectate, Reservation: reservation, Game: c.cfg.Game}}}
 }
 
 // seatGone reports whether a refused reservation is worth a new quick join.

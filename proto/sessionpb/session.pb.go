@@ -1719,7 +1719,10 @@ type Field struct {
 	// The own player's value is predicted by the game's client code.
 	Predicted bool `protobuf:"varint,6,opt,name=predicted,proto3" json:"predicted,omitempty"`
 	// A tick number; new entities carry it as an age (snapshot tick − value).
-	Tick          bool `protobuf:"varint,7,opt,name=tick,proto3" json:"tick,omitempty"`
+	Tick bool `protobuf:"varint,7,opt,name=tick,proto3" json:"tick,omitempty"`
+	// A change of this field means the entity jumped (a respawn, a
+	// teleport): clients do not interpolate across it.
+	Jump          bool `protobuf:"varint,8,opt,name=jump,proto3" json:"jump,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1799,6 +1802,13 @@ func (x *Field) GetPredicted() bool {
 func (x *Field) GetTick() bool {
 	if x != nil {
 		return x.Tick
+	}
+	return false
+}
+
+func (x *Field) GetJump() bool {
+	if x != nil {
+		return x.Jump
 	}
 	return false
 }
@@ -2988,7 +2998,7 @@ const file_session_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
 	"\x06fields\x18\x02 \x03(\v2\x11.session.v3.FieldR\x06fields\x12\x18\n" +
 	"\aplayers\x18\x03 \x01(\bR\aplayers\x12\x1c\n" +
-	"\timmutable\x18\x04 \x01(\bR\timmutable\"\xad\x01\n" +
+	"\timmutable\x18\x04 \x01(\bR\timmutable\"\xc1\x01\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06signed\x18\x02 \x01(\bR\x06signed\x12\x10\n" +
@@ -2996,7 +3006,8 @@ const file_session_proto_rawDesc = "" +
 	"\x04wrap\x18\x04 \x01(\rR\x04wrap\x12 \n" +
 	"\vinterpolate\x18\x05 \x01(\bR\vinterpolate\x12\x1c\n" +
 	"\tpredicted\x18\x06 \x01(\bR\tpredicted\x12\x12\n" +
-	"\x04tick\x18\a \x01(\bR\x04tick\"\v\n" +
+	"\x04tick\x18\a \x01(\bR\x04tick\x12\x12\n" +
+	"\x04jump\x18\b \x01(\bR\x04jump\"\v\n" +
 	"\tLeaveRoom\"7\n" +
 	"\x04Left\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
