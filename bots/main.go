@@ -1,6 +1,8 @@
 // Command bots runs a swarm of headless players against a server: each
-// quick-joins (or fills rooms of -room-size), moves and shoots with a simple
-// AI, and the swarm reports what they saw. Run with -h for the flags.
+// quick-joins a room of the game -game names (or fills rooms of
+// -room-size) and plays with that game's brain, and the swarm reports what
+// they saw. The games it can play are in its registry (games.go; -h lists
+// them). Run with -h for the flags.
 //
 // Exit status: 0 when every bot connected and saw no error, 1 otherwise,
 // 2 for bad flags.
@@ -16,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -30,15 +34,18 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	reg := games()
 	fs := flag.NewFlagSet("bots", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: bots [flags]\n\nRuns headless bots against an arena server and reports what they saw.\n\n")
+		fmt.Fprintf(stderr, "Usage: bots [flags]\n\nRuns headless bots against a game server and reports what they saw.\n\n")
+		printGames(stderr, reg)
 		fs.PrintDefaults()
 	}
 	var cfg swarm.Config
-	var jsonPath string
+	var jsonPath, gameName string
 	var seed uint64
+	fs.StringVar(&gameName, "game", reg.Names()[0], "the game the bots play (see the list above)")
 	fs.StringVar(&cfg.URL, "server", "ws://127.0.0.1:8080/ws", "server WebSocket URL")
 	fs.IntVar(&cfg.Bots, "n", 16, "number of bots")
 	fs.IntVar(&cfg.RoomSize, "room-size", 0, "put the bots in rooms of this many (0: quick join)")
@@ -49,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no live progress line on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bots to this file (to check they are not the bottleneck)")
-	fs.BoolVar(&cfg.Cheap, "cheap", false, "load generator: acknowledge snapshots without decoding them, no aiming or prediction checks")
+	fs.BoolVar(&cfg.Cheap, "cheap", false, "load generator: acknowledge snapshots without decoding them; the brain sees no state; no prediction checks")
 	fs.DurationVar(&cfg.Link.Latency, "lag", 0, "link conditioner: round-trip time added on each bot's connection (half each way)")
 	fs.DurationVar(&cfg.Link.Jitter, "jitter", 0, "link conditioner: each chunk's one-way delay varies by up to ± this much")
 	fs.IntVar(&cfg.Link.Bandwidth, "bandwidth", 0, "link conditioner: cap each direction of each bot's connection at this many bytes/s (0: none)")
@@ -65,6 +72,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.Bots < 1 || cfg.Bots > 100_000 || cfg.RoomSize < 0 || cfg.Duration < 0 {
 		fmt.Fprintln(stderr, "bots: -n must be 1..100000, -room-size and -duration not negative")
+		return 2
+	}
+	if cfg.Game = reg.Lookup(gameName); cfg.Game == nil {
+		fmt.Fprintf(stderr, "bots: -game: no game %q (known: %s)\n", gameName, strings.Join(reg.Names(), ", "))
+		return 2
+	}
+	if cfg.Game.Brain == nil {
+		fmt.Fprintf(stderr, "bots: -game: %s has no brain; bots cannot play it\n", gameName)
 		return 2
 	}
 	if cfg.Transport != "auto" && cfg.Transport != "ws" && cfg.Transport != "poll" {
@@ -118,6 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func printSummary(w io.Writer, r *swarm.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "game\t%s\n", r.Game)
 	fmt.Fprintf(tw, "bots\t%d\n", r.Bots)
 	fmt.Fprintf(tw, "connected\t%d (ws %d, poll %d)\n", r.Connected, r.Transport.WS, r.Transport.Poll)
 	fmt.Fprintf(tw, "errors\t%d\n", r.Errors)
@@ -131,6 +147,9 @@ func printSummary(w io.Writer, r *swarm.Report) {
 	}
 	fmt.Fprintf(tw, "measured\t%.1f s\n", r.DurationS)
 	fmt.Fprintf(tw, "snapshots/s per bot\t%.1f\n", r.SnapshotsPerBotS)
+	if len(r.SnapshotDelivery) > 0 {
+		fmt.Fprintf(tw, "snapshot delivery\tworst bot %.1f%% of those sent\n", 100*slices.Min(r.SnapshotDelivery))
+	}
 	fmt.Fprintf(tw, "bytes/s down per bot\t%.0f\n", r.BytesDownPerBotS)
 	fmt.Fprintf(tw, "bytes/s up per bot\t%.0f\n", r.BytesUpPerBotS)
 	fmt.Fprintf(tw, "input→ack ms\tp50 %.2f  p99 %.2f  max %.2f\n", r.InputAckMs.P50, r.InputAckMs.P99, r.InputAckMs.Max)

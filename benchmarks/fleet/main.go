@@ -27,6 +27,7 @@ import (
 
 	"github.com/arenaserver/arena/bots/serverproc"
 	"github.com/arenaserver/arena/bots/swarm"
+	"github.com/arenaserver/arena/games/arena"
 )
 
 func main() {
@@ -88,7 +89,7 @@ func run(ctx context.Context, nodes, bots, rate, roomSize int, duration time.Dur
 	joined0 = idle1
 	measured := make(chan struct{})
 	rep, err := swarm.Run(ctx, swarm.Config{
-		URL: "ws://" + procs[0].Addr + "/ws", Bots: bots, Duration: duration, Seed: 1, ConnectRate: rate, Transport: "ws",
+		Game: arena.Def, URL: "ws://" + procs[0].Addr + "/ws", Bots: bots, Duration: duration, Seed: 1, ConnectRate: rate, Transport: "ws",
 		OnMeasure: func(int) {
 			play0, _ = redisStats(ctx, rdb)
 			go func() {

@@ -34,6 +34,8 @@ import (
 
 	"github.com/arenaserver/arena/bots/serverproc"
 	"github.com/arenaserver/arena/bots/swarm"
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena"
 	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
@@ -92,7 +94,7 @@ func transports(ctx context.Context, srv *serverproc.Proc, n int, dur time.Durat
 	for _, tr := range []string{"ws", "poll"} {
 		var cpu0 float64
 		var t0 time.Time
-		cfg := swarm.Config{URL: "ws://" + srv.Addr + "/ws", Bots: n, RoomSize: 16, Duration: dur, Seed: 1,
+		cfg := swarm.Config{Game: arena.Def, URL: "ws://" + srv.Addr + "/ws", Bots: n, RoomSize: 16, Duration: dur, Seed: 1,
 			Transport: tr, OnMeasure: func(int) { cpu0, t0 = cpuSeconds(srv.Pid()), time.Now() }}
 		rep, err := swarm.Run(ctx, cfg)
 		check(err)
@@ -164,7 +166,7 @@ func (p *proxy) cutAll() int {
 // resumeBot is one client of the resume run.
 type resumeBot struct {
 	conn    *client.Conn
-	player  sim.PlayerID
+	player  game.PlayerID
 	mu      sync.Mutex
 	resumed time.Time // when the Welcome of the resume arrived
 	bytesAt uint64    // BytesIn at that moment (the Welcome included)
@@ -199,7 +201,8 @@ func resume(ctx context.Context, srv *serverproc.Proc, n int) {
 				if !b.want.CompareAndSwap(true, false) {
 					return
 				}
-				full := netcode.AppendSnapshotFrame(nil, s.Tick, 0, s.InputAck, netcode.AppendDelta(nil, nil, s.State))
+				var enc netcode.Encoder
+				full := netcode.AppendSnapshotFrame(nil, s.Tick, 0, s.InputAck, enc.Append(nil, nil, nil, s.State, nil))
 				b.mu.Lock()
 				b.back, b.backBy, b.backAge = time.Now(), s.Bytes, s.BaselineAge
 				b.total = c.Stats().BytesIn - b.bytesAt + uint64(s.Bytes)
@@ -218,7 +221,7 @@ func resume(ctx context.Context, srv *serverproc.Proc, n int) {
 		}
 		j, err := c.Join(ctx, id.(string), false)
 		check(err)
-		b.player = sim.PlayerID(j.GetPlayerId())
+		b.player = game.PlayerID(j.GetPlayerId())
 		wg.Go(func() { play(ctx, c, uint64(i)) })
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -299,6 +302,7 @@ func play(ctx context.Context, c *client.Conn, seed uint64) {
 	defer tk.Stop()
 	dirs := []sim.Buttons{0, sim.ButtonUp, sim.ButtonDown, sim.ButtonLeft, sim.ButtonRight}
 	b := sim.Buttons(0)
+	var in []byte
 	for i := 0; ; i++ {
 		select {
 		case <-ctx.Done():
@@ -310,7 +314,8 @@ func play(ctx context.Context, c *client.Conn, seed uint64) {
 		if i%30 == 0 {
 			b = dirs[rnd.IntN(len(dirs))]
 		}
-		if _, err := c.SendInput(sim.Input{Buttons: b, Aim: uint16(rnd.IntN(1024))}); err != nil {
+		in = arena.AppendInput(in[:0], b, uint16(rnd.IntN(1024)))
+		if _, err := c.SendInput(in, 0); err != nil {
 			return
 		}
 	}

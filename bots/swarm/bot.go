@@ -2,64 +2,69 @@ package swarm
 
 import (
 	"context"
-	"math"
-	"math/rand/v2"
+	"fmt"
 	"sync"
 	"time"
 
-	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
-// bot is one headless player: a protocol client with a simple AI. Its
-// input loop and the client's read goroutine share the fields under mu.
+// bot is one headless player: a protocol client that plays with its game's
+// Brain. Its input loop and the client's read goroutine share the fields
+// under mu.
 type bot struct {
 	id    int
-	rng   *rand.Rand // owned by the input loop
-	cheap bool       // a load generator: no state decoded, no aim, no prediction
+	def   *game.Def
+	cheap bool // a load generator: no state decoded, no prediction
 
-	mu       sync.Mutex // guards the fields below
-	conn     *client.Conn
-	lean     *leanConn // instead of conn, for a cheap bot
-	world    sim.Config
-	player   sim.PlayerID
-	self     sim.Player
-	selfOK   bool
-	ack      uint32      // input ack of the newest snapshot
-	tick     uint32      // tick of the newest snapshot: what the bot aims at
-	enemies  []sim.Point // living opponents in the newest snapshot
-	sent     [128]sim.Input
-	predicts [128]prediction
-	lat      Histogram
-	window   Histogram // latencies since the last progress line
-	checks   uint64    // predictions compared with the server
-	misses   uint64    // of which the server disagreed
-	snaps    uint64    // snapshots received
+	mu     sync.Mutex // guards the fields below
+	conn   *client.Conn
+	lean   *leanConn // instead of conn, for a cheap bot on a bare WebSocket
+	player game.PlayerID
+	newest *game.Table // copy of the newest snapshot's state; nil until one, and for a cheap bot
+	ack    uint32      // input ack of the newest snapshot
+	tick   uint32      // tick of the newest snapshot
+	names  map[game.PlayerID]string
+	// pred checks the own player's predictions; nil when the bot does
+	// not. Set by joined before the input loop starts; the loop uses its
+	// own fields without mu, the read goroutine its records under mu.
+	pred   *predictor
+	lat    Histogram
+	window Histogram // latencies since the last progress line
+	checks uint64    // predictions compared with the server
+	misses uint64    // of which the server disagreed
+	snaps  uint64    // snapshots received
 	// joinTime is how long the join took; redirected, whether a redirect
 	// moved the bot to another server on the way.
 	joinTime   time.Duration
 	redirected bool
+	// snapshotRate and tickRate are the server's (Welcome): how many
+	// snapshots a tick span should bring.
+	snapshotRate, tickRate uint32
 
-	// Owned by the input loop.
-	move      sim.Buttons
-	moveUntil int
-	aim       uint16
+	// Owned by the input loop (set by joined before it starts).
+	out     sender
+	brain   game.Brain
+	scene   game.Scene
+	move    game.Move
+	view    *game.Table // the loop's copy of newest: scene.Newest
+	viewAck uint32      // view's input ack
+	ackedAt uint32      // newest snapshot tick acknowledged
 }
 
-// prediction is where the bot expected its player after input seq.
-type prediction struct {
-	seq    uint32
-	x, y   int32
-	deaths uint32
+// sender is what a rich bot's input loop needs of its connection: a
+// *client.Conn, or a test's fake.
+type sender interface {
+	SendInput(input []byte, viewTick uint32) (uint32, error)
+	Ack() error
+	Emit(name string, payload []byte) error
 }
 
-// directions a bot picks from; the zero entry stands still.
-var directions = []sim.Buttons{
-	0, sim.ButtonUp, sim.ButtonDown, sim.ButtonLeft, sim.ButtonRight,
-	sim.ButtonUp | sim.ButtonLeft, sim.ButtonUp | sim.ButtonRight,
-	sim.ButtonDown | sim.ButtonLeft, sim.ButtonDown | sim.ButtonRight,
+func newBot(id int, def *game.Def, seed uint64, cheap bool) *bot {
+	return &bot{id: id, def: def, cheap: cheap, brain: def.Brain(seed)}
 }
 
 // onSnapshot runs on the client's read goroutine.
@@ -67,32 +72,20 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.snaps++
+	b.ack, b.tick = s.InputAck, s.Tick
 	if s.State == nil { // cheap: nothing decoded, only acknowledged
-		b.ack, b.tick = s.InputAck, s.Tick
 		return
 	}
-	b.enemies = b.enemies[:0]
-	b.selfOK = false
-	for i := range s.State.Players {
-		p := &s.State.Players[i]
-		if p.ID == b.player {
-			b.self, b.selfOK = *p, true
-			continue
-		}
-		if p.Alive() {
-			b.enemies = append(b.enemies, sim.Point{X: p.X, Y: p.Y})
-		}
+	if b.newest == nil {
+		b.newest = game.NewTable(s.State.Schema)
 	}
-	b.ack = s.InputAck
-	b.tick = s.Tick
-	// Compare with what the bot predicted for the input just acknowledged:
-	// with no collisions between players, only a death, a respawn or a
-	// late input (which the server replaces by the previous one) can make
-	// the server disagree.
-	if pr := b.predicts[s.InputAck%128]; b.selfOK && pr.seq == s.InputAck && s.InputAck != 0 &&
-		b.self.Alive() && b.self.Deaths == pr.deaths {
-		b.checks++
-		if pr.x != b.self.X || pr.y != b.self.Y {
+	b.newest.CopyFrom(s.State)
+	if b.pred != nil {
+		checked, missed := b.pred.check(s.State, s.InputAck)
+		if checked {
+			b.checks++
+		}
+		if missed {
 			b.misses++
 		}
 	}
@@ -105,67 +98,116 @@ func (b *bot) onInputAck(d time.Duration) {
 	b.mu.Unlock()
 }
 
-// decide picks this tick's input: change direction about every half
-// second, aim at the nearest living opponent, fire about twice a second
-// when there is one. A cheap bot, which sees no state, sweeps its aim and
-// fires about twice a second regardless.
-func (b *bot) decide(tick int, tickRate int) sim.Input {
-	if tick >= b.moveUntil {
-		b.move = directions[b.rng.IntN(len(directions))]
-		b.moveUntil = tick + tickRate/4 + b.rng.IntN(tickRate/2+1)
-	}
-	if b.cheap {
-		b.aim = uint16((int(b.aim) + b.rng.IntN(9) - 4 + sim.AimSteps) % sim.AimSteps)
-		in := sim.Input{Buttons: b.move, Aim: b.aim}
-		if b.rng.IntN(tickRate) < 2 {
-			in.Buttons |= sim.ButtonFire
-		}
-		return in
+func (b *bot) onRoster(r *sessionpb.Roster) {
+	names := make(map[game.PlayerID]string, len(r.GetPlayers()))
+	for _, p := range r.GetPlayers() {
+		names[game.PlayerID(p.GetId())] = p.GetName()
 	}
 	b.mu.Lock()
-	self, ok, seen := b.self, b.selfOK, b.tick
-	var target sim.Point
-	best := int64(math.MaxInt64)
-	for _, e := range b.enemies {
-		dx, dy := int64(e.X-self.X), int64(e.Y-self.Y)
-		if d := dx*dx + dy*dy; d < best {
-			best, target = d, e
-		}
-	}
+	b.names = names // never changed once published: the input loop reads it unlocked
 	b.mu.Unlock()
-	// The bot aims at the newest snapshot's positions: that is its view
-	// tick, against which the server judges its shots (lag compensation).
-	in := sim.Input{Buttons: b.move, ViewTick: seen}
-	if ok && best != math.MaxInt64 {
-		angle := math.Atan2(float64(target.Y-self.Y), float64(target.X-self.X))
-		b.aim = uint16(int(math.Round(angle/(2*math.Pi)*sim.AimSteps)+sim.AimSteps) % sim.AimSteps)
-		if b.rng.IntN(tickRate) < 2 {
-			in.Buttons |= sim.ButtonFire
-		}
-	}
-	in.Aim = b.aim
-	return in
 }
 
-// send sends in and records where the bot expects its player once the
-// server applies it: the newest server position plus every input the server
-// has not acknowledged yet, replayed with the game's own movement code.
-func (b *bot) send(in sim.Input) error {
+// joined checks that the room plays the bot's game and prepares the input
+// loop: the game's client rules from Joined.describe and, for a bot that
+// decodes state, the prediction check. out is where the loop sends.
+func (b *bot) joined(j *sessionpb.Joined, out sender) error {
+	if j.GetGame() != b.def.Name {
+		return fmt.Errorf("joined a room of %q, not %q", j.GetGame(), b.def.Name)
+	}
+	var cl game.Client
+	if b.def.Client != nil {
+		var err error
+		if cl, err = b.def.Client(j.GetDescribe()); err != nil {
+			return fmt.Errorf("the room's describe: %w", err)
+		}
+	}
+	self := game.PlayerID(j.GetPlayerId())
+	var pred *predictor
+	if !b.cheap {
+		schema, err := netcode.SchemaFromProto(j.GetSchema())
+		if err != nil {
+			return err
+		}
+		if !schema.Equal(b.def.Schema) {
+			return fmt.Errorf("the server's schema of %s differs from this build's", b.def.Name)
+		}
+		pred = newPredictor(cl, b.def.Schema, self)
+	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	seq, err := b.conn.SendInput(in)
-	if err != nil {
-		return err
+	b.player, b.pred = self, pred
+	b.mu.Unlock()
+	b.out = out
+	b.scene = game.Scene{Game: b.def.Name, Describe: j.GetDescribe(), Client: cl, Self: self}
+	return nil
+}
+
+// step is one tick of the input loop: the brain decides on the newest
+// snapshot, and the bot sends its move. A game with TickInputs gets an
+// input every tick (empty ones too), with the newest snapshot's tick as
+// its view tick; another game gets one only when the brain made one, and
+// otherwise an acknowledgement when a snapshot arrived since the last.
+func (b *bot) step() error {
+	b.mu.Lock()
+	tick, ack := b.tick, b.ack
+	fresh := b.newest != nil && (b.view == nil || b.view.Tick != b.newest.Tick)
+	if fresh {
+		if b.view == nil {
+			b.view = game.NewTable(b.newest.Schema)
+		}
+		b.view.CopyFrom(b.newest)
+		b.viewAck = ack
 	}
-	b.sent[seq%128] = in
-	if b.cheap || !b.selfOK || !b.self.Alive() || seq-b.ack >= 100 {
-		return nil
+	b.scene.Names = b.names
+	b.mu.Unlock()
+
+	s := &b.scene
+	s.Ready = b.view != nil
+	if s.Ready {
+		s.Newest, s.Shown = b.view, b.view // a bot draws nothing: others are where the snapshot has them
+		s.RenderTick = float64(b.view.Tick)
 	}
-	p := b.self
-	for s := b.ack + 1; s <= seq; s++ {
-		b.world.MovePlayer(&p, b.sent[s%128])
+	p := b.pred
+	if p != nil && fresh {
+		p.rebase(b.view, b.viewAck)
 	}
-	b.predicts[seq%128] = prediction{seq: seq, x: p.X, y: p.Y, deaths: p.Deaths}
+	if p != nil && p.valid {
+		s.Predicted, s.PredictedTick = p.table, float64(p.tickOf(p.lastSeq))
+	} else {
+		s.Predicted, s.PredictedTick = nil, 0
+	}
+
+	b.move.Reset()
+	b.brain.Act(s, &b.move)
+
+	if b.def.TickInputs || len(b.move.Input) > 0 {
+		viewTick := tick // the bot looks at the newest snapshot: lag compensation judges its shots there
+		if b.cheap {
+			viewTick = 0
+		}
+		seq, err := b.out.SendInput(b.move.Input, viewTick)
+		if err != nil {
+			return err
+		}
+		b.ackedAt = tick // an input batch carries the acknowledgement
+		if p != nil {
+			if row := p.sentInput(seq, b.move.Input); row != nil {
+				b.mu.Lock()
+				p.record(seq, row)
+				b.mu.Unlock()
+			}
+		}
+	} else if tick > b.ackedAt {
+		if err := b.out.Ack(); err != nil {
+			return err
+		}
+		b.ackedAt = tick
+	}
+	for _, e := range b.move.Events {
+		if err := b.out.Emit(e.Name, e.Payload); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -190,16 +232,8 @@ func (b *bot) play(ctx context.Context, tickRate int) error {
 		case <-b.conn.Done():
 			return b.conn.Err()
 		}
-		if err := b.send(b.decide(n, tickRate)); err != nil {
+		if err := b.step(); err != nil {
 			return err
 		}
 	}
-}
-
-// joined records the room's rules and the bot's player id.
-func (b *bot) joined(j *sessionpb.Joined) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.world = netcode.SimConfig(j.GetArena())
-	b.player = sim.PlayerID(j.GetPlayerId())
 }

@@ -11,19 +11,20 @@ import (
 	"github.com/lxzan/gws"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // leanConn is the cheap bots' connection: a bare WebSocket speaking just
-// enough of the protocol to join a room, send inputs and acknowledge
-// snapshots (parsed in place, never decoded), so a single core can load a
-// server with thousands of players. It never resumes: a broken connection
-// ends the bot.
+// enough of the protocol to join a room, send inputs and events and
+// acknowledge snapshots (parsed in place, never decoded), so a single core
+// can load a server with thousands of players. It never resumes: a broken
+// connection ends the bot.
 type leanConn struct {
 	b      *bot
+	game   string // the game to create and quick-join rooms of
 	socket *gws.Conn
+	w      frameWriter // socket, or a test's fake
 	done   chan struct{}
 	once   sync.Once
 
@@ -32,9 +33,9 @@ type leanConn struct {
 	ackTick  uint32     // newest snapshot tick
 	inputAck uint32     // newest input acknowledged
 	nextSeq  uint32     // last input sequence number
-	outSeq   uint32     // last reliable client frame (requests)
+	outSeq   uint32     // last reliable client frame (requests, events)
 	sent     [128]int64 // send time (unix ns) of input seq%128
-	ins      [128]sim.Input
+	ins      [128][]byte
 	err      error
 
 	replies chan *sessionpb.ServerMessage // replies to the handshake and to requests
@@ -43,18 +44,25 @@ type leanConn struct {
 
 	// Owned by the input loop (write also by the handshake before it).
 	frame    []byte
-	btn, aim []uint32
+	batch    [][]byte  // the inputs of frame; they alias ins
+	ackedAt  uint32    // newest snapshot tick acknowledged
 	deadline time.Time // the write deadline last set
 }
 
+// frameWriter is the part of a *gws.Conn that the lean bot writes with.
+type frameWriter interface {
+	WriteMessage(opcode gws.Opcode, payload []byte) error
+	SetWriteDeadline(t time.Time) error
+}
+
 // dialLean connects, says Hello and returns once the Welcome arrived.
-func dialLean(ctx context.Context, url, name string, b *bot) (*leanConn, *sessionpb.Welcome, error) {
-	c := &leanConn{b: b, done: make(chan struct{}), replies: make(chan *sessionpb.ServerMessage, 4)}
+func dialLean(ctx context.Context, url, name, gameName string, b *bot) (*leanConn, *sessionpb.Welcome, error) {
+	c := &leanConn{b: b, game: gameName, done: make(chan struct{}), replies: make(chan *sessionpb.ServerMessage, 4)}
 	socket, _, err := gws.NewClient(c, &gws.ClientOption{Addr: url, HandshakeTimeout: 5 * time.Second})
 	if err != nil {
 		return nil, nil, err
 	}
-	c.socket = socket
+	c.socket, c.w = socket, socket
 	go socket.ReadLoop()
 	reply, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Hello{Hello: &sessionpb.Hello{
 		ProtocolVersion: netcode.ProtocolVersion, Name: name}}}, false)
@@ -99,7 +107,7 @@ func (c *leanConn) request(ctx context.Context, m *sessionpb.ClientMessage, reli
 }
 
 func (c *leanConn) createRoom(ctx context.Context, capacity uint32) (string, error) {
-	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_CreateRoom{CreateRoom: &sessionpb.CreateRoom{Capacity: capacity}}}, true)
+	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_CreateRoom{CreateRoom: &sessionpb.CreateRoom{Capacity: capacity, Game: c.game}}}, true)
 	if err != nil {
 		return "", err
 	}
@@ -107,7 +115,7 @@ func (c *leanConn) createRoom(ctx context.Context, capacity uint32) (string, err
 }
 
 func (c *leanConn) join(ctx context.Context, roomID string) (*sessionpb.Joined, error) {
-	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{RoomId: roomID}}}, true)
+	r, err := c.request(ctx, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_JoinRoom{JoinRoom: &sessionpb.JoinRoom{RoomId: roomID, Game: c.game}}}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -122,32 +130,81 @@ func (c *leanConn) write(frame []byte) error {
 	// write costs a timer update per input.
 	if now := time.Now(); c.deadline.Sub(now) < time.Second {
 		c.deadline = now.Add(2 * time.Second)
-		_ = c.socket.SetWriteDeadline(c.deadline)
+		_ = c.w.SetWriteDeadline(c.deadline)
 	}
-	if err := c.socket.WriteMessage(gws.OpcodeBinary, frame); err != nil {
+	if err := c.w.WriteMessage(gws.OpcodeBinary, frame); err != nil {
 		return err
 	}
 	c.bytesOut.Add(uint64(len(frame)))
 	return nil
 }
 
-// sendInput numbers in and sends it with up to two unacknowledged inputs,
-// the newest snapshot tick and the newest reliable seq as acknowledgements.
-func (c *leanConn) sendInput(in sim.Input) error {
+// sendInput numbers in (copied) and sends it with up to two
+// unacknowledged inputs, the newest snapshot tick and the newest reliable
+// seq as acknowledgements.
+func (c *leanConn) sendInput(in []byte) error {
 	c.mu.Lock()
 	c.nextSeq++
 	seq := c.nextSeq
 	c.sent[seq%128] = time.Now().UnixNano()
-	c.ins[seq%128] = in
+	c.ins[seq%128] = append(c.ins[seq%128][:0], in...)
 	first := max(c.inputAck+1, seq-min(seq-1, 2))
-	c.btn, c.aim = c.btn[:0], c.aim[:0]
+	c.batch = c.batch[:0]
 	for s := first; s <= seq; s++ {
-		c.btn = append(c.btn, uint32(c.ins[s%128].Buttons))
-		c.aim = append(c.aim, uint32(c.ins[s%128].Aim))
+		c.batch = append(c.batch, c.ins[s%128])
 	}
-	c.frame = netcode.AppendInputFrame(c.frame[:0], c.lastSeq, first, c.btn, c.aim, c.ackTick, 0)
+	c.frame = netcode.AppendInputFrame(c.frame[:0], c.lastSeq, first, c.batch, c.ackTick, 0)
+	c.ackedAt = c.ackTick
 	c.mu.Unlock()
 	return c.write(c.frame)
+}
+
+// ack acknowledges the newest snapshot with an input batch without inputs
+// (what client.Conn.Ack sends), when one arrived since the last
+// acknowledgement.
+func (c *leanConn) ack() error {
+	c.mu.Lock()
+	if c.ackTick <= c.ackedAt {
+		c.mu.Unlock()
+		return nil
+	}
+	c.ackedAt = c.ackTick
+	c.frame = netcode.AppendInputFrame(c.frame[:0], c.lastSeq, 0, nil, c.ackTick, 0)
+	c.mu.Unlock()
+	return c.write(c.frame)
+}
+
+// emit sends a named event as a reliable frame (the lean bot never resends
+// one: it never resumes).
+func (c *leanConn) emit(name string, payload []byte) error {
+	m := &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Event{Event: &sessionpb.Event{Name: name, Payload: payload}}}
+	c.mu.Lock()
+	c.outSeq++
+	m.Seq, m.AckSeq = c.outSeq, c.lastSeq
+	c.mu.Unlock()
+	return c.write(netcode.Marshal(m))
+}
+
+// step is one tick of a lean bot: its brain decides on a Scene that is
+// never Ready, and the move goes out as runBot's step sends it (an input
+// every tick for a TickInputs game, else only a non-empty one or an
+// acknowledgement; then the events).
+func (c *leanConn) step(b *bot) error {
+	b.move.Reset()
+	b.brain.Act(&b.scene, &b.move)
+	var err error
+	if b.def.TickInputs || len(b.move.Input) > 0 {
+		err = c.sendInput(b.move.Input)
+	} else {
+		err = c.ack()
+	}
+	for _, e := range b.move.Events {
+		if err != nil {
+			break
+		}
+		err = c.emit(e.Name, e.Payload)
+	}
+	return err
 }
 
 // OnMessage runs on the read goroutine: snapshots are parsed in place;
@@ -265,7 +322,7 @@ func (c *leanConn) stats() (in, out uint64) { return c.bytesIn.Load(), c.bytesOu
 
 // runLean is runBot for a cheap bot.
 func (s *swarm) runLean(ctx context.Context, b *bot, rooms *roomDirectory, signal func()) error {
-	c, w, err := dialLean(ctx, s.cfg.URL, fmt.Sprintf("bot-%d", b.id), b)
+	c, w, err := dialLean(ctx, s.cfg.URL, fmt.Sprintf("bot-%d", b.id), s.cfg.Game.Name, b)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
@@ -287,8 +344,11 @@ func (s *swarm) runLean(ctx context.Context, b *bot, rooms *roomDirectory, signa
 	}
 	b.mu.Lock()
 	b.joinTime = time.Since(joinStart)
+	b.tickRate, b.snapshotRate = w.GetTickRate(), w.GetSnapshotRate()
 	b.mu.Unlock()
-	b.joined(j)
+	if err := b.joined(j, nil); err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
 	s.connected.Add(1)
 	signal()
 
@@ -312,7 +372,7 @@ func (s *swarm) runLean(ctx context.Context, b *bot, rooms *roomDirectory, signa
 			return c.cause()
 		case <-timer.C:
 		}
-		if err := c.sendInput(b.decide(n, tickRate)); err != nil {
+		if err := c.step(b); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -1,10 +1,12 @@
 // Package swarm runs many headless bots against a server: each connects,
-// joins a match and plays with a simple AI, while the swarm measures what
-// the players see (snapshot rate, bandwidth, input→ack latency, prediction
-// agreement) and reports it live and at the end.
+// joins a match of the configured game and plays with that game's Brain,
+// while the swarm measures what the players see (snapshot rate and
+// delivery, bandwidth, input→ack latency, prediction agreement) and
+// reports it live and at the end.
 //
 // Bots are clients without a renderer: swarm uses the same client package
-// as the desktop client and never imports the server.
+// as the desktop client and the game API, and never imports the server or
+// a game (the bots command's registry hands it one).
 package swarm
 
 import (
@@ -12,11 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/netcode/linkcond"
@@ -24,8 +26,12 @@ import (
 	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
-// Config is a swarm's settings. Zero fields take defaults.
+// Config is a swarm's settings. Zero fields take defaults, except Game.
 type Config struct {
+	// Game is the game the bots play: they quick-join or create rooms of
+	// it, and each plays with Game.Brain(Seed+i). Required, with a Brain
+	// (the bots command takes it from its registry: arena by default).
+	Game *game.Def
 	// URL is the server's WebSocket endpoint. Default ws://127.0.0.1:8080/ws.
 	URL string
 	// Bots is how many bots to run. Default 16.
@@ -52,8 +58,9 @@ type Config struct {
 	// its jitter with Link.Seed+i. Default: none.
 	Link linkcond.Config
 	// Cheap makes every bot a load generator: it acknowledges and measures
-	// snapshots without decoding their state, sweeps its aim instead of
-	// aiming, and does not check its prediction. Over WebSocket without a
+	// snapshots without decoding their state, its brain sees a Scene that
+	// is never Ready (the arena's sweeps its aim instead of aiming), and it
+	// does not check its prediction. Over WebSocket without a
 	// link conditioner it runs on a bare connection (no resume, no
 	// heartbeat echo), about 0.9 of a core for 960 bots; otherwise on the
 	// full client without state decoding.
@@ -69,6 +76,7 @@ type Config struct {
 // Report is what a run measured. Its JSON form is read by other tools: keep
 // the field names.
 type Report struct {
+	Game             string     `json:"game"`
 	Bots             int        `json:"bots"`
 	Connected        int        `json:"connected"`
 	Errors           int        `json:"errors"`
@@ -85,6 +93,11 @@ type Report struct {
 	ErrorList        []string  `json:"-"` // the first errors seen, for humans
 	Resumes          uint64    `json:"-"` // sessions resumed after a lost connection
 	SnapshotRates    []float64 `json:"-"` // per connected bot, snapshots/s
+	// SnapshotDelivery is, per connected bot, the snapshots it received
+	// over those the server sent in the ticks the window spanned (the
+	// server's tick and snapshot rates): 1 when none was skipped, whatever
+	// the wall clock did.
+	SnapshotDelivery []float64 `json:"-"`
 	// Fleets: bots a redirect moved to another server than Config.URL,
 	// and the join latency (JoinRoom sent to Joined received, redirect and
 	// new session included) of the bots seated directly and of those.
@@ -109,7 +122,16 @@ type Transports struct {
 // Failed reports whether any bot failed to connect or saw an error.
 func (r *Report) Failed() bool { return r.Errors > 0 || r.Connected < r.Bots }
 
-func (c *Config) fill() {
+// ErrConfig is wrapped by Run's errors about its Config.
+var ErrConfig = errors.New("swarm: invalid config")
+
+func (c *Config) fill() error {
+	if c.Game == nil {
+		return fmt.Errorf("%w: no game", ErrConfig)
+	}
+	if c.Game.Brain == nil {
+		return fmt.Errorf("%w: game %s has no brain: bots cannot play it", ErrConfig, c.Game.Name)
+	}
 	if c.URL == "" {
 		c.URL = "ws://127.0.0.1:8080/ws"
 	}
@@ -122,6 +144,7 @@ func (c *Config) fill() {
 	if c.Transport == "" {
 		c.Transport = "auto"
 	}
+	return nil
 }
 
 // swarm is one run's shared state.
@@ -147,7 +170,9 @@ func (s *swarm) fail(b *bot, err error) {
 // one connected (or until ctx ends), and reports. It returns an error only
 // when it could not run at all; failing bots are counted in the report.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	cfg.fill()
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
 	s := &swarm{cfg: cfg}
 	playCtx, stopPlay := context.WithCancel(ctx)
 	defer stopPlay()
@@ -158,7 +183,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	pace := time.NewTicker(time.Second / time.Duration(cfg.ConnectRate))
 	defer pace.Stop()
 	for i := range cfg.Bots {
-		b := &bot{id: i, rng: rand.New(rand.NewPCG(cfg.Seed+uint64(i), 0x5eed)), cheap: cfg.Cheap}
+		b := newBot(i, cfg.Game, cfg.Seed+uint64(i), cfg.Cheap)
 		s.bots = append(s.bots, b)
 		select {
 		case <-pace.C:
@@ -229,9 +254,9 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 		dial.DialContext, poll.DialContext = d, d
 	}
 	conn, err := client.Dial(ctx, client.Config{
-		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Dial: dial, Poll: poll, Transport: s.cfg.Transport,
-		Seed:       s.cfg.Seed + uint64(b.id) + 1,
-		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck, SkipState: s.cfg.Cheap,
+		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Game: s.cfg.Game.Name, Dial: dial, Poll: poll,
+		Transport: s.cfg.Transport, Seed: s.cfg.Seed + uint64(b.id) + 1,
+		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck, OnRoster: b.onRoster, SkipState: s.cfg.Cheap,
 		OnError: func(e *netcode.Error) {
 			select {
 			case protoErr <- e:
@@ -252,15 +277,19 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 	if err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
+	w := conn.Welcome()
 	b.mu.Lock()
 	b.joinTime, b.redirected = time.Since(joinStart), conn.Stats().Moves > 0
+	b.tickRate, b.snapshotRate = w.GetTickRate(), w.GetSnapshotRate()
 	b.mu.Unlock()
-	b.joined(j)
+	if err := b.joined(j, conn); err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
 	s.connected.Add(1)
 	signal()
 
 	playErr := make(chan error, 1)
-	go func() { playErr <- b.play(ctx, int(conn.Welcome().GetTickRate())) }()
+	go func() { playErr <- b.play(ctx, int(w.GetTickRate())) }()
 	playDone := false
 	select {
 	case err = <-playErr: // nil when ctx ended, else the connection broke
@@ -337,9 +366,10 @@ func (d *roomDirectory) get(ctx context.Context, group int, create func() (strin
 
 type totals struct {
 	snapshots, bytesIn, bytesOut uint64
-	perBot                       []uint64
-	ws, poll                     int    // bots by the transport they are on
-	resumes                      uint64 // reconnections that resumed a session
+	perBot                       []uint64 // snapshots received by each bot
+	ticks                        []uint32 // each bot's newest snapshot tick
+	ws, poll                     int      // bots by the transport they are on
+	resumes                      uint64   // reconnections that resumed a session
 }
 
 func (s *swarm) totals() totals {
@@ -347,7 +377,7 @@ func (s *swarm) totals() totals {
 	for _, b := range s.bots {
 		b.mu.Lock()
 		c, lean := b.conn, b.lean
-		snaps := b.snaps
+		snaps, tick := b.snaps, b.tick
 		b.mu.Unlock()
 		if lean != nil {
 			in, out := lean.stats()
@@ -369,6 +399,7 @@ func (s *swarm) totals() totals {
 		}
 		t.snapshots += snaps
 		t.perBot = append(t.perBot, snaps)
+		t.ticks = append(t.ticks, tick)
 	}
 	return t
 }
@@ -376,7 +407,7 @@ func (s *swarm) totals() totals {
 func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 	secs := elapsed.Seconds()
 	r := &Report{
-		Bots: s.cfg.Bots, Connected: int(s.connected.Load()), Errors: int(s.failed.Load()),
+		Game: s.cfg.Game.Name, Bots: s.cfg.Bots, Connected: int(s.connected.Load()), Errors: int(s.failed.Load()),
 		DurationS: secs,
 	}
 	r.Transport = Transports{WS: end.ws, Poll: end.poll}
@@ -394,9 +425,12 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 		r.PredictionChecks += b.checks
 		r.PredictionMisses += b.misses
 		connected := (b.conn != nil || b.lean != nil) && b.player != 0
+		tickRate, snapshotRate := b.tickRate, b.snapshotRate
 		b.mu.Unlock()
 		if connected && secs > 0 {
-			r.SnapshotRates = append(r.SnapshotRates, float64(end.perBot[i]-base.perBot[i])/secs)
+			got := end.perBot[i] - base.perBot[i]
+			r.SnapshotRates = append(r.SnapshotRates, float64(got)/secs)
+			r.SnapshotDelivery = append(r.SnapshotDelivery, delivery(got, base.ticks[i], end.ticks[i], tickRate, snapshotRate))
 		}
 	}
 	if n := float64(max(r.Connected, 1)); secs > 0 {
@@ -411,6 +445,18 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 	r.ErrorList = append(r.ErrorList, s.errs...)
 	s.errMu.Unlock()
 	return r
+}
+
+// delivery is the share of the snapshots sent between ticks from and to
+// (snapshotRate of every tickRate ticks) that a bot received: got, counted
+// from the snapshot after from through the one at to. 0 when the window
+// spans no snapshot.
+func delivery(got uint64, from, to, tickRate, snapshotRate uint32) float64 {
+	if to <= from || tickRate == 0 || snapshotRate == 0 {
+		return 0
+	}
+	sent := float64(to-from) * float64(snapshotRate) / float64(tickRate)
+	return float64(got) / sent
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
