@@ -160,6 +160,8 @@ func printSummary(w io.Writer, r *swarm.Report) {
 		}
 		fmt.Fprintf(tw, "prediction\t%d checked, %d corrected (%.2f%%, %.2f per bot-minute)\n", r.PredictionChecks, r.PredictionMisses,
 			100*float64(r.PredictionMisses)/float64(r.PredictionChecks), perMin)
+		fmt.Fprintf(tw, "prediction, not compared\t%d after an interaction, %d applied on other ticks than predicted\n",
+			r.PredictionInteractions, r.PredictionRetimed)
 	}
 	tw.Flush()
 }

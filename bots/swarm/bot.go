@@ -36,7 +36,10 @@ type bot struct {
 	window Histogram // latencies since the last progress line
 	checks uint64    // predictions compared with the server
 	misses uint64    // of which the server disagreed
-	snaps  uint64    // snapshots received
+	// Predictions not compared: an interaction changed the player, or
+	// the server applied the inputs on other ticks than predicted.
+	interactions, retimed uint64
+	snaps                 uint64 // snapshots received
 	// joinTime is how long the join took; redirected, whether a redirect
 	// moved the bot to another server on the way.
 	joinTime   time.Duration
@@ -81,12 +84,16 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 	}
 	b.newest.CopyFrom(s.State)
 	if b.pred != nil {
-		checked, missed := b.pred.check(s.State, s.InputAck)
-		if checked {
+		switch b.pred.check(s.State, s.InputAck) {
+		case agreed:
 			b.checks++
-		}
-		if missed {
+		case missed:
+			b.checks++
 			b.misses++
+		case interaction:
+			b.interactions++
+		case retimed:
+			b.retimed++
 		}
 	}
 }

@@ -20,13 +20,22 @@ const maxPending = 100
 // included, with Client.Predict, and records the player's row: the
 // Predicted fields as predicted, the others as the snapshot had them. When
 // a snapshot acknowledges that input, the read goroutine compares: a
-// Predicted field that differs is a miss (a correction a player would see),
-// unless a field the client does not predict changed too (an interaction
-// the client could not foresee: a hit, a death, a respawn, a kill), which
-// skips the comparison.
+// Predicted field that differs is a miss (a correction a player would see).
+// Two cases skip the comparison, since the client could not have known:
+//
+//   - an interaction: a field the client does not predict changed (a hit,
+//     a death, a respawn, a kill);
+//   - a retimed schedule: the client predicts input s at tick
+//     base tick + (s − base ack), one input a tick after the one the base
+//     acknowledged, but the snapshots in between show that the server
+//     applied them on other ticks (an input arrived late and the player
+//     stood still a tick; the room drained a backlog; the first inputs,
+//     before the server had applied any). Moves do not depend on the tick,
+//     but a game's rule may (the arena's fire cooldown), so only
+//     predictions whose schedule the snapshots confirm are compared.
 //
 // The input loop owns the tables and the sent inputs; the recorded rows
-// (rec) are guarded by the bot's mutex.
+// (rec) and the snapshots seen are guarded by the bot's mutex.
 type predictor struct {
 	client    game.Client
 	self      game.PlayerID
@@ -43,15 +52,25 @@ type predictor struct {
 	row     []int64            // the row sentInput returns
 
 	// Guarded by the bot's mutex.
-	rec [predictLog]record
+	rec  [predictLog]record
+	seen [seenLog]tickAck // the newest snapshots' ticks and acks, by arrival % seenLog
+	n    int              // snapshots seen
 }
 
 // record is the own player's row expected once the server applied input
-// seq.
+// seq, predicted from a snapshot at baseTick that acknowledged baseAck.
 type record struct {
-	seq uint32 // 0: none
-	row []int64
+	seq               uint32 // 0: none
+	baseTick, baseAck uint32
+	row               []int64
 }
+
+// tickAck is a snapshot's tick and input ack.
+type tickAck struct{ tick, ack uint32 }
+
+// seenLog is how many snapshots back a prediction's schedule is confirmed:
+// two seconds at 30 snapshots a second, more than maxPending inputs take.
+const seenLog = 64
 
 // newPredictor returns nil when the game has no Client, no player kind or
 // no Predicted field, or when the bot spectates: there is nothing to check.
@@ -121,36 +140,70 @@ func (p *predictor) sentInput(seq uint32, input []byte) []int64 {
 	return p.row
 }
 
-// record keeps row as the prediction for seq. Called with the bot's mutex
-// held.
+// record keeps row as the prediction for seq, made from the base the
+// input loop last rebased on. Called with the bot's mutex held.
 func (p *predictor) record(seq uint32, row []int64) {
 	r := &p.rec[seq%predictLog]
-	r.seq = seq
+	r.seq, r.baseTick, r.baseAck = seq, p.base.Tick, p.baseAck
 	r.row = append(r.row[:0], row...)
 }
 
-// check compares the prediction for input ack with the server's state t. It
-// reports whether a comparison was made and whether it missed. Each
-// prediction is compared once. Called with the bot's mutex held.
-func (p *predictor) check(t *game.Table, ack uint32) (checked, missed bool) {
+// outcome is what checking a snapshot against a prediction gave.
+type outcome int
+
+const (
+	noPrediction outcome = iota // none recorded for the snapshot's input ack
+	interaction                 // skipped: an unpredicted field changed
+	retimed                     // skipped: the server applied the inputs on other ticks
+	agreed                      // compared: the server agrees
+	missed                      // compared: a Predicted field differs
+)
+
+// check notes snapshot t (its tick, input ack ack) and compares the
+// prediction for input ack with it. Each prediction is compared once.
+// Called with the bot's mutex held.
+func (p *predictor) check(t *game.Table, ack uint32) outcome {
+	p.seen[p.n%seenLog] = tickAck{t.Tick, ack}
+	p.n++
 	r := &p.rec[ack%predictLog]
 	if ack == 0 || r.seq != ack {
-		return false, false
+		return noPrediction
 	}
 	r.seq = 0
 	server := t.Get(p.kind, uint32(p.self))
 	if server == nil || len(server) != len(r.row) {
-		return false, false
+		return noPrediction
 	}
 	for f, pred := range p.predicted {
 		if !pred && server[f] != r.row[f] {
-			return false, false // an interaction: the server knew more
+			return interaction // the server knew more
 		}
+	}
+	if !p.onSchedule(r.baseTick, r.baseAck) {
+		return retimed
 	}
 	for f, pred := range p.predicted {
 		if pred && server[f] != r.row[f] {
-			return true, true
+			return missed
 		}
 	}
-	return true, false
+	return agreed
+}
+
+// onSchedule reports whether every snapshot since the one at baseTick
+// (which acknowledged baseAck), the newest included, acknowledges exactly
+// one more input per tick: the server applied the predicted inputs on the
+// ticks the prediction assumed. False when those snapshots are no longer
+// all remembered.
+func (p *predictor) onSchedule(baseTick, baseAck uint32) bool {
+	for i := p.n - 1; i >= 0 && i >= p.n-seenLog; i-- {
+		s := p.seen[i%seenLog]
+		if s.tick <= baseTick {
+			return true
+		}
+		if s.ack != baseAck+(s.tick-baseTick) {
+			return false
+		}
+	}
+	return false
 }

@@ -88,11 +88,17 @@ type Report struct {
 	Transport        Transports `json:"transport"`
 
 	// Not part of the JSON report.
-	PredictionChecks uint64    `json:"-"` // own-player predictions compared
-	PredictionMisses uint64    `json:"-"` // of which the server disagreed
-	ErrorList        []string  `json:"-"` // the first errors seen, for humans
-	Resumes          uint64    `json:"-"` // sessions resumed after a lost connection
-	SnapshotRates    []float64 `json:"-"` // per connected bot, snapshots/s
+	PredictionChecks uint64 `json:"-"` // own-player predictions compared
+	PredictionMisses uint64 `json:"-"` // of which the server disagreed
+	// Predictions not compared: a field the game does not predict changed
+	// (an interaction: a hit, a death), or the snapshots showed the server
+	// applied the inputs on other ticks than the bot assumed (a late input
+	// under jitter), which a tick-dependent rule may see.
+	PredictionInteractions uint64    `json:"-"`
+	PredictionRetimed      uint64    `json:"-"`
+	ErrorList              []string  `json:"-"` // the first errors seen, for humans
+	Resumes                uint64    `json:"-"` // sessions resumed after a lost connection
+	SnapshotRates          []float64 `json:"-"` // per connected bot, snapshots/s
 	// SnapshotDelivery is, per connected bot, the snapshots it received
 	// over those the server sent in the ticks the window spanned (the
 	// server's tick and snapshot rates): 1 when none was skipped, whatever
@@ -424,6 +430,8 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 		}
 		r.PredictionChecks += b.checks
 		r.PredictionMisses += b.misses
+		r.PredictionInteractions += b.interactions
+		r.PredictionRetimed += b.retimed
 		connected := (b.conn != nil || b.lean != nil) && b.player != 0
 		tickRate, snapshotRate := b.tickRate, b.snapshotRate
 		b.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arenaserver/arena/bots/serverproc"
+	"github.com/arenaserver/arena/games/arena"
 	"github.com/arenaserver/arena/netcode/linkcond"
 )
 
@@ -23,7 +24,7 @@ func startServer(t *testing.T, args ...string) *serverproc.Proc {
 func TestSwarmPlaysAMatch(t *testing.T) {
 	srv := startServer(t)
 	rep, err := Run(context.Background(), Config{
-		URL: "ws://" + srv.Addr + "/ws", Bots: 12, RoomSize: 6, Duration: 5 * time.Second, Seed: 3,
+		Game: arena.Def, URL: "ws://" + srv.Addr + "/ws", Bots: 12, RoomSize: 6, Duration: 5 * time.Second, Seed: 3,
 	})
 	require.NoError(t, err)
 	require.Empty(t, rep.ErrorList)
@@ -51,7 +52,7 @@ func TestSwarmPlaysAMatch(t *testing.T) {
 }
 
 func TestSwarmReportsConnectFailures(t *testing.T) {
-	rep, err := Run(context.Background(), Config{URL: "ws://127.0.0.1:1/ws", Bots: 3, Duration: 100 * time.Millisecond})
+	rep, err := Run(context.Background(), Config{Game: arena.Def, URL: "ws://127.0.0.1:1/ws", Bots: 3, Duration: 100 * time.Millisecond})
 	require.NoError(t, err)
 	assert.Zero(t, rep.Connected)
 	assert.Equal(t, 3, rep.Errors)
@@ -66,7 +67,7 @@ func TestSwarmReportsConnectFailures(t *testing.T) {
 func TestSwarmOverAConditionedLink(t *testing.T) {
 	srv := startServer(t)
 	rep, err := Run(context.Background(), Config{
-		URL: "ws://" + srv.Addr + "/ws", Bots: 4, RoomSize: 4, Duration: 4 * time.Second, Seed: 5,
+		Game: arena.Def, URL: "ws://" + srv.Addr + "/ws", Bots: 4, RoomSize: 4, Duration: 4 * time.Second, Seed: 5,
 		Link: linkcond.Config{Latency: 100 * time.Millisecond, Jitter: 20 * time.Millisecond},
 	})
 	require.NoError(t, err)
@@ -80,7 +81,7 @@ func TestSwarmOverAConditionedLink(t *testing.T) {
 func TestCheapBotsAckAndMeasure(t *testing.T) {
 	srv := startServer(t)
 	rep, err := Run(context.Background(), Config{
-		URL: "ws://" + srv.Addr + "/ws", Bots: 8, RoomSize: 8, Duration: 2 * time.Second, Seed: 5, Cheap: true,
+		Game: arena.Def, URL: "ws://" + srv.Addr + "/ws", Bots: 8, RoomSize: 8, Duration: 2 * time.Second, Seed: 5, Cheap: true,
 	})
 	require.NoError(t, err)
 	require.Empty(t, rep.ErrorList)
