@@ -8,9 +8,10 @@ import (
 	"github.com/arenaserver/arena/games/arena"
 )
 
-// games is the registry of the games the bots can play: the only place the
-// bots' code names a game (bots/swarm never does). The first is the
-// default of -game. To offer another game, add its Def here.
+// games is the registry of the games the bots can play, each with a Brain:
+// the only place the bots' code names a game (bots/swarm never does). The
+// first is the default of -game. To offer another game, add its Def here
+// (one line, for example canvas.Def).
 func games() *game.Registry {
 	r, err := game.NewRegistry(
 		arena.Def,
@@ -25,11 +26,7 @@ func games() *game.Registry {
 func printGames(w io.Writer, reg *game.Registry) {
 	fmt.Fprintf(w, "Games (-game NAME; the first is the default):\n")
 	for _, d := range reg.Defs() {
-		note := ""
-		if d.Brain == nil {
-			note = " (no brain: bots cannot play it)"
-		}
-		fmt.Fprintf(w, "  %-10s %s%s\n", d.Name, d.Summary, note)
+		fmt.Fprintf(w, "  %-10s %s\n", d.Name, d.Summary)
 	}
 	fmt.Fprintln(w)
 }

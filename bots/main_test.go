@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -40,11 +42,12 @@ func TestJSONReportHasExactlyTheAgreedFields(t *testing.T) {
 	}
 	sort.Strings(keys)
 	assert.Equal(t, []string{"bots", "bytes_down_per_bot_s", "bytes_up_per_bot_s", "connected", "duration_s",
-		"errors", "input_ack_ms", "snapshots_per_bot_s", "transport"}, keys)
+		"errors", "game", "input_ack_ms", "snapshots_per_bot_s", "transport"}, keys)
 	var nested struct {
 		InputAck  map[string]float64 `json:"input_ack_ms"`
 		Transport map[string]int     `json:"transport"`
 		Bots      int                `json:"bots"`
+		Game      string             `json:"game"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &nested))
 	assert.Len(t, nested.InputAck, 3)
@@ -53,12 +56,13 @@ func TestJSONReportHasExactlyTheAgreedFields(t *testing.T) {
 	assert.Contains(t, nested.InputAck, "max")
 	assert.Equal(t, map[string]int{"ws": 4, "poll": 0}, nested.Transport)
 	assert.Equal(t, 4, nested.Bots)
+	assert.Equal(t, "arena", nested.Game, "the default game")
 }
 
 // TestBotsPlayOverPollingAlone runs bots with -transport poll against the
-// server binary: every bot connects over polling, snapshots arrive at the
-// configured rate, inputs are acknowledged within about a snapshot period,
-// and nothing fails.
+// server binary: every bot connects over polling, receives the snapshots
+// the server sent (counted in server ticks, not by the wall clock), has
+// its inputs acknowledged within a sane bound, and nothing fails.
 func TestBotsPlayOverPollingAlone(t *testing.T) {
 	bin, err := serverproc.Build(context.Background(), t.TempDir(), "")
 	require.NoError(t, err)
@@ -68,7 +72,7 @@ func TestBotsPlayOverPollingAlone(t *testing.T) {
 
 	path := filepath.Join(t.TempDir(), "report.json")
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"-server", "ws://" + srv.Addr + "/ws", "-n", "8", "-room-size", "4",
+	code := run(context.Background(), []string{"-server", "ws://" + srv.Addr + "/ws", "-game", "arena", "-n", "8", "-room-size", "4",
 		"-transport", "poll", "-duration", "3s", "-json", path, "-quiet"}, &stdout, &stderr)
 	require.Equal(t, 0, code, "stderr: %s", stderr.String())
 	raw, err := os.ReadFile(path)
@@ -84,7 +88,13 @@ func TestBotsPlayOverPollingAlone(t *testing.T) {
 	assert.Equal(t, map[string]int{"ws": 0, "poll": 8}, rep.Transport)
 	assert.Equal(t, 8, rep.Connected)
 	assert.Zero(t, rep.Errors)
-	assert.InDelta(t, 30, rep.Snapshots, 3, "snapshots per second over polling")
+	assert.Positive(t, rep.Snapshots)
+	// The worst bot's share of the snapshots sent, from the summary.
+	m := regexp.MustCompile(`snapshot delivery\s+worst bot ([0-9.]+)%`).FindStringSubmatch(stdout.String())
+	require.NotNil(t, m, "stdout: %s", stdout.String())
+	worst, err := strconv.ParseFloat(m[1], 64)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, worst, 90.0, "snapshots delivered over polling, %%")
 	assert.Positive(t, rep.InputAck["p50"], "inputs acknowledged")
 	// A sanity bound: -race and parallel test packages share two cores; the
 	// latency target is measured in benchmarks/.
@@ -106,7 +116,26 @@ func TestBadFlags(t *testing.T) {
 	assert.Equal(t, 2, run(context.Background(), []string{"-nope"}, &stdout, &stderr))
 	assert.Equal(t, 2, run(context.Background(), []string{"-transport", "carrier-pigeon"}, &stdout, &stderr))
 	assert.Equal(t, 2, run(context.Background(), []string{"-lag", "-1s"}, &stdout, &stderr))
+	stderr.Reset()
+	assert.Equal(t, 2, run(context.Background(), []string{"-game", "chess"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), `no game "chess" (known: arena`)
+	stderr.Reset()
 	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "-server")
 	assert.Contains(t, stderr.String(), "-jitter")
+	assert.Contains(t, stderr.String(), "-game")
+	// -h lists the games of the registry, the default first.
+	assert.Regexp(t, `Games \(-game NAME; the first is the default\):\n  arena +top-down arena shooter`, stderr.String())
+}
+
+// TestRegistry: every game the bots offer is valid, has a brain, and the
+// default is the arena.
+func TestRegistry(t *testing.T) {
+	reg := games()
+	require.NotEmpty(t, reg.Defs())
+	assert.Equal(t, "arena", reg.Defs()[0].Name)
+	for _, d := range reg.Defs() {
+		assert.NoError(t, d.Validate(), d.Name)
+		assert.NotNil(t, d.Brain, "%s: bots cannot play a game without a brain", d.Name)
+	}
 }

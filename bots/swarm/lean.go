@@ -213,7 +213,7 @@ func (c *leanConn) OnMessage(_ *gws.Conn, msg *gws.Message) {
 	defer msg.Close()
 	data := msg.Bytes()
 	c.bytesIn.Add(uint64(len(data)))
-	if tick, _, ack, _, ok := netcode.ParseSnapshotFrame(data); ok {
+	if tick, age, ack, _, ok := netcode.ParseSnapshotFrame(data); ok {
 		now := time.Now().UnixNano()
 		c.mu.Lock()
 		c.ackTick = max(c.ackTick, tick)
@@ -231,6 +231,9 @@ func (c *leanConn) OnMessage(_ *gws.Conn, msg *gws.Message) {
 		c.mu.Unlock()
 		c.b.mu.Lock()
 		c.b.snaps++
+		if age == 0 && c.b.snaps > 1 {
+			c.b.fulls++
+		}
 		c.b.ack, c.b.tick = ack, tick
 		for _, d := range lat[:n] {
 			c.b.lat.Add(d)

@@ -104,6 +104,10 @@ type Report struct {
 	// server's tick and snapshot rates): 1 when none was skipped, whatever
 	// the wall clock did.
 	SnapshotDelivery []float64 `json:"-"`
+	// FullSnapshots counts the snapshots without a baseline the bots
+	// received during the window, each bot's first one aside: a bot that
+	// acknowledges what it received gets deltas.
+	FullSnapshots uint64 `json:"-"`
 	// Fleets: bots a redirect moved to another server than Config.URL,
 	// and the join latency (JoinRoom sent to Joined received, redirect and
 	// new session included) of the bots seated directly and of those.
@@ -372,6 +376,7 @@ func (d *roomDirectory) get(ctx context.Context, group int, create func() (strin
 
 type totals struct {
 	snapshots, bytesIn, bytesOut uint64
+	fulls                        uint64   // full snapshots
 	perBot                       []uint64 // snapshots received by each bot
 	ticks                        []uint32 // each bot's newest snapshot tick
 	ws, poll                     int      // bots by the transport they are on
@@ -384,6 +389,7 @@ func (s *swarm) totals() totals {
 		b.mu.Lock()
 		c, lean := b.conn, b.lean
 		snaps, tick := b.snaps, b.tick
+		t.fulls += b.fulls
 		b.mu.Unlock()
 		if lean != nil {
 			in, out := lean.stats()
@@ -418,6 +424,7 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 	}
 	r.Transport = Transports{WS: end.ws, Poll: end.poll}
 	r.Resumes = end.resumes
+	r.FullSnapshots = end.fulls - base.fulls
 	var lat, joinDirect, joinRedirect Histogram
 	for i, b := range s.bots {
 		b.mu.Lock()
