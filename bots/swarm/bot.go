@@ -36,8 +36,9 @@ type bot struct {
 	window Histogram // latencies since the last progress line
 	checks uint64    // predictions compared with the server
 	misses uint64    // of which the server disagreed
-	// Predictions not compared: an interaction changed the player, or
-	// the server applied the inputs on other ticks than predicted.
+	// Predictions not compared (an interaction changed the player), and
+	// predictions compared without their fields that depend on the ticks
+	// (the server applied the inputs on other ticks than assumed).
 	interactions, retimed uint64
 	snaps                 uint64 // snapshots received
 	fulls                 uint64 // of which full ones (no baseline), but the first
@@ -88,16 +89,18 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 	}
 	b.newest.CopyFrom(s.State)
 	if b.pred != nil {
-		switch b.pred.check(s.State, s.InputAck) {
-		case agreed:
-			b.checks++
-		case missed:
-			b.checks++
-			b.misses++
-		case interaction:
+		o := b.pred.check(s.State, s.InputAck)
+		switch {
+		case o.interaction:
 			b.interactions++
-		case retimed:
-			b.retimed++
+		case o.compared:
+			b.checks++
+			if o.missed {
+				b.misses++
+			}
+			if o.retimed {
+				b.retimed++
+			}
 		}
 	}
 }
@@ -202,9 +205,9 @@ func (b *bot) step() error {
 		}
 		b.ackedAt = tick // an input batch carries the acknowledgement
 		if p != nil {
-			if row := p.sentInput(seq, b.move.Input); row != nil {
+			if row, timed := p.sentInput(seq, b.move.Input); row != nil {
 				b.mu.Lock()
-				p.record(seq, row)
+				p.record(seq, row, timed)
 				b.mu.Unlock()
 			}
 		}

@@ -90,10 +90,12 @@ type Report struct {
 	// Not part of the JSON report.
 	PredictionChecks uint64 `json:"-"` // own-player predictions compared
 	PredictionMisses uint64 `json:"-"` // of which the server disagreed
-	// Predictions not compared: a field the game does not predict changed
-	// (an interaction: a hit, a death), or the snapshots showed the server
-	// applied the inputs on other ticks than the bot assumed (a late input
-	// under jitter), which a tick-dependent rule may see.
+	// PredictionInteractions counts predictions not compared because a
+	// field the game does not predict changed (a hit, a death).
+	// PredictionRetimed counts checks that left out the fields depending
+	// on the tick an input is applied at (the arena's fire cooldown),
+	// since the snapshots showed the server applied the inputs on other
+	// ticks than the bot assumed (a late input under jitter).
 	PredictionInteractions uint64    `json:"-"`
 	PredictionRetimed      uint64    `json:"-"`
 	ErrorList              []string  `json:"-"` // the first errors seen, for humans
