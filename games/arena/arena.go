@@ -342,3 +342,17 @@ func SimConfig(a *arenapb.Config) sim.Config {
 // World exposes the match's world to tests that drive a room directly
 // (placing players for a lag-compensation check).
 func (m *match) World() *sim.World { return m.world }
+
+// StateOf reads a replicated arena table back into dst (players and shots;
+// what a snapshot does not carry, such as inputs, stays zero), reusing
+// dst's slices.
+func StateOf(t *game.Table, dst *sim.State) {
+	dst.Reset()
+	dst.Tick = t.Tick
+	for i := range t.Len(KindPlayer) {
+		dst.Players = append(dst.Players, PlayerOf(t.ID(KindPlayer, i), t.Row(KindPlayer, i)))
+	}
+	for i := range t.Len(KindShot) {
+		dst.Projectiles = append(dst.Projectiles, ShotOf(t.ID(KindShot, i), t.Row(KindShot, i)))
+	}
+}
