@@ -43,7 +43,9 @@ var tallySchema = &game.Schema{Kinds: []game.Kind{
 
 var tallyDef = &game.Def{
 	Name: "tallyGame", Schema: tallySchema, Events: []string{"vote", "end", "fail"},
-	New:     func(game.Config) (game.Match, error) { return &tallyGame{players: map[game.PlayerID]*tallyPlayer{}}, nil },
+	New: func(game.Config) (game.Match, error) {
+		return &tallyGame{players: map[game.PlayerID]*tallyPlayer{}}, nil
+	},
 	Restore: func(game.Config, []byte) (game.Match, error) { return nil, errors.New("not restorable") },
 }
 
