@@ -257,8 +257,18 @@ func TestMatchEndReachesMembersAndLobby(t *testing.T) {
 		ma := join(t, r, a, false)
 		join(t, r, b, false)
 		require.NoError(t, ma.Event("end", nil, 5))
+		require.NoError(t, ma.Event("vote", []byte{1}, 6))
 		<-r.Done()
 		b.drain()
+		a.drain()
+		var late *sessionpb.Error
+		for _, m := range a.others {
+			if m.GetRequestId() == 6 {
+				late = m.GetError()
+			}
+		}
+		require.NotNil(t, late, "an event after the end in the same tick is refused")
+		assert.Contains(t, late.GetMessage(), "the match has ended")
 		var ended *sessionpb.MatchEnded
 		var closed *sessionpb.Error
 		for _, m := range b.others {
