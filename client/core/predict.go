@@ -30,7 +30,8 @@ type predEntry struct {
 // the server has not applied yet (sequence numbers above the snapshot's
 // input_ack), input seq at tick baseTick+(seq-ack).
 //
-// When a snapshot acknowledges input seq, the server's own entity is
+// When a snapshot newly acknowledges input seq (later snapshots with the
+// same input_ack compare nothing more), the server's own entity is
 // compared with the row predicted after seq: it is a check when no field
 // that the game does not predict differs (nothing unexpected touched the
 // player: no hit, no death, no score), and a correction when a predicted
@@ -106,7 +107,7 @@ func (p *predictor) own(t *game.Table) []int64 {
 // correction.
 func (p *predictor) snapshot(tick, ack uint32, newest *game.Table) (corrected bool) {
 	server := p.own(newest)
-	if e := &p.log[ack%predLogSize]; ack != 0 && e.seq == ack && e.rowOK && server != nil {
+	if e := &p.log[ack%predLogSize]; ack > p.ack && e.seq == ack && e.rowOK && server != nil {
 		unexpected, differs := false, false
 		for f := range p.fields {
 			if e.row[f] == server[f] {
