@@ -219,6 +219,9 @@ func (s *Session) Close() {
 // Name is the name the next connection will use.
 func (s *Session) Name() string { return s.name }
 
+// Game is the game quick join and create play (Config.Game).
+func (s *Session) Game() string { return s.cfg.Game }
+
 // SetName changes the player name; it takes effect at the next join (a
 // connection made with another name is replaced).
 func (s *Session) SetName(name string) {
