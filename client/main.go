@@ -58,12 +58,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.core.Link.Bandwidth, "bandwidth", 0, "link conditioner: cap each direction at this many bytes/s (0: none)")
 	fs.DurationVar(&o.core.InterpDelay, "interp-delay", 0, "draw others this far in the past (0: adapt to the measured jitter)")
 	fs.StringVar(&o.render.AutoJoin, "autojoin", "", "skip the start screen: quick, create, spectate, or a room id")
-	fs.StringVar(&o.render.Screenshot, "screenshot", "", "write a PNG of the window to this path once the arena has shown for -screenshot-after")
-	fs.DurationVar(&o.screenshotAfter, "screenshot-after", 3*time.Second, "how long the arena shows before the screenshot")
+	fs.StringVar(&o.render.Screenshot, "screenshot", "", "write a PNG of the window to this path once the match has shown for -screenshot-after")
+	fs.DurationVar(&o.screenshotAfter, "screenshot-after", 3*time.Second, "how long the match shows before the screenshot")
 	fs.DurationVar(&o.render.ExitAfter, "exit-after", 0, "quit after this long (0: when the window closes; with -screenshot, after it)")
 	fs.BoolVar(&o.render.NetGraph, "netgraph", false, "show the net graph from the start (F3 toggles it)")
 	fs.BoolVar(&o.frameStats, "frame-stats", false, "print frame time percentiles on exit")
-	fs.Float64Var(&o.render.Zoom, "zoom", 1, "scale of the arena: 1 is 1280×720 pixels; smaller is cheaper to draw (0.25..2)")
+	fs.Float64Var(&o.render.Zoom, "zoom", 1, "scale of the match view: 1 is the game's size (the arena: 1280×720 pixels); smaller is cheaper to draw (0.25..2)")
 	fs.BoolVar(&o.vsync, "vsync", true, "wait for the display's refresh (off: draw as fast as possible)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

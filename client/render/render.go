@@ -63,8 +63,8 @@ type Options struct {
 	// "create" (create a room and join it), "spectate" (watch the fullest
 	// room) or a room id to join. Empty: wait for the player.
 	AutoJoin string
-	// Screenshot, when set, is a PNG path written once the arena has been
-	// drawn for ScreenshotAfter (default 3 s).
+	// Screenshot, when set, is a PNG path written once the match has been
+	// drawn (a snapshot is in) for ScreenshotAfter (default 3 s).
 	Screenshot      string
 	ScreenshotAfter time.Duration
 	// ExitAfter ends the program this long after start; 0 runs until the
@@ -74,11 +74,11 @@ type Options struct {
 	NetGraph bool
 	// FrameStats, when set, receives a summary of frame times at exit.
 	FrameStats io.Writer
-	// Zoom scales the arena (and the logical screen): 1 draws one pixel per
-	// world unit (1280×720). Smaller values cost fewer pixels, for small
-	// screens and software rendering; the HUD's text keeps its size, and
-	// the start screen is laid out at 1280×720 and scaled to the window.
-	// Default 1; 0.25..2.
+	// Zoom scales the match view (and the logical screen): 1 is the
+	// renderer's Size (the arena: one pixel per world unit, 1280×720).
+	// Smaller values cost fewer pixels, for small screens and software
+	// rendering; the HUD's text keeps its size, and the start screen is
+	// laid out at 1280×720 and scaled to the window. Default 1; 0.25..2.
 	Zoom float64
 }
 
