@@ -13,7 +13,8 @@ const mod = "github.com/arenaserver/arena"
 
 // TestImportGraph enforces the direction of imports that DESIGN.md lays
 // out: sim knows nothing of networks, netcode nothing of rooms or windows,
-// only the desktop client's render code touches Ebiten, and nothing imports
+// only the desktop client and a game's renderer (games/NAME/draw) touch
+// Ebiten, games import no network code, and nothing imports
 // the server, the client or the bots but their own packages (and the
 // benchmarks).
 func TestImportGraph(t *testing.T) {
@@ -26,6 +27,13 @@ func TestImportGraph(t *testing.T) {
 	}
 	require.Contains(t, deps, "github.com/arenaserver/arena/games/arena/sim")
 
+	// gameRenderer: a game's desktop renderer lives in games/NAME/draw
+	// (client/render.Renderer), the only package of a game that links
+	// Ebiten.
+	gameRenderer := func(p string) bool {
+		name, ok := strings.CutPrefix(p, mod+"/games/")
+		return ok && strings.Count(name, "/") == 1 && strings.HasSuffix(name, "/draw")
+	}
 	ours := func(p string) bool { return p == mod || strings.HasPrefix(p, mod+"/") }
 	under := func(p, root string) bool {
 		return p == root || strings.HasPrefix(p, root+"/")
@@ -51,8 +59,11 @@ func TestImportGraph(t *testing.T) {
 			if under(d, "github.com/arenaserver/arena/bots") && !under(pkg, "github.com/arenaserver/arena/bots") && !under(pkg, "github.com/arenaserver/arena/benchmarks") {
 				t.Errorf("%s imports the bots package %s", pkg, d)
 			}
-			if strings.HasPrefix(d, "github.com/hajimehoshi/ebiten") && !under(pkg, "github.com/arenaserver/arena/client") {
-				t.Errorf("%s links Ebiten; only the desktop client may", pkg)
+			if strings.HasPrefix(d, "github.com/hajimehoshi/ebiten") && !under(pkg, "github.com/arenaserver/arena/client") && !gameRenderer(pkg) {
+				t.Errorf("%s links Ebiten; only the desktop client and a game's renderer (games/NAME/draw) may", pkg)
+			}
+			if under(pkg, "github.com/arenaserver/arena/games") && under(d, "github.com/arenaserver/arena/netcode") {
+				t.Errorf("%s imports %s: a game is written against the game API only", pkg, d)
 			}
 		}
 	}
