@@ -32,8 +32,8 @@ const (
 	KindCursor = 0
 	KindCell   = 1
 
-	CX, CY, CColour, CNextPaint, CPaints, CVote = 0, 1, 2, 3, 4, 5
-	CellColour                                  = 0
+	CX, CY, CColour, CPaints, CVote = 0, 1, 2, 3, 4
+	CellColour                      = 0
 )
 
 // Limits of a canvas.
@@ -46,19 +46,20 @@ const (
 	MaxSide = 256
 )
 
-// Schema is what a canvas room replicates. Cells never move and their only
-// field is the colour; they are mutable, since a repaint then costs a mask
-// and a delta rather than a removal and an add (README.md, "Wire cost").
+// Schema is what a canvas room replicates. Cells are Immutable: a full
+// snapshot then carries two bytes a cell (id gap, colour) instead of three
+// (id gap, mask, colour), and a repaint, sent as a removal and an add,
+// costs about what a field delta would (README.md, "Wire cost"). A
+// player's cooldown is not replicated: the reply to "paint" carries it.
 var Schema = &game.Schema{Kinds: []game.Kind{
 	{Name: "cursor", Players: true, Fields: []game.Field{
 		{Name: "x", Max: MaxSide*Scale - 1, Interpolate: true, Predicted: true},
 		{Name: "y", Max: MaxSide*Scale - 1, Interpolate: true, Predicted: true},
 		{Name: "colour", Max: Colours - 1, Predicted: true},
-		{Name: "next_paint"}, // the first tick the player may paint again
-		{Name: "paints"},
+		{Name: "paints"},       // cells painted since joining
 		{Name: "vote", Max: 1}, // 1: votes to clear the canvas
 	}},
-	{Name: "cell", Fields: []game.Field{
+	{Name: "cell", Immutable: true, Fields: []game.Field{
 		{Name: "colour", Max: Colours - 1},
 	}},
 }}
@@ -255,7 +256,7 @@ func (m *match) Replicate(t *game.Table) {
 		p := &m.players[i]
 		row := t.Add(KindCursor, uint32(p.id))
 		row[CX], row[CY], row[CColour] = int64(p.x), int64(p.y), int64(p.colour)
-		row[CNextPaint], row[CPaints] = int64(p.nextPaint), int64(p.paints)
+		row[CPaints] = int64(p.paints)
 		if p.vote {
 			row[CVote] = 1
 		}
