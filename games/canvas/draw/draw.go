@@ -27,9 +27,10 @@ import (
 
 // Layout at zoom 1, in pixels.
 const (
-	Cell   = 12 // a cell's side
-	Bar    = 28 // the palette bar's height, below the canvas
-	Swatch = 16 // the narrowest swatch: the view is at least Colours of them wide
+	Cell    = 12 // a cell's side
+	Bar     = 44 // the bar below the canvas: swatches, then a status line
+	swatchH = 24
+	Swatch  = 16 // the narrowest swatch: the view is at least Colours of them wide
 )
 
 var (
@@ -188,13 +189,14 @@ func (r *Renderer) Draw(dst *ebiten.Image, s *game.Scene, zoom float64) {
 		x, y, _, _ := canvas.DecodeInput(r.last)
 		vector.StrokeRect(dst, float32(x/canvas.Scale)*cell, float32(y/canvas.Scale)*cell, cell, cell, 2, white, false)
 	}
-	votes := 0
+	votes, paints := 0, int64(0)
 	if s.Ready && s.Shown != nil {
 		t := s.Shown
 		for i := range t.Len(canvas.KindCursor) {
 			row, id := t.Row(canvas.KindCursor, i), game.PlayerID(t.ID(canvas.KindCursor, i))
 			votes += int(row[canvas.CVote])
 			if id == s.Self {
+				paints = row[canvas.CPaints]
 				continue
 			}
 			x, y := float32(row[canvas.CX])/canvas.Scale*cell, float32(row[canvas.CY])/canvas.Scale*cell
@@ -202,16 +204,17 @@ func (r *Renderer) Draw(dst *ebiten.Image, s *game.Scene, zoom float64) {
 			vector.StrokeCircle(dst, x, y, 5, 1.5, outline, true)
 			ebitenutil.DebugPrintAt(dst, s.Name(id), int(x)+7, int(y)-8)
 		}
-		if votes > 0 {
-			ebitenutil.DebugPrintAt(dst, fmt.Sprintf("clear: %d of %d voted [C]", votes, t.Len(canvas.KindCursor)), 4, 4)
-		}
 	}
-	top, sw := float32(c.Height)*cell, float32(float64(viewWidth(c))*zoom/canvas.Colours)
+	top, sw, bar := float32(c.Height)*cell, float32(float64(viewWidth(c))*zoom/canvas.Colours), float32(swatchH*zoom)
 	vector.FillRect(dst, 0, top, sw*canvas.Colours, float32(Bar*zoom), outline, false)
 	for i, p := range c.Palette {
-		vector.FillRect(dst, float32(i)*sw+2, top+3, sw-4, float32(Bar*zoom)-6, p, false)
+		vector.FillRect(dst, float32(i)*sw+2, top+3, sw-4, bar-6, p, false)
 		if i == int(r.colour) {
-			vector.StrokeRect(dst, float32(i)*sw+1, top+2, sw-2, float32(Bar*zoom)-4, 2, white, false)
+			vector.StrokeRect(dst, float32(i)*sw+1, top+2, sw-2, bar-4, 2, white, false)
 		}
+	}
+	if s.Ready && s.Shown != nil {
+		line := fmt.Sprintf("painted %d · clear: %d of %d voted [C] · colour: 1-9, 0, wheel", paints, votes, s.Shown.Len(canvas.KindCursor))
+		ebitenutil.DebugPrintAt(dst, line, 4, int(top+bar))
 	}
 }
