@@ -8,6 +8,8 @@ import (
 	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/games/arena"
 	arenadraw "github.com/arenaserver/arena/games/arena/draw"
+	"github.com/arenaserver/arena/games/canvas"
+	canvasdraw "github.com/arenaserver/arena/games/canvas/draw"
 )
 
 // playable is a game this client can play: its definition and its
@@ -22,6 +24,7 @@ type playable struct {
 // lines: the import of its draw package and its entry here.
 var playables = []playable{
 	{arena.Def, func() render.Renderer { return arenadraw.New() }},
+	{canvas.Def, func() render.Renderer { return canvasdraw.New() }},
 }
 
 // games builds the registry of playables and their renderers.
