@@ -71,6 +71,7 @@ var Def = &game.Def{
 	Restore:    restoreMatch,
 	CheckInput: checkInput,
 	MaxInput:   16,
+	Seats:      16,
 	TickInputs: true,
 	Params: []game.Param{
 		{Name: "score-limit", Default: "0", Usage: "kills that win the match and end it (0: the match never ends)"},

@@ -67,6 +67,7 @@ var Schema = &game.Schema{Kinds: []game.Kind{
 // Def is the canvas game.
 var Def = &game.Def{
 	Name:       "canvas",
+	Seats:      64,
 	Summary:    "shared pixel canvas: move a cursor, paint cells in 16 colours, vote to clear (sparse events; late joiners get the board)",
 	Schema:     Schema,
 	New:        newMatch,

@@ -42,3 +42,23 @@ func TestStopAcceptingKeepsRoomsRunning(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	assert.Greater(t, l.Rooms()[0].Info().Tick, tick)
 }
+
+func TestRoomsTakeTheirGamesSeatsAndParamsAreCheckedAtStart(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	wide := *arena.Def
+	wide.Name, wide.Seats = "wide", 40
+	l, err := New(Config{Games: []*game.Def{arena.Def, &wide}, Logger: log, Room: room.Config{Logger: log}})
+	require.NoError(t, err)
+	a, err := l.Create("", 0)
+	require.NoError(t, err)
+	w, err := l.Create("wide", 0)
+	require.NoError(t, err)
+	assert.Equal(t, 16, a.Info().Capacity)
+	assert.Equal(t, 40, w.Info().Capacity)
+	_, err = l.Create("chess", 0)
+	assert.ErrorIs(t, err, ErrUnknownGame)
+	require.NoError(t, l.Close(context.Background(), nil))
+
+	_, err = New(Config{Games: []*game.Def{arena.Def}, Params: map[string]map[string]string{"arena": {"score-limit": "lots"}}, Logger: log, Room: room.Config{Logger: log}})
+	assert.ErrorContains(t, err, "score-limit", "a bad value fails at start, not at the first room")
+}
