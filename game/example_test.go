@@ -45,7 +45,7 @@ func (m *clicker) Join(_ *game.Context, p game.PlayerID, _ string) error {
 	return nil
 }
 
-func (m *clicker) Leave(_ *game.Context, p game.PlayerID)          { delete(m.scores, p) }
+func (m *clicker) Leave(_ *game.Context, p game.PlayerID)         { delete(m.scores, p) }
 func (m *clicker) Input(*game.Context, game.PlayerID, game.Input) {} // no inputs: events only
 func (m *clicker) Step(*game.Context)                             {}
 func (m *clicker) Describe() []byte                               { return nil }
