@@ -47,7 +47,10 @@ var Schema = &game.Schema{Kinds: []game.Kind{
 		{Name: "y", Max: maxCoord, Interpolate: true, Predicted: true},
 		{Name: "aim", Wrap: sim.AimSteps, Interpolate: true, Predicted: true},
 		{Name: "health", Max: 255},
-		{Name: "next_fire", Predicted: true},
+		// Not predicted: the tick an input is applied at moves with its
+		// lateness, and so does the fire cooldown (a client predicts it to
+		// pace its shots, but a difference is timing, not a correction).
+		{Name: "next_fire"},
 		{Name: "respawn_tick", Jump: true}, // set at death, cleared at the respawn
 		{Name: "deaths"},
 		{Name: "kills"},
