@@ -7,6 +7,8 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +20,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arenaserver/arena/bots/serverproc"
-	"github.com/arenaserver/arena/bots/swarm"
+	"github.com/arenaserver/arena/client/core"
 	"github.com/arenaserver/arena/client/render"
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena"
+	"github.com/arenaserver/arena/games/arena/draw"
 )
 
 // artifactPath is where the window test keeps its screenshot: artifacts/
@@ -31,6 +36,61 @@ func artifactPath(t *testing.T, name string) string {
 	dir := filepath.Join(filepath.Dir(file), "..", "artifacts")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	return filepath.Join(dir, name)
+}
+
+// playBots seats n arena bots in one room (each quick-joins after the
+// previous one is seated, so they share the fullest room) and plays them
+// until ctx ends: each is a core.Session, the client without a window,
+// moved by the arena's brain at 60 frames a second. It returns once they
+// are all playing; done closes when they have left.
+func playBots(ctx context.Context, t *testing.T, url string, n int) (done <-chan struct{}) {
+	t.Helper()
+	reg, err := game.NewRegistry(arena.Def)
+	require.NoError(t, err)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var bots []*core.Session
+	brains := make([]game.Brain, n)
+	for i := range n {
+		s := core.New(core.Config{URL: url, Name: fmt.Sprintf("bot%d", i+1), Games: reg, Logger: quiet})
+		bots = append(bots, s)
+		brains[i] = arena.Def.Brain(uint64(7 + i))
+		require.True(t, s.QuickJoin(false))
+		deadline := time.Now().Add(20 * time.Second)
+		for s.View().Phase != core.PhasePlaying {
+			require.True(t, time.Now().Before(deadline), "bot %d never seated; status %q", i+1, s.View().Status)
+			time.Sleep(10 * time.Millisecond)
+			s.Update(time.Now(), nil)
+		}
+	}
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		defer func() {
+			for _, s := range bots {
+				s.Close()
+			}
+		}()
+		tk := time.NewTicker(time.Second / 60)
+		defer tk.Stop()
+		var m game.Move
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tk.C:
+				for i, s := range bots {
+					m.Reset()
+					sc := s.View().Scene
+					if sc == nil {
+						sc = &game.Scene{}
+					}
+					brains[i].Act(sc, &m)
+					s.Update(now, &m)
+				}
+			}
+		}
+	}()
+	return ch
 }
 
 // TestWindowShowsTheArena is the real-window test: a server where four
@@ -63,11 +123,7 @@ func TestWindowShowsTheArena(t *testing.T) {
 	url := "ws://" + srv.Addr + "/ws"
 
 	botCtx, stopBots := context.WithCancel(ctx)
-	botsDone := make(chan *swarm.Report, 1)
-	go func() {
-		rep, _ := swarm.Run(botCtx, swarm.Config{URL: url, Bots: 4, Seed: 7})
-		botsDone <- rep
-	}()
+	botsDone := playBots(botCtx, t, url, 4)
 	defer func() {
 		stopBots()
 		<-botsDone
@@ -104,15 +160,15 @@ func TestWindowShowsTheArena(t *testing.T) {
 	}
 	total := b.Dx() * b.Dy()
 	assert.Greater(t, len(counts), 10, "a blank or single-colour image")
-	floor := counts[render.Floor]
+	floor := counts[draw.Floor]
 	assert.Greater(t, floor, total/2, "the arena floor covers most of the window")
 	// The nine walls of the default arena cover 51,840 pixels; names and
 	// players may hide a little of them.
-	assert.Greater(t, counts[render.WallColor], 40_000, "the walls are drawn")
-	assert.Less(t, counts[render.WallColor], 60_000)
+	assert.Greater(t, counts[draw.WallColor], 40_000, "the walls are drawn")
+	assert.Less(t, counts[draw.WallColor], 60_000)
 	players := 0
 	var seen []string
-	for i, c := range render.Palette {
+	for i, c := range draw.Palette {
 		if counts[c] >= 150 { // a player's square is 24×24 = 576 pixels
 			players++
 			seen = append(seen, fmt.Sprintf("%d:%d", i, counts[c]))
@@ -140,6 +196,31 @@ func TestFlags(t *testing.T) {
 		assert.Error(t, err, "%v", bad)
 	}
 	assert.Equal(t, 2, run([]string{"-bandwidth", "-5"}, &stderr))
+	assert.Equal(t, 2, run([]string{"-game", "chess"}, &stderr))
+	assert.Contains(t, stderr.String(), `no game "chess" (known: arena)`)
+	stderr.Reset()
 	assert.Equal(t, 0, run([]string{"-h"}, &stderr))
 	assert.Contains(t, stderr.String(), "-jitter")
+	assert.Contains(t, stderr.String(), "arena      top-down arena shooter", "-h lists the games")
+}
+
+// TestGamesRegistry: every game of the client has a renderer, the default
+// is the arena, and -game picks the game quick join and create play.
+func TestGamesRegistry(t *testing.T) {
+	reg, renderers := games()
+	require.NotEmpty(t, reg.Defs())
+	assert.Equal(t, "arena", reg.Defs()[0].Name)
+	for _, d := range reg.Defs() {
+		mk := renderers[d.Name]
+		require.NotNil(t, mk, d.Name)
+		assert.NotNil(t, mk(), d.Name)
+	}
+	var stderr bytes.Buffer
+	o, err := parseFlags(nil, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, "arena", o.core.Game)
+	assert.Same(t, reg.Lookup("arena"), o.core.Games.Lookup("arena"))
+	o, err = parseFlags([]string{"-game", "arena"}, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, "arena", o.core.Game)
 }

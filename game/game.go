@@ -37,6 +37,10 @@ type Def struct {
 	// MaxInput bounds one input's size in bytes: 1..MaxInputSize. Default
 	// MaxInputSize.
 	MaxInput int
+	// Seats is the player seats of this game's rooms when the operator does
+	// not set a room size (server -room-size): a shared canvas wants more
+	// than a duel. 0: the server's default (16).
+	Seats int
 	// TickInputs says clients send one input every tick (movement: the
 	// server stands a player still when its input is late, and the client
 	// predicts). When false, a client sends an input only when it has one,
@@ -268,6 +272,9 @@ func (d *Def) Validate() error {
 	}
 	if d.New == nil || d.Restore == nil {
 		return fmt.Errorf("%w: %s has no New or Restore", ErrDef, d.Name)
+	}
+	if d.Seats < 0 || d.Seats > 256 {
+		return fmt.Errorf("%w: %s: Seats %d outside 0..256", ErrDef, d.Name, d.Seats)
 	}
 	if d.MaxInput < 0 || d.MaxInput > MaxInputSize {
 		return fmt.Errorf("%w: %s: MaxInput %d outside 0..%d", ErrDef, d.Name, d.MaxInput, MaxInputSize)

@@ -16,7 +16,7 @@ func TestFleetFlags(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, o.redis, "alone unless Redis is named")
 	assert.Empty(t, o.publicAddr)
-	assert.Equal(t, "arena", o.mode)
+	assert.Empty(t, o.mode, "the default game's name, once the games are known")
 	assert.Equal(t, time.Second, o.fleetHeartbeat)
 	assert.Equal(t, 3*time.Second, o.fleetTTL)
 	assert.Equal(t, 10*time.Second, o.reservationTTL)

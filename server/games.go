@@ -7,12 +7,13 @@ import (
 
 	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/games/arena"
+	"github.com/arenaserver/arena/games/canvas"
 )
 
 // games is the registry of the games this server can host: the only place
 // the server's code names a game (the engine packages never do).
 func games() *game.Registry {
-	r, err := game.NewRegistry(arena.Def)
+	r, err := game.NewRegistry(arena.Def, canvas.Def)
 	if err != nil {
 		panic(err) // a game's definition is broken: a programming error
 	}

@@ -104,7 +104,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port); use :8080 to accept other machines")
 	fs.UintVar(&o.tickRate, "tick-rate", 60, "simulation ticks per second (10..240)")
 	fs.UintVar(&o.snapshotRate, "snapshot-rate", 30, "snapshots per second to each player (1..tick rate)")
-	fs.IntVar(&o.roomSize, "room-size", 16, "player seats per room (1..256)")
+	fs.IntVar(&o.roomSize, "room-size", 0, "player seats per room (1..256); 0: each game's own (the arena 16, the canvas 64)")
 	fs.IntVar(&o.maxRooms, "max-rooms", 1000, "most rooms this server hosts at once")
 	fs.DurationVar(&o.emptyGrace, "empty-grace", 10*time.Second, "how long an empty room stays open")
 	fs.IntVar(&o.maxMessage, "max-message", 4096, "largest client frame in bytes")
@@ -314,7 +314,7 @@ func newFleet(o options, listen string, log *slog.Logger, lob *lobby.Lobby, deli
 		public = fleet.PublicAddr(listen)
 	}
 	return fleet.New(fleet.Config{
-		Redis: o.redis, Addr: public, Mode: o.mode, RoomSize: o.roomSize,
+		Redis: o.redis, Addr: public, Mode: o.mode, RoomSize: fleetRoomSize(o),
 		Heartbeat: o.fleetHeartbeat, TTL: o.fleetTTL, ReservationTTL: o.reservationTTL,
 		Rooms: lob.List, Deliver: deliver, Logger: log,
 	})
@@ -329,4 +329,16 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// fleetRoomSize is the seats of the rooms the fleet places on this server:
+// -room-size, or the default game's own.
+func fleetRoomSize(o options) int {
+	if o.roomSize > 0 {
+		return o.roomSize
+	}
+	if d := games().Lookup(strings.Split(o.games, ",")[0]); d != nil && d.Seats > 0 {
+		return d.Seats
+	}
+	return 16
 }

@@ -20,7 +20,7 @@ func TestFlagsEnvironmentAndPrecedence(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:8080", o.addr)
 	assert.Equal(t, uint(60), o.tickRate)
 	assert.Equal(t, uint(30), o.snapshotRate)
-	assert.Equal(t, 16, o.roomSize)
+	assert.Zero(t, o.roomSize, "each game's own seats")
 
 	o, err = parseFlags(nil, env(map[string]string{"ARENA_TICK_RATE": "30", "ARENA_ROOM_SIZE": "8"}), &stderr)
 	require.NoError(t, err)

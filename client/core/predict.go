@@ -1,141 +1,226 @@
 package core
 
-import "github.com/arenaserver/arena/games/arena/sim"
+import (
+	"math"
+
+	"github.com/arenaserver/arena/game"
+)
 
 // predLogSize is how many sent inputs the predictor remembers; more than the
 // protocol client keeps unacknowledged (128), so a replay never lacks one.
 const predLogSize = 256
 
-// predEntry is one sent input and where the predictor expects the player
-// once the server has applied it.
+// predEntry is one sent input and the own entity's row as predicted once
+// the server has applied it.
 type predEntry struct {
-	seq    uint32
-	in     sim.Input
-	x, y   int32
-	alive  bool
-	deaths uint32
+	seq      uint32
+	in       []byte // the input's bytes, the entry's own copy
+	viewTick uint32
+	row      []int64 // the own row after the input; valid when rowOK
+	rowOK    bool
 }
 
 // predictor runs client-side prediction and reconciliation of the own
-// player. It is pure: no clock, no network. Owned by the game goroutine.
+// player for any game with a game.Client. It is pure: no clock, no
+// network. Owned by the game goroutine.
 //
-// Each input sent is applied at once with the game's own movement code
-// (sim.Config.MovePlayer). Each snapshot rewinds to the server's state of
-// the player and replays every input the server has not applied yet
-// (sequence numbers above the snapshot's input_ack). When the server's
-// position differs from what was predicted for input_ack, that is a
-// correction: with nobody else touching the player it should never happen.
+// Each input sent is applied at once to the predicted table with the
+// game's own step code (Client.Predict). Each snapshot rewinds to the
+// server's state (a copy of the snapshot's table) and replays every input
+// the server has not applied yet (sequence numbers above the snapshot's
+// input_ack), input seq at tick baseTick+(seq-ack).
+//
+// When a snapshot newly acknowledges input seq (later snapshots with the
+// same input_ack compare nothing more), the server's own entity is
+// compared with the row predicted after seq: it is a check when no field
+// that the game does not predict differs (nothing unexpected touched the
+// player: no hit, no death, no score), and a correction when a predicted
+// field differs. With nobody else touching the player it never happens.
 type predictor struct {
-	cfg  *sim.Config
-	self sim.PlayerID
+	client game.Client
+	self   game.PlayerID
+	kind   int // the schema's player kind; -1 when it has none
+	fields []game.Field
 
 	log     [predLogSize]predEntry
 	lastSeq uint32 // newest input sent
 
-	// The newest snapshot's view of the player.
-	baseOK   bool
-	base     sim.Player
+	// The newest snapshot's tick and input_ack.
 	baseTick uint32
 	ack      uint32
 
-	// pred is the player after every input sent; predProj are its shots
-	// that the newest snapshot cannot contain yet (fired by pending inputs).
-	pred     sim.Player
-	predOK   bool
-	predProj []sim.Projectile
+	// pred is the newest snapshot with every input sent since its ack
+	// applied; predOK once a snapshot has arrived.
+	pred   game.Table
+	predOK bool
 
-	// offX, offY is the visual error still being smoothed away after a
-	// correction, fixed-point units; display = pred + off.
-	offX, offY float64
+	// off is the visual error still being smoothed away after a
+	// correction, per field of the player kind (only fields both
+	// Predicted and Interpolate are smoothed); display = pred + off.
+	off     []float64
+	oldRow  []int64    // scratch: the own row before a reconciliation
+	display game.Table // pred with off applied, when off is not zero
 
 	checks      uint64 // predictions compared with the server
 	corrections uint64 // of which the server disagreed
 }
 
-func newPredictor(cfg *sim.Config, self sim.PlayerID) *predictor {
-	return &predictor{cfg: cfg, self: self}
+func newPredictor(client game.Client, schema *game.Schema, self game.PlayerID) *predictor {
+	p := &predictor{client: client, self: self, kind: schema.PlayerKind()}
+	if p.kind >= 0 {
+		p.fields = schema.Kinds[p.kind].Fields
+		p.off = make([]float64, len(p.fields))
+	}
+	return p
 }
 
-// sent records input seq and advances the prediction by it.
-func (p *predictor) sent(seq uint32, in sim.Input) {
+// sent records input seq (its bytes are copied) with its view tick and
+// advances the prediction by it.
+func (p *predictor) sent(seq uint32, in []byte, viewTick uint32) {
 	p.lastSeq = seq
 	e := &p.log[seq%predLogSize]
-	*e = predEntry{seq: seq, in: in}
+	e.seq, e.in, e.viewTick, e.rowOK = seq, append(e.in[:0], in...), viewTick, false
 	if !p.predOK {
 		return
 	}
-	p.apply(&p.pred, in, p.baseTick+(seq-p.ack), &p.predProj)
-	e.x, e.y, e.alive, e.deaths = p.pred.X, p.pred.Y, p.pred.Alive(), p.pred.Deaths
+	p.apply(e)
 }
 
-// apply runs one input on pl as the server's Step will at tick: movement,
-// then a shot when the fire rule allows it (appended to shots).
-func (p *predictor) apply(pl *sim.Player, in sim.Input, tick uint32, shots *[]sim.Projectile) {
-	if !pl.Alive() {
-		return // the dead neither move nor turn; respawns come from the server
-	}
-	p.cfg.MovePlayer(pl, in)
-	if in.Buttons&sim.ButtonFire != 0 && tick >= pl.NextFire {
-		pl.NextFire = tick + p.cfg.Rules.FireInterval
-		*shots = append(*shots, sim.Projectile{Owner: pl.ID, SpawnTick: tick, X: pl.X, Y: pl.Y, Aim: pl.Aim})
+// apply runs e's input on the predicted table and records the own row.
+func (p *predictor) apply(e *predEntry) {
+	p.client.Predict(&p.pred, p.self, game.Input{Data: e.in, Seq: e.seq, ViewTick: e.viewTick}, p.baseTick+(e.seq-p.ack))
+	if row := p.own(&p.pred); row != nil {
+		e.row, e.rowOK = append(e.row[:0], row...), true
 	}
 }
 
-// snapshot reconciles with the server's state of the player (nil when the
-// snapshot does not hold it) at tick, having applied inputs up to ack. It
-// reports whether this snapshot was a correction.
-func (p *predictor) snapshot(tick, ack uint32, self *sim.Player) bool {
-	if self == nil {
-		p.baseOK, p.predOK = false, false
-		p.predProj = p.predProj[:0]
-		return false
+// own returns the own entity's row in t, or nil.
+func (p *predictor) own(t *game.Table) []int64 {
+	if p.kind < 0 || p.self == 0 {
+		return nil
 	}
-	corrected := false
-	if e := &p.log[ack%predLogSize]; ack != 0 && e.seq == ack && e.alive && self.Alive() && e.deaths == self.Deaths && p.predOK {
-		p.checks++
-		if e.x != self.X || e.y != self.Y {
-			p.corrections++
-			corrected = true
+	return t.Get(p.kind, uint32(p.self))
+}
+
+// snapshot reconciles with the server's state newest at tick, which has
+// applied inputs up to ack. It reports whether this snapshot was a
+// correction.
+func (p *predictor) snapshot(tick, ack uint32, newest *game.Table) (corrected bool) {
+	server := p.own(newest)
+	if e := &p.log[ack%predLogSize]; ack > p.ack && e.seq == ack && e.rowOK && server != nil {
+		unexpected, differs := false, false
+		for f := range p.fields {
+			if e.row[f] == server[f] {
+				continue
+			}
+			if p.fields[f].Predicted {
+				differs = true
+			} else {
+				unexpected = true
+			}
+		}
+		if !unexpected {
+			p.checks++
+			if differs {
+				p.corrections++
+				corrected = true
+			}
 		}
 	}
-	oldX, oldY, oldOK := p.pred.X, p.pred.Y, p.predOK
-	p.baseOK, p.base, p.baseTick, p.ack = true, *self, tick, ack
-	p.pred, p.predOK = *self, true
-	p.predProj = p.predProj[:0]
+	oldOK := false
+	if p.predOK {
+		if old := p.own(&p.pred); old != nil {
+			p.oldRow, oldOK = append(p.oldRow[:0], old...), true
+		}
+	}
+	p.pred.CopyFrom(newest)
+	p.baseTick, p.ack, p.predOK = tick, ack, true
 	if p.lastSeq > ack && p.lastSeq-ack < predLogSize {
 		for seq := ack + 1; seq <= p.lastSeq; seq++ {
 			e := &p.log[seq%predLogSize]
 			if e.seq != seq {
 				break
 			}
-			p.apply(&p.pred, e.in, tick+(seq-ack), &p.predProj)
-			e.x, e.y, e.alive, e.deaths = p.pred.X, p.pred.Y, p.pred.Alive(), p.pred.Deaths
+			p.apply(e)
 		}
 	}
-	// Smooth a small correction away instead of snapping; a big jump (a
-	// respawn, a teleport) is shown at once.
-	if oldOK && (oldX != p.pred.X || oldY != p.pred.Y) {
-		dx, dy := float64(oldX-p.pred.X)+p.offX, float64(oldY-p.pred.Y)+p.offY
-		limit := float64(8 * p.cfg.Rules.PlayerHalf)
-		if corrected && dx*dx+dy*dy < limit*limit {
-			p.offX, p.offY = dx, dy
-		} else if !corrected {
-			// Not a disagreement: the base moved as predicted, nothing to hide.
-		} else {
-			p.offX, p.offY = 0, 0
-		}
-	}
+	p.smooth(oldOK)
 	return corrected
+}
+
+// smooth carries a change of the own entity's drawn position across a
+// reconciliation into the smoothing offset, so it glides instead of
+// snapping; a jump (a Jump field changed: death, respawn, teleport) is
+// shown at once. Without a disagreement the replayed prediction equals the
+// old one and nothing changes.
+func (p *predictor) smooth(oldOK bool) {
+	now := p.own(&p.pred)
+	if now == nil {
+		clear(p.off)
+		return
+	}
+	if !oldOK {
+		return
+	}
+	for f := range p.fields {
+		if p.fields[f].Jump && p.oldRow[f] != now[f] {
+			clear(p.off)
+			return
+		}
+	}
+	for f := range p.fields {
+		if fd := &p.fields[f]; fd.Predicted && fd.Interpolate && p.oldRow[f] != now[f] {
+			p.off[f] += delta(float64(now[f]), float64(p.oldRow[f]), fd.Wrap)
+		}
+	}
 }
 
 // decay shrinks the smoothing offset: about 90 % of it goes in 100 ms.
 func (p *predictor) decay(dt float64) {
 	k := 1 - min(dt*23, 1) // e^(-23·0.1) ≈ 0.1
-	p.offX *= k
-	p.offY *= k
-	if p.offX*p.offX+p.offY*p.offY < 1 {
-		p.offX, p.offY = 0, 0
+	sum := 0.0
+	for f := range p.off {
+		p.off[f] *= k
+		sum += p.off[f] * p.off[f]
 	}
+	if sum < 1 {
+		clear(p.off)
+	}
+}
+
+// smoothing reports whether an offset is being smoothed away.
+func (p *predictor) smoothing() bool {
+	for _, o := range p.off {
+		if o != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// shown is the predicted table as drawn: the prediction plus what is left
+// of the smoothing offset. It is the prediction itself when nothing is
+// being smoothed; either way the caller only reads it.
+func (p *predictor) shown() *game.Table {
+	if !p.smoothing() {
+		return &p.pred
+	}
+	p.display.CopyFrom(&p.pred)
+	row := p.own(&p.display)
+	if row == nil {
+		return &p.display
+	}
+	for f, o := range p.off {
+		if o == 0 {
+			continue
+		}
+		v := math.Round(float64(row[f]) + o)
+		if w := p.fields[f].Wrap; w != 0 {
+			v = wrapTo(v, w)
+		}
+		row[f] = int64(v)
+	}
+	return &p.display
 }
 
 // pending is how many sent inputs the newest snapshot has not applied.

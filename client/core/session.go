@@ -1,16 +1,24 @@
-// Package core is the desktop client's game-view core, with no window: the
-// connection and its lobby requests, the received snapshots, prediction and
-// reconciliation of the own player, interpolation of everything else, the
-// kill feed, the scoreboard and the net graph's figures, all exposed as a
-// read-only View that a renderer draws.
+// Package core is the desktop client's game-view core, with no window and
+// no game of its own: the connection and its lobby requests, the received
+// snapshots (game.Tables in the schema the room sent), prediction and
+// reconciliation of the own player with the game's Client, interpolation
+// of the fields the game marks, and the net graph's figures, all exposed
+// as a read-only View whose game.Scene a game's renderer draws (or a bot's
+// brain reads).
+//
+// Which games it can play comes from a game.Registry that the program's
+// main builds: the Def of a room's game gives its Client (from
+// Joined.describe) and says whether inputs go every tick. A room whose game
+// the registry lacks, or whose schema is not the Def's, is refused.
 //
 // Threading: the protocol client's read goroutine and the session's own
 // helper goroutines (lobby requests, pings) only put events into a bounded,
 // mutex-guarded inbox. Everything else belongs to the one goroutine that
 // calls Update and View (the game loop), so the renderer needs no locks.
 //
-// core imports netcode, sim and proto; never Ebiten (it is tested without a
-// display), the server or the bots.
+// core imports the game API, netcode and proto; never Ebiten (it is tested
+// without a display), a game (games/...), the server or the bots
+// (deps_test.go).
 package core
 
 import (
@@ -20,11 +28,12 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/netcode/linkcond"
@@ -51,6 +60,12 @@ type Config struct {
 	PingInterval time.Duration
 	// Logger receives connection lifecycle logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Games are the games this client can play: a room of another game is
+	// refused. Nil refuses every room.
+	Games *game.Registry
+	// Game is the game quick join and create use (a name in Games).
+	// Default: the first of Games, or the server's default without Games.
+	Game string
 }
 
 func (c *Config) fill() {
@@ -65,6 +80,9 @@ func (c *Config) fill() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Game == "" && c.Games != nil && len(c.Games.Defs()) > 0 {
+		c.Game = c.Games.Defs()[0].Name
 	}
 }
 
@@ -120,7 +138,7 @@ type snapEvent struct {
 	joined *sessionpb.Joined // the membership the snapshot belongs to
 	tick   uint32
 	ack    uint32
-	state  sim.State
+	state  *game.Table // from the session's free list; back there once handled
 }
 
 // Session is one player's connection and game view. Create it with New;
@@ -134,9 +152,10 @@ type Session struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // action, ping and dial goroutines
 
-	mu      sync.Mutex // guards inbox and dropped
+	mu      sync.Mutex // guards inbox, dropped and free
 	inbox   []event
 	dropped uint64
+	free    []*game.Table // snapshot tables to reuse
 
 	dialMu   sync.Mutex                  // one dial at a time; guards connName
 	connName string                      // the name the live connection said Hello with
@@ -144,27 +163,31 @@ type Session struct {
 	busy     atomic.Bool                 // a lobby action is in flight
 
 	// Owned by the game loop.
-	name       string
-	phase      Phase
-	status     string
-	rooms      []RoomInfo
-	joined     *sessionpb.Joined
-	spectate   bool
-	simCfg     sim.Config
-	self       sim.PlayerID
-	names      map[sim.PlayerID]string
-	tl         *timeline
-	pred       *predictor
-	newest     sim.State // newest snapshot's state
-	haveNewest bool
-	killFeed   []Kill
-	net        NetStats
-	epoch      time.Time
-	inputStart time.Time
-	inputsSent int64
-	lastSend   sim.Input
-	view       View
-	curConn    *client.Conn
+	name        string
+	phase       Phase
+	status      string
+	rooms       []RoomInfo
+	joined      *sessionpb.Joined
+	spectate    bool
+	def         *game.Def   // the room's game
+	client      game.Client // its rules, built from Joined.describe; nil when it has none
+	self        game.PlayerID
+	names       map[game.PlayerID]string
+	tickRate    float64 // the server's ticks per second
+	tl          *timeline
+	interp      *interpolator
+	pred        *predictor // nil for a spectator or a game without a Client
+	newest      game.Table // newest snapshot's state
+	haveNewest  bool
+	shown       game.Table // Scene.Shown
+	scene       game.Scene
+	memberships uint64
+	net         NetStats
+	epoch       time.Time
+	inputStart  time.Time
+	inputsSent  int64
+	view        View
+	curConn     *client.Conn
 }
 
 // New returns a session that is not connected yet; the first lobby action
@@ -173,7 +196,7 @@ func New(cfg Config) *Session {
 	cfg.fill()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, name: cfg.Name,
-		names: map[sim.PlayerID]string{}, epoch: time.Now()}
+		names: map[game.PlayerID]string{}, epoch: time.Now()}
 	s.net.Transport = "none"
 	if cfg.Link.Active() {
 		s.net.Link = fmt.Sprintf("lag %v jitter ±%v", cfg.Link.Latency, cfg.Link.Jitter)
@@ -195,6 +218,9 @@ func (s *Session) Close() {
 
 // Name is the name the next connection will use.
 func (s *Session) Name() string { return s.name }
+
+// Game is the game quick join and create play (Config.Game).
+func (s *Session) Game() string { return s.cfg.Game }
 
 // SetName changes the player name; it takes effect at the next join (a
 // connection made with another name is replaced).
@@ -221,6 +247,33 @@ func (s *Session) post(e event) {
 	s.inbox = append(s.inbox, e)
 }
 
+// table returns a snapshot table to fill; safe from any goroutine.
+func (s *Session) table() *game.Table {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.free); n > 0 {
+		t := s.free[n-1]
+		s.free = s.free[:n-1]
+		return t
+	}
+	return &game.Table{}
+}
+
+// maxFree bounds the snapshot tables kept for reuse.
+const maxFree = 8
+
+// recycle takes back the tables of handled snapshot events.
+func (s *Session) recycle(evs []event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range evs {
+		if e := &evs[i]; e.snap != nil && len(s.free) < maxFree {
+			s.free = append(s.free, e.snap.state)
+			e.snap.state = nil
+		}
+	}
+}
+
 // connect returns the live connection, dialling (with name) if there is
 // none or it was made with another name. It runs on helper goroutines.
 func (s *Session) connect(ctx context.Context, name string) (*client.Conn, error) {
@@ -244,13 +297,13 @@ func (s *Session) connect(ctx context.Context, name string) (*client.Conn, error
 	}
 	var cp atomic.Pointer[client.Conn]
 	c, err := client.Dial(ctx, client.Config{
-		URL: s.cfg.URL, Name: name, Dial: dial, Poll: poll, Transport: s.cfg.Transport,
+		URL: s.cfg.URL, Name: name, Game: s.cfg.Game, Dial: dial, Poll: poll, Transport: s.cfg.Transport,
 		OnSnapshot: func(sn *client.Snapshot) {
 			c := cp.Load()
-			if c == nil {
+			if c == nil || sn.State == nil {
 				return
 			}
-			e := &snapEvent{joined: c.Joined(), tick: sn.Tick, ack: sn.InputAck}
+			e := &snapEvent{joined: c.Joined(), tick: sn.Tick, ack: sn.InputAck, state: s.table()}
 			e.state.CopyFrom(sn.State)
 			s.post(event{kind: evSnapshot, at: time.Now(), snap: e, conn: c})
 		},
@@ -409,13 +462,14 @@ func (s *Session) Leave() bool {
 }
 
 // Update runs one frame of the game loop at time now with the player's
-// current input: it takes what the network delivered, sends one input per
-// server tick due (predicting the own player at once), advances the
-// interpolation clock and rebuilds the View.
-func (s *Session) Update(now time.Time, in sim.Input) {
+// move (nil: none): it takes what the network delivered, sends the move
+// (see sendMove; a spectator sends nothing), advances the interpolation
+// clock and rebuilds the View. m's bytes are copied; the caller may reuse
+// them.
+func (s *Session) Update(now time.Time, m *game.Move) {
 	s.drain()
-	if s.phase == PhasePlaying {
-		s.sendInputs(now, in)
+	if s.phase == PhasePlaying && m != nil {
+		s.sendMove(now, m)
 	}
 	t := now.Sub(s.epoch).Seconds()
 	if s.tl != nil {
@@ -426,7 +480,7 @@ func (s *Session) Update(now time.Time, in sim.Input) {
 		}
 	}
 	s.refreshStats(now)
-	s.buildView(now)
+	s.buildView()
 }
 
 // drain applies every waiting event, in order.
@@ -438,6 +492,7 @@ func (s *Session) drain() {
 	for i := range evs {
 		s.handle(&evs[i])
 	}
+	s.recycle(evs)
 }
 
 func (s *Session) handle(e *event) {
@@ -453,7 +508,7 @@ func (s *Session) handle(e *event) {
 	case evRooms:
 		s.rooms = s.rooms[:0]
 		for _, r := range e.rooms {
-			s.rooms = append(s.rooms, RoomInfo{ID: r.GetId(), Players: int(r.GetPlayers()), Capacity: int(r.GetCapacity())})
+			s.rooms = append(s.rooms, RoomInfo{ID: r.GetId(), Game: r.GetGame(), Players: int(r.GetPlayers()), Capacity: int(r.GetCapacity())})
 		}
 		s.status = fmt.Sprintf("%d rooms", len(s.rooms))
 	case evJoined:
@@ -468,7 +523,7 @@ func (s *Session) handle(e *event) {
 	case evRoster:
 		clear(s.names)
 		for _, p := range e.roster {
-			s.names[sim.PlayerID(p.GetId())] = p.GetName()
+			s.names[game.PlayerID(p.GetId())] = p.GetName()
 		}
 	case evPing:
 		s.net.RTT = e.rtt
@@ -481,121 +536,188 @@ func (s *Session) enterLobby(status string) {
 	s.phase = PhaseLobby
 	s.status = status
 	s.joined = nil
+	s.def, s.client = nil, nil
 	s.self = 0
 	s.pred = nil
 	s.tl = nil
+	s.interp = nil
 	s.haveNewest = false
-	s.killFeed = s.killFeed[:0]
 }
 
+// startMembership begins a membership in the room j describes, or refuses
+// it (leaving the room again) when this client cannot play its game: the
+// registry has no such game, the room's schema is not the game's (client
+// and server are different versions), or its description does not parse.
 func (s *Session) startMembership(j *sessionpb.Joined, spectate bool) {
+	room := j.GetRoom().GetId()
+	def, cl, err := s.gameOf(j)
+	if err != nil {
+		s.refuse(fmt.Sprintf("left room %s: %v", room, err))
+		return
+	}
 	s.joined = j
 	s.spectate = spectate
-	s.simCfg = netcode.SimConfig(j.GetArena())
-	s.self = sim.PlayerID(j.GetPlayerId())
+	s.def, s.client = def, cl
+	s.self = game.PlayerID(j.GetPlayerId())
+	s.memberships++
+	s.tickRate = 60
 	snapRate := 30.0
 	if c := s.curConn; c != nil {
-		snapRate = float64(c.Welcome().GetSnapshotRate())
+		if w := c.Welcome(); w != nil {
+			s.tickRate = float64(max(w.GetTickRate(), 1))
+			snapRate = float64(max(w.GetSnapshotRate(), 1))
+		}
 	}
-	s.tl = newTimeline(float64(s.simCfg.Rules.TickRate), snapRate, s.cfg.InterpDelay.Seconds())
-	s.pred = newPredictor(&s.simCfg, s.self)
+	s.tl = newTimeline(s.tickRate, snapRate, s.cfg.InterpDelay.Seconds())
+	s.interp = newInterpolator(def.Schema)
+	s.pred = nil
 	s.haveNewest = false
-	s.killFeed = s.killFeed[:0]
 	s.inputStart, s.inputsSent = time.Time{}, 0
 	s.net.membershipStart = time.Now()
 	s.net.correctionsAtStart = s.net.Corrections
 	if spectate || s.self == 0 {
 		s.phase = PhaseSpectating
-		s.status = "watching room " + j.GetRoom().GetId()
+		s.status = "watching room " + room
 	} else {
 		s.phase = PhasePlaying
-		s.status = "playing in room " + j.GetRoom().GetId()
+		s.status = "playing in room " + room
+		if cl != nil {
+			s.pred = newPredictor(cl, def.Schema, s.self)
+		}
 	}
 }
 
-// snapshot takes one received state into the timeline, the predictor and
-// the kill feed.
+// gameOf finds the game of the room j describes in the registry, checks
+// that the room replicates that game's schema, and builds its client-side
+// rules (nil for a game without).
+func (s *Session) gameOf(j *sessionpb.Joined) (*game.Def, game.Client, error) {
+	name := j.GetGame()
+	var def *game.Def
+	if s.cfg.Games != nil {
+		def = s.cfg.Games.Lookup(name)
+	}
+	if def == nil {
+		known := "none"
+		if s.cfg.Games != nil && len(s.cfg.Games.Defs()) > 0 {
+			known = strings.Join(s.cfg.Games.Names(), ", ")
+		}
+		return nil, nil, fmt.Errorf("it plays %q, which this client cannot play (it knows: %s)", name, known)
+	}
+	schema, err := netcode.SchemaFromProto(j.GetSchema())
+	if err != nil {
+		return nil, nil, err
+	}
+	if !schema.Equal(def.Schema) {
+		return nil, nil, fmt.Errorf("the server's %s replicates another schema than this client's: they are different versions of the game", name)
+	}
+	if def.Client == nil {
+		return def, nil, nil
+	}
+	cl, err := def.Client(j.GetDescribe())
+	if err != nil {
+		return nil, nil, fmt.Errorf("the server's description of its %s match does not parse: %v", name, err)
+	}
+	return def, cl, nil
+}
+
+// refuse goes back to the lobby with status and gives the seat just taken
+// up on a helper goroutine (a lobby action may still be finishing).
+func (s *Session) refuse(status string) {
+	s.enterLobby(status)
+	s.log.Warn("room refused", "why", status)
+	c := s.curConn
+	if c == nil {
+		return
+	}
+	s.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+		defer cancel()
+		_ = c.Leave(ctx)
+	})
+}
+
+// snapshot takes one received state into the timeline and the predictor.
 func (s *Session) snapshot(e *event) {
 	sn := e.snap
 	if s.joined == nil || sn.joined != s.joined {
 		return // crossed a join or a leave
 	}
-	st := &sn.state
-	if s.haveNewest {
-		s.kills(st, e.at)
-	}
+	st := sn.state
 	s.newest.CopyFrom(st)
 	s.haveNewest = true
 	s.net.snaps++
 	s.tl.add(st, e.at.Sub(s.epoch).Seconds())
-	if s.phase == PhasePlaying {
-		if s.pred.snapshot(sn.tick, sn.ack, st.Player(s.self)) {
-			s.net.Corrections++
+	if s.pred != nil && s.pred.snapshot(sn.tick, sn.ack, st) {
+		s.net.Corrections++
+	}
+	if s.phase != PhasePlaying || !s.def.TickInputs {
+		if c := s.curConn; c != nil {
+			_ = c.Ack() // acknowledged without inputs: a spectator, a game of sparse inputs
 		}
-	} else if c := s.curConn; c != nil {
-		_ = c.Ack() // a spectator acknowledges snapshots without inputs
 	}
-}
-
-// kills compares a new state with the previous newest and records deaths.
-func (s *Session) kills(st *sim.State, at time.Time) {
-	for i := range st.Players {
-		p := &st.Players[i]
-		old := s.newest.Player(p.ID)
-		if old == nil || p.Deaths <= old.Deaths {
-			continue
-		}
-		s.killFeed = append(s.killFeed, Kill{Killer: p.KilledBy, Victim: p.ID, At: at,
-			KillerName: s.nameOf(p.KilledBy), VictimName: s.nameOf(p.ID)})
-	}
-	if n := len(s.killFeed); n > maxKillFeed {
-		s.killFeed = slices.Delete(s.killFeed, 0, n-maxKillFeed)
-	}
-}
-
-const maxKillFeed = 6
-
-func (s *Session) nameOf(id sim.PlayerID) string {
-	if n, ok := s.names[id]; ok {
-		return n
-	}
-	if id == 0 {
-		return "?"
-	}
-	return fmt.Sprintf("#%d", id)
 }
 
 // maxCatchUpInputs bounds the inputs one frame sends after a stall; past it
 // the input clock restarts instead of bursting.
 const maxCatchUpInputs = 4
 
-// sendInputs sends one input per server tick on the client's clock, each
-// carrying the view tick (what the player saw of the others), and predicts.
-func (s *Session) sendInputs(now time.Time, in sim.Input) {
+// sendMove sends the player's move. Events go at once (reliable, in
+// order). For a game with TickInputs, m.Input goes once per server tick due
+// on the client's clock, each carrying the view tick (what the player saw
+// of the others, for lag compensation); otherwise once, when not empty.
+// Every input sent is predicted at once. Inputs wait for the first
+// snapshot.
+func (s *Session) sendMove(now time.Time, m *game.Move) {
 	c := s.curConn
-	if c == nil || !s.haveNewest {
+	if c == nil {
 		return
 	}
-	rate := float64(s.simCfg.Rules.TickRate)
+	for _, ev := range m.Events {
+		if err := c.Emit(ev.Name, ev.Payload); err != nil {
+			s.status = fmt.Sprintf("event %s: %v", ev.Name, err)
+		}
+	}
+	if !s.haveNewest {
+		return
+	}
+	if !s.def.TickInputs {
+		if len(m.Input) > 0 {
+			s.sendInput(c, m.Input)
+		}
+		return
+	}
 	if s.inputStart.IsZero() {
 		s.inputStart = now
 	}
-	due := int64(now.Sub(s.inputStart).Seconds()*rate) + 1 - s.inputsSent
+	due := int64(now.Sub(s.inputStart).Seconds()*s.tickRate) + 1 - s.inputsSent
 	if due > maxCatchUpInputs {
 		s.inputStart = now
 		s.inputsSent = 0
 		due = 1
 	}
 	for ; due > 0; due-- {
-		in.ViewTick = s.viewTick()
-		seq, err := c.SendInput(in)
-		if err != nil {
+		if !s.sendInput(c, m.Input) {
 			return // the close event follows
 		}
-		s.pred.sent(seq, in)
 		s.inputsSent++
 	}
-	s.lastSend = in
+}
+
+// sendInput sends one input with the view tick and predicts it.
+func (s *Session) sendInput(c *client.Conn, in []byte) bool {
+	if limit := s.def.InputLimit(); len(in) > limit {
+		s.status = fmt.Sprintf("an input of %d bytes not sent: %s takes at most %d", len(in), s.def.Name, limit)
+		return false
+	}
+	vt := s.viewTick()
+	seq, err := c.SendInput(in, vt)
+	if err != nil {
+		return false
+	}
+	if s.pred != nil {
+		s.pred.sent(seq, in, vt)
+	}
+	return true
 }
 
 // viewTick is the server tick at which others are being drawn, for lag

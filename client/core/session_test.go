@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arenaserver/arena/bots/serverproc"
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena"
 	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/netcode/linkcond"
@@ -28,22 +30,31 @@ func startServer(t *testing.T) string {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// games is the registry the test sessions play from: the arena.
+func games(t testing.TB) *game.Registry {
+	t.Helper()
+	r, err := game.NewRegistry(arena.Def)
+	require.NoError(t, err)
+	return r
+}
+
 // frames calls Update at 60 frames a second for d, with the input in gives
 // for each frame (nil: no input).
-func frames(s *Session, d time.Duration, in func(frame int) sim.Input) {
+func frames(s *Session, d time.Duration, in func(frame int) []byte) {
 	tk := time.NewTicker(time.Second / 60)
 	defer tk.Stop()
 	end := time.Now().Add(d)
+	var m game.Move
 	for frame := 0; ; frame++ {
 		now := <-tk.C
 		if now.After(end) {
 			return
 		}
-		var input sim.Input
+		m.Reset()
 		if in != nil {
-			input = in(frame)
+			m.Input = append(m.Input, in(frame)...)
 		}
-		s.Update(now, input)
+		s.Update(now, &m)
 	}
 }
 
@@ -52,7 +63,7 @@ func until(t *testing.T, s *Session, what string, cond func(*View) bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		s.Update(time.Now(), sim.Input{})
+		s.Update(time.Now(), &game.Move{})
 		if cond(s.View()) {
 			return
 		}
@@ -62,11 +73,25 @@ func until(t *testing.T, s *Session, what string, cond func(*View) bool) {
 }
 
 // walker is a scripted player: it holds a direction for about half a
-// second, then another, sweeping its aim; it never fires.
-func walker(frame int) sim.Input {
+// second, then another, sweeping its aim; it never fires. It returns the
+// arena's input bytes.
+func walker(frame int) []byte {
 	dirs := []sim.Buttons{sim.ButtonRight, sim.ButtonDown, sim.ButtonLeft | sim.ButtonUp, 0,
 		sim.ButtonUp, sim.ButtonLeft, sim.ButtonDown | sim.ButtonRight, sim.ButtonLeft | sim.ButtonDown}
-	return sim.Input{Buttons: dirs[(frame/27)%len(dirs)], Aim: uint16(frame*7) % sim.AimSteps}
+	return arena.AppendInput(nil, dirs[(frame/27)%len(dirs)], uint16(frame*7)%sim.AimSteps)
+}
+
+// selfAt is where the own player is drawn (the predicted table), in
+// fixed-point units; ok is false when it is not drawn.
+func selfAt(v *View) (x, y float64, ok bool) {
+	if v.Scene == nil || v.Scene.Predicted == nil {
+		return 0, 0, false
+	}
+	row := v.Scene.Predicted.Get(arena.KindPlayer, uint32(v.Scene.Self))
+	if row == nil {
+		return 0, 0, false
+	}
+	return float64(row[arena.PX]), float64(row[arena.PY]), true
 }
 
 // TestPredictionHasNoCorrectionsUnderLagAndJitter: alone in a room of a real
@@ -76,20 +101,15 @@ func walker(frame int) sim.Input {
 func TestPredictionHasNoCorrectionsUnderLagAndJitter(t *testing.T) {
 	t.Parallel()
 	url := startServer(t)
-	s := New(Config{URL: url, Name: "tester", Logger: quiet(),
+	s := New(Config{URL: url, Name: "tester", Logger: quiet(), Games: games(t),
 		Link: linkcond.Config{Latency: 150 * time.Millisecond, Jitter: 30 * time.Millisecond, Seed: 11}})
 	defer s.Close()
 	require.True(t, s.CreateAndJoin(2))
 	until(t, s, "a first snapshot", func(v *View) bool { return v.Ready })
 	require.Equal(t, PhasePlaying, s.View().Phase)
 
-	start := *s.View()
-	var startX, startY float64
-	for _, p := range start.Players {
-		if p.Self {
-			startX, startY = p.X, p.Y
-		}
-	}
+	startX, startY, ok := selfAt(s.View())
+	require.True(t, ok, "the own player is drawn")
 	frames(s, 8*time.Second, walker)
 	v := s.View()
 	t.Logf("checks %d corrections %d pending %d rtt %v", v.Net.PredictionChecks, v.Net.Corrections, v.Net.PendingInputs, v.Net.RTT)
@@ -102,13 +122,9 @@ func TestPredictionHasNoCorrectionsUnderLagAndJitter(t *testing.T) {
 	// 150 ms ± 30 ms each way: a ping takes 90..210 ms (loopback alone: well
 	// under a millisecond).
 	assert.GreaterOrEqual(t, v.Net.RTT, 90*time.Millisecond, "the link conditioner is in the path")
-	var moved bool
-	for _, p := range v.Players {
-		if p.Self {
-			moved = math.Abs(p.X-startX)+math.Abs(p.Y-startY) > 100
-		}
-	}
-	assert.True(t, moved, "the own player moved")
+	x, y, ok := selfAt(v)
+	require.True(t, ok)
+	assert.Greater(t, math.Abs(x-startX)+math.Abs(y-startY), 100.0, "the own player moved")
 }
 
 // TestInterpolationNeverRunsDryOverAJitteryLink: a watcher behind 150 ms of
@@ -118,7 +134,7 @@ func TestPredictionHasNoCorrectionsUnderLagAndJitter(t *testing.T) {
 func TestInterpolationNeverRunsDryOverAJitteryLink(t *testing.T) {
 	t.Parallel()
 	url := startServer(t)
-	s := New(Config{URL: url, Name: "watcher", Logger: quiet(),
+	s := New(Config{URL: url, Name: "watcher", Logger: quiet(), Games: games(t),
 		Link: linkcond.Config{Latency: 150 * time.Millisecond, Jitter: 30 * time.Millisecond, Seed: 12}})
 	defer s.Close()
 	require.True(t, s.CreateAndJoin(4))
@@ -133,7 +149,7 @@ func TestInterpolationNeverRunsDryOverAJitteryLink(t *testing.T) {
 	defer w.Close()
 	j, err := w.Join(ctx, roomID, false)
 	require.NoError(t, err)
-	walkerID := sim.PlayerID(j.GetPlayerId())
+	walkerID := j.GetPlayerId()
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		tk := time.NewTicker(time.Second / 60)
@@ -144,7 +160,7 @@ func TestInterpolationNeverRunsDryOverAJitteryLink(t *testing.T) {
 				return
 			case <-tk.C:
 			}
-			if _, err := w.SendInput(walker(frame)); err != nil {
+			if _, err := w.SendInput(walker(frame), 0); err != nil {
 				return
 			}
 		}
@@ -160,16 +176,16 @@ func TestInterpolationNeverRunsDryOverAJitteryLink(t *testing.T) {
 	defer tk.Stop()
 	for end := time.Now().Add(6 * time.Second); time.Now().Before(end); {
 		now := <-tk.C
-		s.Update(now, sim.Input{})
-		for _, p := range s.View().Players {
-			if p.ID != walkerID {
-				continue
+		s.Update(now, &game.Move{})
+		if sc := s.View().Scene; sc != nil && sc.Ready {
+			if p := sc.Shown.Get(arena.KindPlayer, walkerID); p != nil {
+				x, y := float64(p[arena.PX]), float64(p[arena.PY])
+				if seen > 0 {
+					maxStep = max(maxStep, math.Hypot(x-lastX, y-lastY))
+				}
+				lastX, lastY = x, y
+				seen++
 			}
-			if seen > 0 {
-				maxStep = max(maxStep, math.Hypot(p.X-lastX, p.Y-lastY))
-			}
-			lastX, lastY = p.X, p.Y
-			seen++
 		}
 	}
 	v := s.View()
@@ -190,18 +206,20 @@ func TestInterpolationNeverRunsDryOverAJitteryLink(t *testing.T) {
 func TestLobby(t *testing.T) {
 	t.Parallel()
 	url := startServer(t)
-	s := New(Config{URL: url, Name: "ann", Logger: quiet()})
+	s := New(Config{URL: url, Name: "ann", Logger: quiet(), Games: games(t)})
 	defer s.Close()
 	require.True(t, s.CreateAndJoin(3))
 	until(t, s, "playing", func(v *View) bool { return v.Phase == PhasePlaying && v.Ready })
 	room := s.View().RoomID
 	until(t, s, "own name from the roster", func(v *View) bool {
-		return len(v.Scores) == 1 && v.Scores[0].Name == "ann" && v.Scores[0].Self
+		sc := v.Scene
+		return sc != nil && sc.Ready && sc.Newest.Len(arena.KindPlayer) == 1 &&
+			sc.Newest.ID(arena.KindPlayer, 0) == uint32(sc.Self) && sc.Names[sc.Self] == "ann"
 	})
 	require.True(t, s.Leave())
 	until(t, s, "back in the lobby", func(v *View) bool { return v.Phase == PhaseLobby && !v.Busy })
 
-	other := New(Config{URL: url, Name: "bob", Logger: quiet()})
+	other := New(Config{URL: url, Name: "bob", Logger: quiet(), Games: games(t)})
 	defer other.Close()
 	require.True(t, other.JoinRoom(room, false))
 	until(t, other, "bob playing", func(v *View) bool { return v.Phase == PhasePlaying })
@@ -209,7 +227,7 @@ func TestLobby(t *testing.T) {
 	require.True(t, s.ListRooms())
 	until(t, s, "the room listed", func(v *View) bool {
 		for _, r := range v.Rooms {
-			if r.ID == room && r.Players == 1 && r.Capacity == 3 {
+			if r.ID == room && r.Game == "arena" && r.Players == 1 && r.Capacity == 3 {
 				return true
 			}
 		}
@@ -218,9 +236,13 @@ func TestLobby(t *testing.T) {
 	s.SetName("ann2")
 	require.True(t, s.JoinRoom(room, true))
 	until(t, s, "spectating bob", func(v *View) bool {
-		return v.Phase == PhaseSpectating && v.Ready && len(v.Players) == 1 && v.Players[0].Name == "bob"
+		if v.Phase != PhaseSpectating || !v.Ready || v.Scene == nil || v.Scene.Shown.Len(arena.KindPlayer) != 1 {
+			return false
+		}
+		return v.Scene.Name(game.PlayerID(v.Scene.Shown.ID(arena.KindPlayer, 0))) == "bob"
 	})
-	assert.Zero(t, s.View().Self)
+	assert.Zero(t, s.View().Scene.Self)
+	assert.Nil(t, s.View().Scene.Predicted, "a spectator predicts nothing")
 }
 
 // BenchmarkCorrectionsPerMinute measures own-player prediction corrections
@@ -239,13 +261,13 @@ func BenchmarkCorrectionsPerMinute(b *testing.B) {
 		b.Run(fmt.Sprintf("lag=%v,jitter=%v", link.Latency, link.Jitter), func(b *testing.B) {
 			for range b.N {
 				url := startServerB(b)
-				s := New(Config{URL: url, Name: "bench", Logger: quiet(), Link: link})
+				s := New(Config{URL: url, Name: "bench", Logger: quiet(), Games: games(b), Link: link})
 				if !s.CreateAndJoin(1) {
 					b.Fatal("join refused")
 				}
 				deadline := time.Now().Add(10 * time.Second)
 				for !s.View().Ready && time.Now().Before(deadline) {
-					s.Update(time.Now(), sim.Input{})
+					s.Update(time.Now(), &game.Move{})
 					time.Sleep(10 * time.Millisecond)
 				}
 				frames(s, time.Minute, walker)
@@ -270,7 +292,7 @@ func startServerB(b *testing.B) string {
 func TestLinkConditionerOnPolling(t *testing.T) {
 	t.Parallel()
 	url := startServer(t)
-	s := New(Config{URL: url, Name: "poller", Logger: quiet(), Transport: "poll",
+	s := New(Config{URL: url, Name: "poller", Logger: quiet(), Games: games(t), Transport: "poll",
 		Link: linkcond.Config{Latency: 100 * time.Millisecond}})
 	defer s.Close()
 	require.True(t, s.CreateAndJoin(1))

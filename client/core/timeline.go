@@ -3,7 +3,7 @@ package core
 import (
 	"math"
 
-	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/game"
 )
 
 // timelineSize is how many received states the timeline keeps: two seconds
@@ -13,7 +13,7 @@ const timelineSize = 64
 // received is one snapshot's state and when it arrived (seconds on the
 // session's clock).
 type received struct {
-	state sim.State
+	state game.Table
 	at    float64
 }
 
@@ -66,7 +66,7 @@ const window = 3.0
 
 // add stores a copy of st, which arrived at time at. States must come in
 // increasing tick order (the protocol client drops stale ones).
-func (tl *timeline) add(st *sim.State, at float64) {
+func (tl *timeline) add(st *game.Table, at float64) {
 	if tl.n > 0 && st.Tick <= tl.newest().state.Tick {
 		return
 	}
@@ -161,7 +161,7 @@ func (tl *timeline) advance(now float64) {
 
 // bracket returns the two states around the render tick and how far
 // between them it lies (0..1). With one state both are the same.
-func (tl *timeline) bracket() (a, b *sim.State, alpha float64) {
+func (tl *timeline) bracket() (a, b *game.Table, alpha float64) {
 	if tl.n == 0 {
 		return nil, nil, 0
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/game"
 )
 
 // feed plays 20 s of a 60 Hz server sending 30 snapshots a second through a
@@ -31,12 +31,12 @@ func feed(t *testing.T, fixedDelay, oneWay, jitter float64, seed uint64) *timeli
 		last = at
 		wire = append(wire, arrival{tick, at})
 	}
-	var st sim.State
+	st := game.NewTable(testSchema)
 	for frame := 1; frame <= 1200; frame++ {
 		now := float64(frame) / 60
 		for len(wire) > 0 && wire[0].at <= now {
 			st.Tick = wire[0].tick
-			tl.add(&st, wire[0].at)
+			tl.add(st, wire[0].at)
 			wire = wire[1:]
 		}
 		tl.advance(now)

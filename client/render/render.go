@@ -1,12 +1,16 @@
-// Package render is the desktop client's Ebiten shell: it reads the
-// keyboard and mouse, hands the player's input to a client/core Session,
-// and draws the Session's View (the arena, players, projectiles, health
-// bars and names, the kill feed, the scoreboard on Tab, the net graph on
-// F3, and the start screen). Game logic lives in client/core, which is
-// tested without a display; this package only translates.
+// Package render is the desktop client's Ebiten shell, the same for every
+// game: the start screen (name, the room list with each room's game, quick
+// join, create, spectate), the status line, the net graph (F3), frame
+// statistics and the screenshot option; Esc leaves a room. The match itself
+// is drawn by the Renderer of the room's game (from a Renderers map the
+// client's main fills), which also reads the player's controls into a
+// game.Move that the shell hands to the client/core Session. Game logic
+// lives in client/core and in the games, tested without a display; this
+// package only translates.
 //
-// Only the client's packages may import Ebiten (deps_test.go); render is
-// one of them. It never imports the server or the bots.
+// Only this package and the games' draw packages (games/NAME/draw) import
+// Ebiten (deps_test.go). render never imports a game, the server or the
+// bots.
 package render
 
 import (
@@ -19,7 +23,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -29,46 +32,29 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/vector"
 
 	"github.com/arenaserver/arena/client/core"
-	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/game"
 )
 
-// Screen size in pixels: the default arena (1280×720 world units) at one
-// pixel per world unit.
+// Screen size in pixels of the start screen, and of the window at zoom 1.
 const (
 	ScreenW = 1280
 	ScreenH = 720
 )
 
-// Colours. Players take Palette[(id-1) % len(Palette)]; walls WallColor;
-// the floor Background. The window test looks for these exact values.
+// Colours of the shell. Background fills the window under whatever the
+// game draws (the window test tells it from the game's colours).
 var (
 	Background = color.RGBA{0x14, 0x16, 0x1c, 0xff}
-	Floor      = color.RGBA{0x1e, 0x22, 0x2b, 0xff}
-	WallColor  = color.RGBA{0x5a, 0x64, 0x78, 0xff}
-	Palette    = []color.RGBA{
-		{0xe6, 0x4b, 0x3c, 0xff}, // red
-		{0x3c, 0x9d, 0xe6, 0xff}, // blue
-		{0x4c, 0xd1, 0x37, 0xff}, // green
-		{0xf1, 0xc4, 0x0f, 0xff}, // yellow
-		{0xb0, 0x5c, 0xe6, 0xff}, // purple
-		{0xe6, 0x7e, 0x22, 0xff}, // orange
-		{0x1a, 0xd6, 0xc4, 0xff}, // teal
-		{0xf0, 0x6e, 0xb4, 0xff}, // pink
+	boxFill    = color.RGBA{0x1e, 0x22, 0x2b, 0xff}
+	editFill   = color.RGBA{0x30, 0x36, 0x44, 0xff}
+	panel      = color.RGBA{0x00, 0x00, 0x00, 0xb0}
+	dim        = color.RGBA{0x90, 0x98, 0xa8, 0xff}
+	// graph are the net graph's series colours.
+	graph = []color.RGBA{
+		{0xe6, 0x4b, 0x3c, 0xff}, {0x3c, 0x9d, 0xe6, 0xff}, {0x4c, 0xd1, 0x37, 0xff}, {0xf1, 0xc4, 0x0f, 0xff},
+		{0xb0, 0x5c, 0xe6, 0xff}, {0xe6, 0x7e, 0x22, 0xff}, {0x1a, 0xd6, 0xc4, 0xff}, {0xf0, 0x6e, 0xb4, 0xff},
 	}
-	white  = color.RGBA{0xff, 0xff, 0xff, 0xff}
-	panel  = color.RGBA{0x00, 0x00, 0x00, 0xb0}
-	dim    = color.RGBA{0x90, 0x98, 0xa8, 0xff}
-	hpGood = color.RGBA{0x5c, 0xd6, 0x5c, 0xff}
-	hpBad  = color.RGBA{0xd6, 0x3c, 0x3c, 0xff}
 )
-
-// PlayerColor is the colour of player id.
-func PlayerColor(id sim.PlayerID) color.RGBA {
-	if id == 0 {
-		return dim
-	}
-	return Palette[int(id-1)%len(Palette)]
-}
 
 // Options are the shell's settings; the zero value is an interactive
 // client.
@@ -77,8 +63,8 @@ type Options struct {
 	// "create" (create a room and join it), "spectate" (watch the fullest
 	// room) or a room id to join. Empty: wait for the player.
 	AutoJoin string
-	// Screenshot, when set, is a PNG path written once the arena has been
-	// drawn for ScreenshotAfter (default 3 s).
+	// Screenshot, when set, is a PNG path written once the match has been
+	// drawn (a snapshot is in) for ScreenshotAfter (default 3 s).
 	Screenshot      string
 	ScreenshotAfter time.Duration
 	// ExitAfter ends the program this long after start; 0 runs until the
@@ -88,20 +74,27 @@ type Options struct {
 	NetGraph bool
 	// FrameStats, when set, receives a summary of frame times at exit.
 	FrameStats io.Writer
-	// Zoom scales the arena (and the logical screen): 1 draws one pixel per
-	// world unit (1280×720). Smaller values cost fewer pixels, for small
-	// screens and software rendering; the HUD's text keeps its size, and
-	// the start screen is laid out at 1280×720 and scaled to the window.
-	// Default 1; 0.25..2.
+	// Zoom scales the match view (and the logical screen): 1 is the
+	// renderer's Size (the arena: one pixel per world unit, 1280×720).
+	// Smaller values cost fewer pixels, for small screens and software
+	// rendering; the HUD's text keeps its size, and the start screen is
+	// laid out at 1280×720 and scaled to the window. Default 1; 0.25..2.
 	Zoom float64
 }
 
 // Game is the ebiten.Game. Only Ebiten's goroutine calls its methods; the
 // network side never touches it (the Session's inbox is the only bridge).
 type Game struct {
-	s     *core.Session
-	opt   Options
-	start time.Time
+	s         *core.Session
+	renderers Renderers
+	opt       Options
+	start     time.Time
+
+	// The renderer of the current membership, made anew for each.
+	r          Renderer
+	rGame      string
+	membership uint64
+	move       game.Move
 
 	showNet    bool
 	editing    bool   // typing into the name field
@@ -117,8 +110,9 @@ type Game struct {
 	runes    []rune
 }
 
-// New returns a Game drawing s.
-func New(s *core.Session, opt Options) *Game {
+// New returns a Game drawing s, with the renderers of the games it can
+// draw.
+func New(s *core.Session, renderers Renderers, opt Options) *Game {
 	if opt.ScreenshotAfter <= 0 {
 		opt.ScreenshotAfter = 3 * time.Second
 	}
@@ -126,25 +120,44 @@ func New(s *core.Session, opt Options) *Game {
 		opt.Zoom = 1
 	}
 	opt.Zoom = min(max(opt.Zoom, 0.25), 2)
-	return &Game{s: s, opt: opt, start: time.Now(), showNet: opt.NetGraph, nameBuf: []rune(s.Name())}
+	return &Game{s: s, renderers: renderers, opt: opt, start: time.Now(), showNet: opt.NetGraph, nameBuf: []rune(s.Name())}
 }
 
 // ErrScreenshot wraps a failure to write the screenshot.
 var ErrScreenshot = errors.New("render: screenshot")
 
-// Layout fixes the logical screen at the arena's size times the zoom
-// while in a room; the start screen is always laid out at 1280×720. Ebiten
-// scales it to the window.
+// Layout fixes the logical screen at the match view's size (the
+// renderer's Size times the zoom) while in a room; the start screen is
+// always laid out at 1280×720. Ebiten scales it to the window.
 func (g *Game) Layout(int, int) (int, int) {
-	if g.s.View().Arena == nil {
+	v := g.s.View()
+	r := g.renderer(v)
+	if v.Scene == nil || r == nil {
 		return ScreenW, ScreenH
 	}
-	return g.Size()
+	w, h := r.Size(v.Scene)
+	return int(math.Round(float64(w) * g.opt.Zoom)), int(math.Round(float64(h) * g.opt.Zoom))
 }
 
-// Size is the logical screen size in pixels.
+// Size is the window's size in pixels: 1280×720 times the zoom.
 func (g *Game) Size() (w, h int) {
 	return int(math.Round(ScreenW * g.opt.Zoom)), int(math.Round(ScreenH * g.opt.Zoom))
+}
+
+// renderer returns the renderer of v's membership, made when the
+// membership starts; nil outside a room or for a game without one.
+func (g *Game) renderer(v *core.View) Renderer {
+	if v.Scene == nil {
+		g.r, g.rGame = nil, ""
+		return nil
+	}
+	if g.r == nil || v.Membership != g.membership || v.Game != g.rGame {
+		g.r, g.rGame, g.membership = nil, v.Game, v.Membership
+		if mk := g.renderers[v.Game]; mk != nil {
+			g.r = mk()
+		}
+	}
+	return g.r
 }
 
 // Update reads input, feeds the session and handles the menus.
@@ -164,63 +177,20 @@ func (g *Game) Update() error {
 	if inpututil.IsKeyJustPressed(ebiten.KeyF3) {
 		g.showNet = !g.showNet
 	}
-	var in sim.Input
+	g.move.Reset()
 	switch v.Phase {
-	case core.PhasePlaying:
-		in = g.playerInput(v)
-		if inpututil.IsKeyJustPressed(ebiten.KeyEscape) {
-			g.s.Leave()
+	case core.PhasePlaying, core.PhaseSpectating:
+		if r := g.renderer(v); r != nil && v.Scene != nil {
+			r.Controls(v.Scene, g.opt.Zoom, &g.move)
 		}
-	case core.PhaseSpectating:
 		if inpututil.IsKeyJustPressed(ebiten.KeyEscape) {
 			g.s.Leave()
 		}
 	default:
 		g.lobbyInput(v)
 	}
-	g.s.Update(time.Now(), in)
+	g.s.Update(time.Now(), &g.move)
 	return nil
-}
-
-// playerInput maps WASD/arrows, the mouse and its left button to an input.
-func (g *Game) playerInput(v *core.View) sim.Input {
-	var b sim.Buttons
-	key := func(keys ...ebiten.Key) bool {
-		return slices.ContainsFunc(keys, ebiten.IsKeyPressed)
-	}
-	if key(ebiten.KeyW, ebiten.KeyArrowUp) {
-		b |= sim.ButtonUp
-	}
-	if key(ebiten.KeyS, ebiten.KeyArrowDown) {
-		b |= sim.ButtonDown
-	}
-	if key(ebiten.KeyA, ebiten.KeyArrowLeft) {
-		b |= sim.ButtonLeft
-	}
-	if key(ebiten.KeyD, ebiten.KeyArrowRight) {
-		b |= sim.ButtonRight
-	}
-	if ebiten.IsMouseButtonPressed(ebiten.MouseButtonLeft) {
-		b |= sim.ButtonFire
-	}
-	in := sim.Input{Buttons: b}
-	mx, my := ebiten.CursorPosition()
-	for _, p := range v.Players {
-		if p.Self {
-			in.Aim = AimAt(float64(mx)-float64(g.px(p.X)), float64(my)-float64(g.px(p.Y)))
-		}
-	}
-	return in
-}
-
-// AimAt converts a screen offset (y down) to an aim angle, as PROTOCOL.md
-// 9.2 says: round(atan2(dy, dx) / 2π · 1024) mod 1024.
-func AimAt(dx, dy float64) uint16 {
-	a := int(math.Round(math.Atan2(dy, dx)/(2*math.Pi)*sim.AimSteps)) % sim.AimSteps
-	if a < 0 {
-		a += sim.AimSteps
-	}
-	return uint16(a)
 }
 
 // The start screen's layout.
@@ -299,7 +269,8 @@ func (g *Game) act(what string) {
 	}
 }
 
-// Draw draws the view.
+// Draw draws the view: in a room the game's renderer draws the match and
+// the shell its status line over it; otherwise the start screen.
 func (g *Game) Draw(screen *ebiten.Image) {
 	t0 := time.Now()
 	if !g.lastDraw.IsZero() {
@@ -308,12 +279,13 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	g.lastDraw = t0
 	screen.Fill(Background)
 	v := g.s.View()
-	if v.Arena != nil {
-		g.drawArena(screen, v)
-		g.drawHUD(screen, v)
-		if ebiten.IsKeyPressed(ebiten.KeyTab) {
-			drawScoreboard(screen, v)
+	if v.Scene != nil {
+		if r := g.renderer(v); r != nil {
+			r.Draw(screen, v.Scene, g.opt.Zoom)
+		} else {
+			ebitenutil.DebugPrintAt(screen, fmt.Sprintf("this client cannot draw %q; [Esc] leaves", v.Game), 8, 40)
 		}
+		g.drawHUD(screen, v)
 	} else {
 		g.drawLobby(screen, v)
 	}
@@ -348,46 +320,9 @@ func (g *Game) maybeScreenshot(screen *ebiten.Image, v *core.View) {
 	}
 }
 
-// px converts fixed-point units to screen pixels.
-func (g *Game) px(v float64) float32 { return float32(v / sim.Scale * g.opt.Zoom) }
-
-func (g *Game) drawArena(screen *ebiten.Image, v *core.View) {
-	a := v.Arena
-	vector.FillRect(screen, 0, 0, g.px(float64(a.Width)), g.px(float64(a.Height)), Floor, false)
-	for _, w := range a.Walls {
-		vector.FillRect(screen, g.px(float64(w.X)), g.px(float64(w.Y)), g.px(float64(w.W)), g.px(float64(w.H)), WallColor, false)
-	}
-	half := g.px(float64(v.Rules.PlayerHalf))
-	for _, pr := range v.Projectiles {
-		c := PlayerColor(pr.Owner)
-		c = color.RGBA{lighten(c.R), lighten(c.G), lighten(c.B), 0xff}
-		vector.FillCircle(screen, g.px(pr.X), g.px(pr.Y), max(g.px(float64(v.Rules.ProjectileRadius)), 2), c, true)
-	}
-	for _, p := range v.Players {
-		x, y := g.px(p.X), g.px(p.Y)
-		if !p.Alive {
-			vector.StrokeLine(screen, x-half, y-half, x+half, y+half, 2, dim, true)
-			vector.StrokeLine(screen, x-half, y+half, x+half, y-half, 2, dim, true)
-			continue
-		}
-		vector.FillRect(screen, x-half, y-half, 2*half, 2*half, PlayerColor(p.ID), false)
-		if p.Self {
-			vector.StrokeRect(screen, x-half-1, y-half-1, 2*half+2, 2*half+2, 2, white, false)
-		}
-		ang := p.Aim / sim.AimSteps * 2 * math.Pi
-		vector.StrokeLine(screen, x, y, x+float32(math.Cos(ang))*(half+10), y+float32(math.Sin(ang))*(half+10), 3, white, true)
-		// Health bar and name above the square.
-		frac := float32(p.Health) / float32(max(p.MaxHealth, 1))
-		vector.FillRect(screen, x-half, y-half-7, 2*half, 4, hpBad, false)
-		vector.FillRect(screen, x-half, y-half-7, 2*half*frac, 4, hpGood, false)
-		ebitenutil.DebugPrintAt(screen, p.Name, int(x)-3*len(p.Name), max(int(y-half)-24, 0))
-	}
-}
-
-func lighten(c uint8) uint8 { return uint8(min(255, int(c)+(255-int(c))/2)) }
-
+// drawHUD draws the status line of a room.
 func (g *Game) drawHUD(screen *ebiten.Image, v *core.View) {
-	line := fmt.Sprintf("room %s  %s  [Tab] scores  [F3] net graph  [Esc] leave", v.RoomID, v.Phase)
+	line := fmt.Sprintf("room %s  %s  %s  [F3] net graph  [Esc] leave", v.RoomID, v.Game, v.Phase)
 	if v.Phase == core.PhasePlaying {
 		line += fmt.Sprintf("  corrections %d", v.Net.Corrections)
 	}
@@ -395,40 +330,15 @@ func (g *Game) drawHUD(screen *ebiten.Image, v *core.View) {
 	if !v.Ready {
 		ebitenutil.DebugPrintAt(screen, "waiting for the first snapshot…", 8, 20)
 	}
-	y := 4
-	for _, k := range v.KillFeed {
-		s := fmt.Sprintf("%s  >  %s", k.KillerName, k.VictimName)
-		sw, _ := g.Size()
-		x := sw - 8 - 6*len(s)
-		vector.FillRect(screen, float32(x-4), float32(y), float32(6*len(s)+8), 16, panel, false)
-		vector.FillRect(screen, float32(x-4), float32(y), 3, 16, PlayerColor(k.Killer), false)
-		ebitenutil.DebugPrintAt(screen, s, x, y)
-		y += 18
-	}
-}
-
-func drawScoreboard(screen *ebiten.Image, v *core.View) {
-	w, h := 420, 40+18*len(v.Scores)
-	x0, y0 := (screen.Bounds().Dx()-w)/2, 120
-	vector.FillRect(screen, float32(x0), float32(y0), float32(w), float32(h), panel, false)
-	ebitenutil.DebugPrintAt(screen, fmt.Sprintf("%-24s %6s %6s", "player", "kills", "deaths"), x0+24, y0+8)
-	for i, s := range v.Scores {
-		y := y0 + 30 + 18*i
-		vector.FillRect(screen, float32(x0+8), float32(y+3), 10, 10, PlayerColor(s.ID), false)
-		name := s.Name
-		if s.Self {
-			name += " (you)"
-		}
-		ebitenutil.DebugPrintAt(screen, fmt.Sprintf("%-24s %6d %6d", name, s.Kills, s.Deaths), x0+24, y)
-	}
 }
 
 func (g *Game) drawLobby(screen *ebiten.Image, v *core.View) {
-	ebitenutil.DebugPrintAt(screen, "ARENA", 620, 120)
+	ebitenutil.DebugPrintAt(screen, "ARENA SERVER", 604, 120)
+	ebitenutil.DebugPrintAt(screen, fmt.Sprintf("quick join and create play %s", g.s.Game()), nameRect.Min.X, 140)
 	ebitenutil.DebugPrintAt(screen, "name (click to edit, Enter to confirm):", nameRect.Min.X, nameRect.Min.Y-18)
-	fill := Floor
+	fill := boxFill
 	if g.editing {
-		fill = color.RGBA{0x30, 0x36, 0x44, 0xff}
+		fill = editFill
 	}
 	box(screen, nameRect, fill)
 	cursor := ""
@@ -444,9 +354,13 @@ func (g *Game) drawLobby(screen *ebiten.Image, v *core.View) {
 	for i, r := range v.Rooms {
 		y := listTop + i*rowH
 		if i == g.selected {
-			vector.FillRect(screen, float32(nameRect.Min.X), float32(y), float32(nameRect.Dx()), float32(rowH-2), Floor, false)
+			vector.FillRect(screen, float32(nameRect.Min.X), float32(y), float32(nameRect.Dx()), float32(rowH-2), boxFill, false)
 		}
-		ebitenutil.DebugPrintAt(screen, fmt.Sprintf("%-12s %2d/%-2d players", r.ID, r.Players, r.Capacity), nameRect.Min.X+6, y+3)
+		line := fmt.Sprintf("%-12s %-10s %2d/%-2d players", r.ID, r.Game, r.Players, r.Capacity)
+		if g.renderers[r.Game] == nil {
+			line += "  (cannot play)"
+		}
+		ebitenutil.DebugPrintAt(screen, line, nameRect.Min.X+6, y+3)
 	}
 	status := v.Status
 	if v.Busy {
@@ -461,7 +375,7 @@ func box(screen *ebiten.Image, r image.Rectangle, c color.Color) {
 }
 
 func button(screen *ebiten.Image, r image.Rectangle, label string) {
-	box(screen, r, Floor)
+	box(screen, r, boxFill)
 	ebitenutil.DebugPrintAt(screen, label, r.Min.X+(r.Dx()-6*len(label))/2, r.Min.Y+(r.Dy()-16)/2)
 }
 
@@ -475,14 +389,14 @@ func drawNetGraph(screen *ebiten.Image, v *core.View) {
 		c     color.RGBA
 	}
 	rows := []row{
-		{fmt.Sprintf("rtt %4.0f ms", ms(n.RTT)), &n.RTTms, Palette[1]},
-		{fmt.Sprintf("jitter %4.1f ms", ms(n.Jitter)), &n.JitterMs, Palette[3]},
-		{fmt.Sprintf("snap %4.1f /s", n.SnapshotRate), &n.SnapRate, Palette[2]},
-		{fmt.Sprintf("down %5.0f B/s", n.DownBps), &n.Down, Palette[6]},
-		{fmt.Sprintf("up   %5.0f B/s", n.UpBps), &n.Up, Palette[7]},
-		{fmt.Sprintf("corr %d (%.1f/min)", n.Corrections, n.CorrectionsPerMin), &n.CorrectionsSeries, Palette[0]},
-		{fmt.Sprintf("buffer %3.0f ms/%d", ms(n.BufferDepth), n.BufferStates), &n.DepthMs, Palette[4]},
-		{fmt.Sprintf("interp %3.0f ms", ms(n.InterpDelay)), &n.InterpMs, Palette[5]},
+		{fmt.Sprintf("rtt %4.0f ms", ms(n.RTT)), &n.RTTms, graph[1]},
+		{fmt.Sprintf("jitter %4.1f ms", ms(n.Jitter)), &n.JitterMs, graph[3]},
+		{fmt.Sprintf("snap %4.1f /s", n.SnapshotRate), &n.SnapRate, graph[2]},
+		{fmt.Sprintf("down %5.0f B/s", n.DownBps), &n.Down, graph[6]},
+		{fmt.Sprintf("up   %5.0f B/s", n.UpBps), &n.Up, graph[7]},
+		{fmt.Sprintf("corr %d (%.1f/min)", n.Corrections, n.CorrectionsPerMin), &n.CorrectionsSeries, graph[0]},
+		{fmt.Sprintf("buffer %3.0f ms/%d", ms(n.BufferDepth), n.BufferStates), &n.DepthMs, graph[4]},
+		{fmt.Sprintf("interp %3.0f ms", ms(n.InterpDelay)), &n.InterpMs, graph[5]},
 	}
 	const plotW, rowH = float32(core.SeriesLen), 26
 	w := float32(150) + plotW + 16

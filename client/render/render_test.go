@@ -4,39 +4,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/arenaserver/arena/client/core"
-	"github.com/arenaserver/arena/games/arena/sim"
+	"github.com/arenaserver/arena/game"
 )
-
-func TestAimAt(t *testing.T) {
-	tests := []struct {
-		dx, dy float64
-		want   uint16
-	}{
-		{10, 0, 0},
-		{0, 10, 256}, // down on screen
-		{-10, 0, 512},
-		{0, -10, 768},
-		{10, 10, 128},
-		{10, -0.01, 0}, // wraps to 0, not 1024
-		{1, -1, 896},
-	}
-	for _, tc := range tests {
-		assert.Equal(t, tc.want, AimAt(tc.dx, tc.dy), "dx %v dy %v", tc.dx, tc.dy)
-	}
-}
-
-func TestPlayerColors(t *testing.T) {
-	assert.Equal(t, Palette[0], PlayerColor(1))
-	assert.Equal(t, Palette[0], PlayerColor(sim.PlayerID(len(Palette)+1)), "the palette repeats")
-	seen := map[[4]uint8]bool{}
-	for _, c := range append(Palette, WallColor, Floor, Background) {
-		seen[[4]uint8{c.R, c.G, c.B, c.A}] = true
-	}
-	assert.Len(t, seen, len(Palette)+3, "every colour the window test looks for is distinct")
-}
 
 func TestQuantile(t *testing.T) {
 	ds := []time.Duration{5, 1, 4, 2, 3, 100, 6, 7, 8, 9}
@@ -50,11 +24,42 @@ func TestQuantile(t *testing.T) {
 func TestZoomIsBounded(t *testing.T) {
 	s := core.New(core.Config{})
 	defer s.Close()
-	g := New(s, Options{Zoom: 0.5})
+	g := New(s, nil, Options{Zoom: 0.5})
 	w, h := g.Size()
 	assert.Equal(t, 640, w)
 	assert.Equal(t, 360, h)
-	g = New(s, Options{Zoom: 9})
+	w, h = g.Layout(0, 0)
+	assert.Equal(t, ScreenW, w, "the start screen is laid out at 1280×720")
+	assert.Equal(t, ScreenH, h)
+	g = New(s, nil, Options{Zoom: 9})
 	w, _ = g.Size()
 	assert.Equal(t, 2*ScreenW, w)
+}
+
+// fakeRenderer counts how it is made and used.
+type fakeRenderer struct{ id int }
+
+func (f *fakeRenderer) Size(*game.Scene) (int, int)               { return 200, 100 }
+func (f *fakeRenderer) Controls(*game.Scene, float64, *game.Move) {}
+func (f *fakeRenderer) Draw(*ebiten.Image, *game.Scene, float64)  {}
+
+// TestARendererPerMembership: the shell makes the room's game's renderer
+// when a membership starts, keeps it for the membership, and makes a new
+// one for the next; a game without a renderer gets none.
+func TestARendererPerMembership(t *testing.T) {
+	made := 0
+	g := &Game{renderers: Renderers{"toy": func() Renderer { made++; return &fakeRenderer{id: made} }}}
+	scene := &game.Scene{Game: "toy"}
+	v := &core.View{Game: "toy", Membership: 1, Scene: scene}
+	r := g.renderer(v)
+	require.NotNil(t, r)
+	assert.Same(t, r, g.renderer(v), "kept for the membership")
+	assert.Equal(t, 1, made)
+	v.Membership = 2
+	r2 := g.renderer(v)
+	assert.NotSame(t, r, r2, "a new one for the next membership")
+	assert.Equal(t, 2, r2.(*fakeRenderer).id)
+	assert.Nil(t, g.renderer(&core.View{}), "none outside a room")
+	assert.Nil(t, g.renderer(&core.View{Game: "chess", Membership: 3, Scene: &game.Scene{Game: "chess"}}), "none for a game it cannot draw")
+	assert.Equal(t, 2, made)
 }

@@ -106,8 +106,15 @@ func (h *Harness) InputView(p game.PlayerID, data []byte, viewTick uint32) error
 	return nil
 }
 
+// ErrEnded is what Event returns once the match has ended, as a room
+// refuses events then.
+var ErrEnded = errors.New("gametest: the match has ended")
+
 // Event hands the match an event from p, as a room does.
 func (h *Harness) Event(p game.PlayerID, name string, payload []byte) ([]byte, error) {
+	if _, ended := h.Ctx.Ended(); ended {
+		return nil, ErrEnded
+	}
 	if !h.Def.Handles(name) {
 		return nil, game.ErrUnknownEvent
 	}

@@ -47,7 +47,10 @@ var Schema = &game.Schema{Kinds: []game.Kind{
 		{Name: "y", Max: maxCoord, Interpolate: true, Predicted: true},
 		{Name: "aim", Wrap: sim.AimSteps, Interpolate: true, Predicted: true},
 		{Name: "health", Max: 255},
-		{Name: "next_fire", Predicted: true},
+		// Not predicted: the tick an input is applied at moves with its
+		// lateness, and so does the fire cooldown (a client predicts it to
+		// pace its shots, but a difference is timing, not a correction).
+		{Name: "next_fire"},
 		{Name: "respawn_tick", Jump: true}, // set at death, cleared at the respawn
 		{Name: "deaths"},
 		{Name: "kills"},
@@ -71,9 +74,11 @@ var Def = &game.Def{
 	Restore:    restoreMatch,
 	CheckInput: checkInput,
 	MaxInput:   16,
+	Seats:      16,
 	TickInputs: true,
 	Params: []game.Param{
 		{Name: "score-limit", Default: "0", Usage: "kills that win the match and end it (0: the match never ends)"},
+		{Name: "view-radius", Default: "0", Usage: "a player sees only players and shots within this many world units (an area of interest for big rooms; 0: everything)"},
 	},
 	Client: newClient,
 	Brain:  newBrain,
@@ -87,28 +92,47 @@ type match struct {
 	describe   []byte
 }
 
-func config(cfg game.Config) (sim.Config, uint32, error) {
-	var limit uint32
-	if v, ok := cfg.Params["score-limit"]; ok {
+// params are the arena's settings (Def.Params).
+type params struct {
+	scoreLimit uint32
+	viewRadius int64 // fixed-point units; 0: everyone sees everything
+}
+
+func config(cfg game.Config) (sim.Config, params, error) {
+	var p params
+	num := func(name string) (uint64, error) {
+		v, ok := cfg.Params[name]
+		if !ok {
+			return 0, nil
+		}
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil {
-			return sim.Config{}, 0, fmt.Errorf("arena: score-limit %q is not a number of kills", v)
+			return 0, fmt.Errorf("arena: %s %q is not a whole number", name, v)
 		}
-		limit = uint32(n)
+		return n, nil
 	}
-	return sim.Config{Rules: sim.NewRules(cfg.TickRate), Arena: sim.DefaultArena(), Seed: cfg.Seed}, limit, nil
+	limit, err := num("score-limit")
+	if err != nil {
+		return sim.Config{}, p, err
+	}
+	radius, err := num("view-radius")
+	if err != nil {
+		return sim.Config{}, p, err
+	}
+	p.scoreLimit, p.viewRadius = uint32(limit), int64(radius)*sim.Scale
+	return sim.Config{Rules: sim.NewRules(cfg.TickRate), Arena: sim.DefaultArena(), Seed: cfg.Seed}, p, nil
 }
 
 func newMatch(cfg game.Config) (game.Match, error) {
-	sc, limit, err := config(cfg)
+	sc, p, err := config(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return newMatchOf(sim.NewWorld(sc), limit), nil
+	return newMatchOf(sim.NewWorld(sc), p), nil
 }
 
 func restoreMatch(cfg game.Config, saved []byte) (game.Match, error) {
-	sc, limit, err := config(cfg)
+	sc, p, err := config(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -116,17 +140,59 @@ func restoreMatch(cfg game.Config, saved []byte) (game.Match, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newMatchOf(w, limit), nil
+	return newMatchOf(w, p), nil
 }
 
-func newMatchOf(w *sim.World, limit uint32) *match {
+// newMatchOf wraps w; with a view radius the match is a game.Viewer (only
+// then: the engine pays for per-member views only in rooms that use them).
+func newMatchOf(w *sim.World, p params) game.Match {
 	d := ConfigProto(&w.Config)
-	d.ScoreLimit = limit
+	d.ScoreLimit = p.scoreLimit
 	b, err := proto.Marshal(d)
 	if err != nil {
 		panic(err)
 	}
-	return &match{world: w, scoreLimit: limit, describe: b}
+	m := &match{world: w, scoreLimit: p.scoreLimit, describe: b}
+	if p.viewRadius > 0 {
+		return &viewMatch{match: m, radius: p.viewRadius}
+	}
+	return m
+}
+
+// viewMatch is a match whose players see only what is near them.
+type viewMatch struct {
+	*match
+	radius int64
+}
+
+// Visible shows a player the players and shots within the view radius of
+// itself (and itself); a spectator sees everything.
+func (m *viewMatch) Visible(t *game.Table, viewer game.PlayerID, v *game.Visibility) {
+	self := t.Get(KindPlayer, uint32(viewer))
+	if viewer == 0 || self == nil {
+		v.ShowAll(KindPlayer, t.Len(KindPlayer))
+		v.ShowAll(KindShot, t.Len(KindShot))
+		return
+	}
+	r2 := m.radius * m.radius
+	near := func(x, y int64) bool {
+		dx, dy := x-self[PX], y-self[PY]
+		return dx*dx+dy*dy <= r2
+	}
+	for i := range t.Len(KindPlayer) {
+		row := t.Row(KindPlayer, i)
+		if near(row[PX], row[PY]) {
+			v.Show(KindPlayer, i)
+		}
+	}
+	cfg := &m.world.Config
+	for i := range t.Len(KindShot) {
+		pr := ShotOf(t.ID(KindShot, i), t.Row(KindShot, i))
+		x, y := cfg.ProjectilePos(&pr, t.Tick)
+		if near(int64(x), int64(y)) {
+			v.Show(KindShot, i)
+		}
+	}
 }
 
 func (m *match) Join(_ *game.Context, p game.PlayerID, _ string) error {
@@ -342,3 +408,17 @@ func SimConfig(a *arenapb.Config) sim.Config {
 // World exposes the match's world to tests that drive a room directly
 // (placing players for a lag-compensation check).
 func (m *match) World() *sim.World { return m.world }
+
+// StateOf reads a replicated arena table back into dst (players and shots;
+// what a snapshot does not carry, such as inputs, stays zero), reusing
+// dst's slices.
+func StateOf(t *game.Table, dst *sim.State) {
+	dst.Reset()
+	dst.Tick = t.Tick
+	for i := range t.Len(KindPlayer) {
+		dst.Players = append(dst.Players, PlayerOf(t.ID(KindPlayer, i), t.Row(KindPlayer, i)))
+	}
+	for i := range t.Len(KindShot) {
+		dst.Projectiles = append(dst.Projectiles, ShotOf(t.ID(KindShot, i), t.Row(KindShot, i)))
+	}
+}

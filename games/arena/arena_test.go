@@ -126,3 +126,34 @@ func TestSparesOnlyWhatDoesNotFire(t *testing.T) {
 	assert.True(t, m.Spare(AppendInput(nil, sim.ButtonUp, 5)))
 	assert.False(t, m.Spare(AppendInput(nil, sim.ButtonUp|sim.ButtonFire, 5)))
 }
+
+func TestViewRadiusHidesWhatIsFar(t *testing.T) {
+	c := cfg60
+	c.Params = map[string]string{"view-radius": "200"}
+	h, err := gametest.New(Def, c)
+	require.NoError(t, err)
+	for p := game.PlayerID(1); p <= 3; p++ {
+		require.NoError(t, h.Join(p, "p"))
+	}
+	w := h.Match.(*viewMatch).world
+	w.Player(1).X, w.Player(1).Y = 100*sim.Scale, 100*sim.Scale
+	w.Player(2).X, w.Player(2).Y = 250*sim.Scale, 100*sim.Scale  // 150 away: seen
+	w.Player(3).X, w.Player(3).Y = 1000*sim.Scale, 600*sim.Scale // far
+	tab := h.State()
+	var v game.Visibility
+	v.Reset(tab)
+	h.Match.(game.Viewer).Visible(tab, 1, &v)
+	assert.Equal(t, 2, v.Count(KindPlayer), "itself and the near one")
+	assert.True(t, v.Visible(KindPlayer, tab.Find(KindPlayer, 2)))
+	assert.False(t, v.Visible(KindPlayer, tab.Find(KindPlayer, 3)))
+	v.Reset(tab)
+	h.Match.(game.Viewer).Visible(tab, 0, &v)
+	assert.Equal(t, 3, v.Count(KindPlayer), "a spectator sees everyone")
+
+	_, isViewer := gametest.New(Def, cfg60)
+	require.NoError(t, isViewer)
+	plain, _ := gametest.New(Def, cfg60)
+	_, ok := plain.Match.(game.Viewer)
+	assert.False(t, ok, "without a radius the engine pays nothing for views")
+	require.NoError(t, gametest.CheckDeterminism(Def, c, 8, 600, 300, fight(3)))
+}

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena"
 	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/metrics"
@@ -36,7 +38,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	lob, err := lobby.New(lobby.Config{Logger: log, Room: room.Config{Logger: log, Totals: &room.Totals{}}})
+	lob, err := lobby.New(lobby.Config{Games: []*game.Def{arena.Def}, Logger: log, Room: room.Config{Logger: log, Totals: &room.Totals{}}})
 	require.NoError(t, err)
 	f := &fixture{lob: lob, c: &metrics.Counters{}}
 	f.dash = New(Config{Token: token, Rooms: lob.Rooms, Metrics: f.c, Logger: log, ListEvery: 50 * time.Millisecond,
@@ -125,7 +127,7 @@ func TestTokenInAddressBecomesCookie(t *testing.T) {
 }
 
 func join(t *testing.T, f *fixture, name string) *room.Member {
-	m, err := f.lob.QuickJoin(context.Background(), room.JoinRequest{Name: name, Out: outbox.New(0)})
+	m, err := f.lob.QuickJoin(context.Background(), "", room.JoinRequest{Name: name, Out: outbox.New(0)})
 	require.NoError(t, err)
 	return m
 }
@@ -178,21 +180,23 @@ func TestViewStreamDrawsTheRoom(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	br := bufio.NewReader(resp.Body)
-	arena := events(t, br, "arena", 1)
-	require.Len(t, arena, 1)
-	var a arenaMsg
-	require.NoError(t, json.Unmarshal([]byte(arena[0]), &a))
-	assert.Equal(t, int32(10240), a.Width)
-	assert.Len(t, a.Walls, 9)
-
 	views := events(t, br, "view", 5)
 	require.Len(t, views, 5)
 	var first, last viewMsg
 	require.NoError(t, json.Unmarshal([]byte(views[0]), &first))
 	require.NoError(t, json.Unmarshal([]byte(views[4]), &last))
 	assert.Greater(t, last.Tick, first.Tick)
-	require.Len(t, last.Players, 2)
-	assert.Equal(t, "ann", last.Players[0].Name)
+	assert.Equal(t, "arena", last.Game)
+	assert.Equal(t, map[string]string{"1": "ann", "2": "bob"}, last.Names)
+	require.NotNil(t, last.Sketch, "the arena's sketch of its state")
+	assert.InDelta(t, 1280, last.Sketch.Width, 0.01)
+	labelled := 0
+	for _, sh := range last.Sketch.Shapes {
+		if sh.Player != 0 {
+			labelled++
+		}
+	}
+	assert.Equal(t, 2, labelled, "a labelled shape per player")
 
 	assert.Equal(t, http.StatusNotFound, f.get(t, "/dashboard/api/view/nope", "Authorization", "Bearer "+token).StatusCode)
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena"
 	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/room"
@@ -39,7 +41,7 @@ func (n *notifier) calls() []time.Duration {
 
 func newLobby(t *testing.T) *lobby.Lobby {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l, err := lobby.New(lobby.Config{Logger: log, Room: room.Config{Logger: log}})
+	l, err := lobby.New(lobby.Config{Games: []*game.Def{arena.Def}, Logger: log, Room: room.Config{Logger: log}})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -53,7 +55,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func TestDrainRunsTheGraceWhilePlayersPlay(t *testing.T) {
 	l := newLobby(t)
-	_, err := l.QuickJoin(context.Background(), room.JoinRequest{Name: "a", Out: outbox.New(0)})
+	_, err := l.QuickJoin(context.Background(), "", room.JoinRequest{Name: "a", Out: outbox.New(0)})
 	require.NoError(t, err)
 	var s State
 	assert.False(t, s.Draining())
@@ -66,7 +68,7 @@ func TestDrainRunsTheGraceWhilePlayersPlay(t *testing.T) {
 	}()
 	require.Eventually(t, s.Draining, time.Second, time.Millisecond)
 	assert.Greater(t, s.Left(), 300*time.Millisecond)
-	_, err = l.Create(0)
+	_, err = l.Create("", 0)
 	assert.ErrorIs(t, err, lobby.ErrClosed, "no new rooms once draining")
 	<-done
 	elapsed := time.Since(start)
@@ -83,9 +85,9 @@ func TestDrainRunsTheGraceWhilePlayersPlay(t *testing.T) {
 
 func TestDrainClosesEmptiedRoomsAndEndsEarly(t *testing.T) {
 	l := newLobby(t)
-	m, err := l.QuickJoin(context.Background(), room.JoinRequest{Name: "a", Out: outbox.New(0)})
+	m, err := l.QuickJoin(context.Background(), "", room.JoinRequest{Name: "a", Out: outbox.New(0)})
 	require.NoError(t, err)
-	empty, err := l.Create(0)
+	empty, err := l.Create("", 0)
 	require.NoError(t, err)
 	var s State
 	done := make(chan struct{})
@@ -109,7 +111,7 @@ func TestDrainClosesEmptiedRoomsAndEndsEarly(t *testing.T) {
 
 func TestDrainStopsWithContext(t *testing.T) {
 	l := newLobby(t)
-	_, err := l.QuickJoin(context.Background(), room.JoinRequest{Name: "a", Out: outbox.New(0)})
+	_, err := l.QuickJoin(context.Background(), "", room.JoinRequest{Name: "a", Out: outbox.New(0)})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -132,7 +132,7 @@ func startHonest(t *testing.T, ctx context.Context, wg *sync.WaitGroup, ts *test
 			if n%45 == 0 {
 				shot.Buttons |= sim.ButtonFire
 			}
-			if _, err := c.SendInput(shot); err != nil {
+			if _, err := send(c, shot); err != nil {
 				return
 			}
 		}
@@ -212,8 +212,7 @@ func binaryFrame(m *sessionpb.ClientMessage) wstest.Frame {
 }
 
 func inputsFrame(first uint32, buttons, aims []uint32) wstest.Frame {
-	return binaryFrame(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{
-		FirstSeq: first, Buttons: buttons, Aim: aims}}})
+	return binaryFrame(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: batch(first, buttons, aims)}})
 }
 
 const (
@@ -230,8 +229,7 @@ func attacks() []attack {
 	big := int64(100_000)
 	malformed := code(sessionpb.ErrorCode_ERROR_CODE_MALFORMED)
 	limited := code(sessionpb.ErrorCode_ERROR_CODE_RATE_LIMITED)
-	valid := netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{
-		FirstSeq: 7, Buttons: []uint32{1, 2, 4, 8}, Aim: []uint32{1, 2, 3, 4}, AckTick: 99}}})
+	valid := netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: withAck(batch(7, []uint32{1, 2, 4, 8}, []uint32{1, 2, 3, 4}), 99)}})
 	garbage := make([]byte, 200)
 	for i := range garbage {
 		garbage[i] = byte(i*131 + 7)

@@ -187,7 +187,7 @@ func TestEmitAllGoesToTheFleet(t *testing.T) {
 	j, err := c.Join(context.Background(), "", false)
 	require.NoError(t, err)
 	assert.Equal(t, 1, ts.gw.EmitRoom(j.GetRoom().GetId(), "round", []byte("2"), nil))
-	_, err = c.EmitAck(context.Background(), ChatEvent, []byte("gg"))
+	_, err = c.EmitAck(context.Background(), room.ChatEvent, []byte("gg"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, ts.gw.EmitAll("announce", []byte("all")))
 	assert.Equal(t, 1, ts.gw.EmitLocal("announce", []byte("here")))

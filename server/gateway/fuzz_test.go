@@ -15,8 +15,8 @@ import (
 // what it queues stays within the link's bound.
 func FuzzSession(f *testing.F) {
 	seeds := []*sessionpb.ClientMessage{
-		{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{FirstSeq: 1, Buttons: []uint32{1, 8}, Aim: []uint32{0, 1023}, AckTick: 5, ViewTick: 3}}},
-		{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{FirstSeq: 1<<32 - 2, Buttons: []uint32{0xff, 1, 1}, Aim: []uint32{4000, 0, 0}}}},
+		{Body: &sessionpb.ClientMessage_Inputs{Inputs: withView(withAck(batch(1, []uint32{1, 8}, []uint32{0, 1023}), 5), 3)}},
+		{Body: &sessionpb.ClientMessage_Inputs{Inputs: batch(1<<32-2, []uint32{0xff, 1, 1}, []uint32{4000, 0, 0})}},
 		{RequestId: 3, Seq: 1, Body: &sessionpb.ClientMessage_Event{Event: &sessionpb.Event{Name: "chat", Payload: []byte("hi")}}},
 		{RequestId: 4, Body: &sessionpb.ClientMessage_CreateRoom{CreateRoom: &sessionpb.CreateRoom{Capacity: 1 << 31}}},
 		{RequestId: 5, Body: &sessionpb.ClientMessage_LeaveRoom{LeaveRoom: &sessionpb.LeaveRoom{}}},
@@ -36,7 +36,7 @@ func FuzzSession(f *testing.F) {
 		_ = gw.Close(context.Background())
 		_ = lob.Close(context.Background(), nil)
 	})
-	r, err := lob.Create(0)
+	r, err := lob.Create("", 0)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena"
 	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
@@ -38,7 +40,7 @@ func startServer(t *testing.T, roomCfg room.Config, cfg Config) *testServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	roomCfg.Logger = log
-	lob, err := lobby.New(lobby.Config{Room: roomCfg, Logger: log})
+	lob, err := lobby.New(lobby.Config{Games: []*game.Def{arena.Def}, Room: roomCfg, Logger: log})
 	require.NoError(t, err)
 	cfg.Logger = log
 	if cfg.TickRate == 0 {
@@ -65,7 +67,7 @@ type player struct {
 	conn      *client.Conn
 	snapshots atomic.Int64
 	mu        sync.Mutex
-	last      sim.State
+	last      *game.Table
 	lastAck   uint32
 	errs      []*netcode.Error
 }
@@ -78,6 +80,7 @@ func dialPlayer(t *testing.T, ts *testServer, name string) *player {
 		OnSnapshot: func(s *client.Snapshot) {
 			p.snapshots.Add(1)
 			p.mu.Lock()
+			p.last = game.NewTable(s.State.Schema)
 			p.last.CopyFrom(s.State)
 			p.lastAck = s.InputAck
 			p.mu.Unlock()
@@ -97,8 +100,7 @@ func dialPlayer(t *testing.T, ts *testServer, name string) *player {
 func (p *player) state() (sim.State, uint32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var s sim.State
-	s.CopyFrom(&p.last)
+	s := stateOf(p.last)
 	return s, p.lastAck
 }
 
@@ -149,7 +151,9 @@ func TestLobbyRequests(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, created.GetId(), j.GetRoom().GetId())
 	assert.NotZero(t, j.GetPlayerId())
-	assert.NotNil(t, j.GetArena())
+	assert.Equal(t, "arena", j.GetGame())
+	assert.NotEmpty(t, j.GetDescribe())
+	assert.NotNil(t, j.GetSchema())
 
 	_, err = a.conn.Join(ctx, created.GetId(), false)
 	require.ErrorAs(t, err, &pe)
@@ -209,7 +213,7 @@ func TestPlayerMovesAsInputsSay(t *testing.T) {
 	p := dialPlayer(t, ts, "walker")
 	j, err := p.conn.Join(context.Background(), "", false)
 	require.NoError(t, err)
-	cfg := netcode.SimConfig(j.GetArena())
+	cfg := rulesOf(j)
 	id := sim.PlayerID(j.GetPlayerId())
 	require.Eventually(t, func() bool { s, _ := p.state(); return s.Player(id) != nil }, 2*time.Second, 5*time.Millisecond)
 	start, _ := p.state()
@@ -234,7 +238,7 @@ func TestPlayerMovesAsInputsSay(t *testing.T) {
 	var lastSeq uint32
 	for _, in := range script {
 		<-tk.C
-		lastSeq, err = p.conn.SendInput(in)
+		lastSeq, err = send(p.conn, in)
 		require.NoError(t, err)
 	}
 	// Idle inputs that repeat nothing move nobody... keep sending the last
@@ -242,7 +246,7 @@ func TestPlayerMovesAsInputsSay(t *testing.T) {
 	require.Eventually(t, func() bool {
 		_, ack := p.state()
 		if ack < lastSeq {
-			_, _ = p.conn.SendInput(script[len(script)-1])
+			_, _ = send(p.conn, script[len(script)-1])
 			return false
 		}
 		return true
@@ -347,10 +351,13 @@ func TestBadFramesCloseOnlyThatConnection(t *testing.T) {
 		{"text frame", true, func(c *wstest.Conn) error {
 			return c.Write(wstest.Frame{Opcode: wstest.OpText, Payload: []byte("hello")})
 		}, sessionpb.ErrorCode_ERROR_CODE_MALFORMED},
-		{"inputs with mismatched arrays", true, func(c *wstest.Conn) error {
+		{"too many inputs in one batch", true, func(c *wstest.Conn) error {
 			joinRaw(c)
-			return c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{
-				Inputs: &sessionpb.InputBatch{FirstSeq: 1, Buttons: []uint32{1, 2}, Aim: []uint32{1}}}}))
+			b := &sessionpb.InputBatch{FirstSeq: 1}
+			for range maxInputsPerBatch + 1 {
+				b.Inputs = append(b.Inputs, rawInput(1, 1))
+			}
+			return c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: b}}))
 		}, sessionpb.ErrorCode_ERROR_CODE_MALFORMED},
 	}
 	for _, tc := range tests {
@@ -413,7 +420,7 @@ func TestSlowReaderDoesNotSlowTheRoom(t *testing.T) {
 				return
 			case <-tk.C:
 				_ = slow.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{
-					Inputs: &sessionpb.InputBatch{FirstSeq: seq, Buttons: []uint32{uint32(sim.ButtonFire)}, Aim: []uint32{0}}}}))
+					Inputs: batch(seq, []uint32{uint32(sim.ButtonFire)}, []uint32{0})}}))
 				seq++
 			}
 		}

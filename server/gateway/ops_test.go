@@ -102,7 +102,7 @@ func TestDisconnectAndHandshakeReasonsAreCounted(t *testing.T) {
 	early.send(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_ListRooms{ListRooms: &sessionpb.ListRooms{}}})
 	ok := dialOps(t, ts)
 	ok.send(t, opsHello(netcode.ProtocolVersion, "ok"))
-	ok.send(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{FirstSeq: 1, Buttons: []uint32{1, 2}, Aim: []uint32{0, 0}}}})
+	ok.send(t, &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: batch(1, []uint32{1, 2}, []uint32{0, 0})}})
 	<-bad.conn.Done()
 	<-early.conn.Done()
 	require.Eventually(t, func() bool {

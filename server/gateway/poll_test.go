@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
@@ -90,13 +91,16 @@ func (p *httpProxy) cutUpgraded() {
 type snapCounter struct {
 	n    atomic.Int64
 	mu   sync.Mutex
-	last sim.State
+	last *game.Table
 	ack  uint32
 }
 
 func (s *snapCounter) on(sn *client.Snapshot) {
 	s.n.Add(1)
 	s.mu.Lock()
+	if s.last == nil {
+		s.last = game.NewTable(sn.State.Schema)
+	}
 	s.last.CopyFrom(sn.State)
 	s.ack = sn.InputAck
 	s.mu.Unlock()
@@ -105,8 +109,7 @@ func (s *snapCounter) on(sn *client.Snapshot) {
 func (s *snapCounter) state() (sim.State, uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var st sim.State
-	st.CopyFrom(&s.last)
+	st := stateOf(s.last)
 	return st, s.ack
 }
 
@@ -133,7 +136,7 @@ func playFor(t *testing.T, c *client.Conn, d time.Duration) uint32 {
 	for end := time.Now().Add(d); time.Now().Before(end); {
 		<-tk.C
 		var err error
-		seq, err = c.SendInput(sim.Input{Buttons: sim.ButtonLeft, Aim: 3})
+		seq, err = send(c, sim.Input{Buttons: sim.ButtonLeft, Aim: 3})
 		require.NoError(t, err)
 	}
 	return seq

@@ -11,8 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena"
 	"github.com/arenaserver/arena/games/arena/sim"
-	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/proto/sessionpb"
 	"github.com/arenaserver/arena/server/room"
@@ -29,7 +30,7 @@ type resumer struct {
 	resumes      []client.Resume
 	afterResume  []client.Snapshot // the first snapshot after each resume
 	wantSnapshot bool
-	last         sim.State
+	last         *game.Table
 	lastAck      uint32
 	acks         []uint32 // input_ack of every snapshot
 	disconnects  int
@@ -68,6 +69,9 @@ func dialResumer(t *testing.T, url, name, transport string) *resumer {
 				r.wantSnapshot = false
 				r.afterResume = append(r.afterResume, *s)
 			}
+			if r.last == nil {
+				r.last = game.NewTable(s.State.Schema)
+			}
 			r.last.CopyFrom(s.State)
 			r.lastAck = s.InputAck
 			r.acks = append(r.acks, s.InputAck)
@@ -88,8 +92,7 @@ func dialResumer(t *testing.T, url, name, transport string) *resumer {
 func (r *resumer) state() (sim.State, uint32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var s sim.State
-	s.CopyFrom(&r.last)
+	s := stateOf(r.last)
 	return s, r.lastAck
 }
 
@@ -115,7 +118,7 @@ func (r *resumer) walk(t *testing.T, script []sim.Input) uint32 {
 	var last uint32
 	for _, in := range script {
 		<-tk.C
-		seq, err := r.conn.SendInput(in)
+		seq, err := send(r.conn, in)
 		require.NoError(t, err)
 		last = seq
 	}
@@ -127,7 +130,7 @@ func (r *resumer) walk(t *testing.T, script []sim.Input) uint32 {
 			return last
 		}
 		require.True(t, time.Now().Before(deadline), "inputs up to %d not acknowledged", last)
-		_, err := r.conn.SendInput(idle)
+		_, err := send(r.conn, idle)
 		require.NoError(t, err)
 	}
 }
@@ -167,7 +170,7 @@ func TestResumeAfterConnectionLoss(t *testing.T) {
 			require.NoError(t, err)
 			require.Eventually(t, func() bool { s, _ := walker.state(); return s.Player(id) != nil }, 2*time.Second, 5*time.Millisecond)
 			start, _ := walker.state()
-			cfg := netcode.SimConfig(j.GetArena())
+			cfg := rulesOf(j)
 
 			// Walk, and make sure the server acknowledged all of it. (The
 			// exact arithmetic of inputs across a resume is checked without
@@ -212,7 +215,7 @@ func TestResumeAfterConnectionLoss(t *testing.T) {
 			first := walker.afterResume[resumed]
 			walker.mu.Unlock()
 			assert.NotZero(t, first.BaselineAge, "the first snapshot after the resume is a delta")
-			require.NotNil(t, first.State.Player(id), "same entity")
+			require.NotNil(t, first.State.Get(arena.KindPlayer, uint32(id)), "same entity")
 			assert.GreaterOrEqual(t, first.InputAck, ackBefore, "the input ack never goes back")
 
 			// The roster changes missed while away came once each, in order.

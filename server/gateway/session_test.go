@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/games/arena"
 	"github.com/arenaserver/arena/games/arena/sim"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
@@ -55,7 +57,7 @@ func resumeHello(tok []byte, lastSeq, lastTick uint32) *sessionpb.ClientMessage 
 
 func newTestGateway(t testing.TB, cfg Config) (*Server, *lobby.Lobby) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	lob, err := lobby.New(lobby.Config{Room: room.Config{Logger: log, EmptyGrace: time.Hour}, Logger: log})
+	lob, err := lobby.New(lobby.Config{Games: []*game.Def{arena.Def}, Room: room.Config{Logger: log, EmptyGrace: time.Hour}, Logger: log})
 	require.NoError(t, err)
 	cfg.Logger = log
 	cfg.TickRate, cfg.SnapshotRate = 60, 30
@@ -281,9 +283,11 @@ func lastState(t *testing.T, msgs []*sessionpb.ServerMessage) (*sim.State, uint3
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if s := msgs[i].GetSnapshot(); s != nil {
 			require.Zero(t, s.GetBaselineAge(), "this test never acknowledges, so snapshots are full")
-			st := &sim.State{}
-			require.NoError(t, netcode.ApplyDelta(st, nil, s.GetTick(), s.GetState()))
-			return st, s.GetInputAck()
+			tab := game.NewTable(arena.Schema)
+			var dec netcode.Decoder
+			require.NoError(t, dec.Decode(tab, nil, arena.Schema, s.GetTick(), s.GetState()))
+			st := stateOf(tab)
+			return &st, s.GetInputAck()
 		}
 	}
 	t.Fatal("no snapshot")
@@ -293,8 +297,7 @@ func lastState(t *testing.T, msgs []*sessionpb.ServerMessage) (*sim.State, uint3
 func inputs(first uint32, b sim.Buttons, n int) *sessionpb.ClientMessage {
 	ib := &sessionpb.InputBatch{FirstSeq: first}
 	for range n {
-		ib.Buttons = append(ib.Buttons, uint32(b))
-		ib.Aim = append(ib.Aim, 5)
+		ib.Inputs = append(ib.Inputs, arena.AppendInput(nil, b, 5))
 	}
 	return &sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: ib}}
 }
@@ -318,7 +321,7 @@ func TestInputsAcrossAResumeAreAppliedOnce(t *testing.T) {
 		j := msgs[0].GetJoined()
 		require.NotNil(t, j)
 		id := sim.PlayerID(j.GetPlayerId())
-		cfg := netcode.SimConfig(j.GetArena())
+		cfg := rulesOf(j)
 		st, _ := lastState(t, msgs)
 		want := *st.Player(id)
 		step := func(c *pipe, seq uint32, b sim.Buttons) {

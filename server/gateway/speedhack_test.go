@@ -77,8 +77,7 @@ func (ch *cheater) play(ctx context.Context, dir sim.Buttons) {
 			for i := range buttons {
 				buttons[i] = uint32(dir)
 			}
-			if ch.c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: &sessionpb.InputBatch{
-				FirstSeq: seq, Buttons: buttons, Aim: aims}}})) != nil {
+			if ch.c.Binary(netcode.Marshal(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Inputs{Inputs: batch(seq, buttons, aims)}})) != nil {
 				return
 			}
 			seq += uint32(b)
@@ -125,7 +124,7 @@ func TestSpeedHackAndInputBanking(t *testing.T) {
 	obs, err := client.Dial(context.Background(), client.Config{URL: ts.url, Name: "honest",
 		OnSnapshot: func(s *client.Snapshot) {
 			mu.Lock()
-			for _, p := range s.State.Players {
+			for _, p := range stateOf(s.State).Players {
 				track[p.ID] = append(track[p.ID], seen{s.Tick, p.X})
 			}
 			mu.Unlock()
@@ -197,7 +196,7 @@ func TestSpeedHackAndInputBanking(t *testing.T) {
 			case <-ctx.Done():
 				return
 			case <-tk.C:
-				if _, err := obs.SendInput(sim.Input{Buttons: honestDir}); err != nil {
+				if _, err := send(obs, sim.Input{Buttons: honestDir}); err != nil {
 					return
 				}
 			}

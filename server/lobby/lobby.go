@@ -36,7 +36,8 @@ var (
 // Config is the lobby's settings; zero fields take defaults.
 type Config struct {
 	// Room is the template for every room; CreateRoom may change Capacity,
-	// and each room plays its own game.
+	// and each room plays its own game. A zero Capacity gives each game's
+	// rooms its Def.Seats (or the room default).
 	Room room.Config
 	// Games are the games this server hosts; the first is the default (a
 	// request naming no game gets it). Required.
@@ -97,6 +98,11 @@ func New(cfg Config) (*Lobby, error) {
 		}
 		if err := g.CheckParams(cfg.Params[g.Name]); err != nil {
 			return nil, err
+		}
+		// A match made once now refuses bad parameter values at start, not
+		// when the first room opens.
+		if _, err := g.New(game.Config{TickRate: probe.TickRate, Capacity: probe.Capacity, Seed: 1, Params: cfg.Params[g.Name]}); err != nil {
+			return nil, fmt.Errorf("game %s: %w", g.Name, err)
 		}
 	}
 	return &Lobby{cfg: cfg, log: cfg.Logger, rooms: map[string]*room.Room{}}, nil
@@ -177,6 +183,9 @@ func (l *Lobby) createLocked(g *game.Def, capacity int) (*room.Room, error) {
 func (l *Lobby) openLocked(id string, g *game.Def, capacity int) (*room.Room, error) {
 	cfg := l.cfg.Room
 	cfg.Game, cfg.Params = g, l.cfg.Params[g.Name]
+	if cfg.Capacity == 0 {
+		cfg.Capacity = g.Seats // 0 still: the room's default
+	}
 	if capacity != 0 {
 		cfg.Capacity = capacity
 	}

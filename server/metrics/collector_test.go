@@ -87,7 +87,6 @@ arena_disconnects_total{reason="timeout",transport="poll"} 1
 arena_disconnects_total{reason="timeout",transport="ws"} 0
 # HELP arena_input_rejections_total Client inputs not applied, by reason.
 # TYPE arena_input_rejections_total counter
-arena_input_rejections_total{reason="dead"} 0
 arena_input_rejections_total{reason="duplicate"} 0
 arena_input_rejections_total{reason="far_future"} 0
 arena_input_rejections_total{reason="not_in_room"} 0

@@ -225,3 +225,37 @@ func BenchmarkJoinLeave16(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTick64 is one tick of a 64-player arena room, everyone seeing
+// everything ("shared": one encoding per distinct baseline) and with an
+// area of interest of 300 world units ("view300": one encoding per member,
+// each a smaller state). It reports the state bytes member 0 receives per
+// snapshot and the encodings per snapshot.
+func BenchmarkTick64(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		params map[string]string
+	}{
+		{"shared", nil},
+		{"view300", map[string]string{"view-radius": "300"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			f := newFightWith(b, 64, Config{Capacity: 64, Params: tc.params})
+			f.measure = true
+			f.deltaBytes, f.deltaCount = 0, 0
+			snaps0, enc0 := f.r.snapshots.Load(), f.r.encodes.Load()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				f.step(nil)
+			}
+			b.StopTimer()
+			if f.deltaCount > 0 {
+				b.ReportMetric(float64(f.deltaBytes)/float64(f.deltaCount), "state-bytes/snapshot")
+			}
+			if n := f.r.snapshots.Load() - snaps0; n > 0 {
+				b.ReportMetric(float64(f.r.encodes.Load()-enc0)/float64(n)*64, "encodes/snapshot")
+			}
+		})
+	}
+}

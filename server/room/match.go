@@ -70,6 +70,10 @@ func (r *Room) handleEvent(ev *memberEvent) {
 	m := ev.m
 	var reply []byte
 	var err error
+	if _, ended := r.ctx.Ended(); ended {
+		r.refuse(m, ev, sessionpb.ErrorCode_ERROR_CODE_EVENT_FAILED, ev.name+": the match has ended")
+		return
+	}
 	switch {
 	case r.def.Handles(ev.name):
 		if m.spectator {

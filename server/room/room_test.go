@@ -61,6 +61,7 @@ type receiver struct {
 	states    map[uint32]*game.Table
 	latest    uint32
 	dec       netcode.Decoder
+	schema    *game.Schema // of the room's game; default the arena's
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -85,8 +86,12 @@ func (r *receiver) drain() {
 			base = r.states[s.Tick-s.BaselineAge]
 			require.NotNil(r.t, base, "delta against a baseline this receiver never had")
 		}
-		st := game.NewTable(arena.Schema)
-		require.NoError(r.t, r.dec.Decode(st, base, arena.Schema, s.Tick, s.State))
+		schema := r.schema
+		if schema == nil {
+			schema = arena.Schema
+		}
+		st := game.NewTable(schema)
+		require.NoError(r.t, r.dec.Decode(st, base, schema, s.Tick, s.State))
 		r.states[s.Tick] = st
 		r.latest = s.Tick
 	}
