@@ -160,8 +160,7 @@ func printSummary(w io.Writer, r *swarm.Report) {
 		}
 		fmt.Fprintf(tw, "prediction\t%d checked, %d corrected (%.2f%%, %.2f per bot-minute)\n", r.PredictionChecks, r.PredictionMisses,
 			100*float64(r.PredictionMisses)/float64(r.PredictionChecks), perMin)
-		fmt.Fprintf(tw, "prediction, not compared\t%d after an interaction; %d checked without their tick-dependent fields (applied on other ticks than assumed)\n",
-			r.PredictionInteractions, r.PredictionRetimed)
+		fmt.Fprintf(tw, "prediction, not compared\t%d after an interaction\n", r.PredictionInteractions)
 	}
 	tw.Flush()
 }

@@ -36,12 +36,11 @@ type bot struct {
 	window Histogram // latencies since the last progress line
 	checks uint64    // predictions compared with the server
 	misses uint64    // of which the server disagreed
-	// Predictions not compared (an interaction changed the player), and
-	// predictions compared without their fields that depend on the ticks
-	// (the server applied the inputs on other ticks than assumed).
-	interactions, retimed uint64
-	snaps                 uint64 // snapshots received
-	fulls                 uint64 // of which full ones (no baseline), but the first
+	// interactions counts predictions not compared: something the bot
+	// could not foresee changed its player.
+	interactions uint64
+	snaps        uint64 // snapshots received
+	fulls        uint64 // of which full ones (no baseline), but the first
 	// joinTime is how long the join took; redirected, whether a redirect
 	// moved the bot to another server on the way.
 	joinTime   time.Duration
@@ -89,18 +88,14 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 	}
 	b.newest.CopyFrom(s.State)
 	if b.pred != nil {
-		o := b.pred.check(s.State, s.InputAck)
-		switch {
-		case o.interaction:
-			b.interactions++
-		case o.compared:
+		switch b.pred.check(s.State, s.InputAck) {
+		case agreed:
 			b.checks++
-			if o.missed {
-				b.misses++
-			}
-			if o.retimed {
-				b.retimed++
-			}
+		case missed:
+			b.checks++
+			b.misses++
+		case interaction:
+			b.interactions++
 		}
 	}
 }
@@ -205,9 +200,9 @@ func (b *bot) step() error {
 		}
 		b.ackedAt = tick // an input batch carries the acknowledgement
 		if p != nil {
-			if row, timed := p.sentInput(seq, b.move.Input); row != nil {
+			if row := p.sentInput(seq, b.move.Input); row != nil {
 				b.mu.Lock()
-				p.record(seq, row, timed)
+				p.record(seq, row)
 				b.mu.Unlock()
 			}
 		}

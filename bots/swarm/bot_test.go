@@ -223,10 +223,10 @@ func (r *fakeRoom) SendInput(input []byte, viewTick uint32) (uint32, error) {
 func (r *fakeRoom) Ack() error                { r.acks++; return nil }
 func (r *fakeRoom) Emit(string, []byte) error { r.events++; return nil }
 
-func (r *fakeRoom) report() (checks, misses, interactions, retimed uint64) {
+func (r *fakeRoom) report() (checks, misses, interactions uint64) {
 	r.b.mu.Lock()
 	defer r.b.mu.Unlock()
-	return r.b.checks, r.b.misses, r.b.interactions, r.b.retimed
+	return r.b.checks, r.b.misses, r.b.interactions
 }
 
 // tick runs one room tick, delivers what is due, and one bot step.
@@ -259,36 +259,32 @@ func (r *fakeRoom) tick() {
 
 // TestPredictionsAgreeWithTheServer: the bot predicts its player with the
 // arena's Client, from the newest snapshot and its pending inputs, and the
-// server's state agrees at every acknowledged input, moves, aim and fire
-// cooldown alike, over a link of 6 ticks each way.
+// server's state agrees at every acknowledged input, over a link of 6 ticks
+// each way, the bot firing now and then.
 func TestPredictionsAgreeWithTheServer(t *testing.T) {
 	r := newFakeRoom(t, 3, 6)
 	for range 1200 {
 		r.tick()
 	}
-	checks, misses, interactions, retimed := r.report()
-	t.Logf("checks %d misses %d interactions %d retimed %d", checks, misses, interactions, retimed)
-	assert.Greater(t, checks, uint64(400))
+	checks, misses, interactions := r.report()
+	t.Logf("checks %d misses %d interactions %d", checks, misses, interactions)
+	assert.Greater(t, checks, uint64(400), "a check for each snapshot that acknowledges a new input")
 	assert.Zero(t, misses)
-	// A steady link: every input is applied on the tick predicted, but for
-	// the first ones, predicted before the server had applied any (their
-	// base acknowledges none, so it says nothing of the schedule).
-	assert.LessOrEqual(t, retimed, uint64(2*6))
 	fired := 0
 	for _, in := range r.inputs {
 		if b, _, err := arena.DecodeInput(in); err == nil && b&sim.ButtonFire != 0 {
 			fired++
 		}
 	}
-	assert.Positive(t, fired, "the bot fires, so the fire cooldown is predicted too")
+	assert.Positive(t, fired, "the bot fires")
 }
 
-// TestPredictionsUnderJitterLeaveTheirTimedFieldsOut: inputs arrive late
-// now and then (the player stands still a tick and the late input is
-// applied later, in order). The fire cooldown of a prediction whose inputs
-// the server applied on other ticks than assumed is not compared; its
-// moves and aim are, and agree, as does everything else.
-func TestPredictionsUnderJitterLeaveTheirTimedFieldsOut(t *testing.T) {
+// TestLateInputsAreNotCorrections: inputs arrive late now and then (the
+// player stands still a tick and the late input is applied later, in
+// order). Moves and aim still agree; a fire cooldown that a late input
+// moved (the arena does not mark it Predicted) makes the comparison an
+// interaction, not a miss.
+func TestLateInputsAreNotCorrections(t *testing.T) {
 	r := newFakeRoom(t, 4, 6)
 	rng := rand.New(rand.NewPCG(9, 9))
 	r.delay = func(seq uint32) int {
@@ -300,10 +296,10 @@ func TestPredictionsUnderJitterLeaveTheirTimedFieldsOut(t *testing.T) {
 	for range 1800 {
 		r.tick()
 	}
-	checks, misses, _, retimed := r.report()
-	t.Logf("checks %d misses %d retimed %d", checks, misses, retimed)
-	assert.Greater(t, checks, uint64(500))
-	assert.Positive(t, retimed)
+	checks, misses, interactions := r.report()
+	t.Logf("checks %d misses %d interactions %d", checks, misses, interactions)
+	assert.Greater(t, checks, uint64(300))
+	assert.Positive(t, interactions, "fire cooldowns moved by late inputs")
 	assert.Zero(t, misses)
 }
 
@@ -318,7 +314,7 @@ func TestADroppedInputIsAMiss(t *testing.T) {
 	for range 900 {
 		r.tick()
 	}
-	checks, misses, _, _ := r.report()
+	checks, misses, _ := r.report()
 	assert.Greater(t, checks, uint64(300))
 	assert.Positive(t, misses)
 }
@@ -333,7 +329,7 @@ func TestAMispredictionIsCounted(t *testing.T) {
 	for range 900 {
 		r.tick()
 	}
-	checks, misses, _, _ := r.report()
+	checks, misses, _ := r.report()
 	assert.Greater(t, checks, uint64(300))
 	assert.Positive(t, misses)
 }

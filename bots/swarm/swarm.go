@@ -91,13 +91,10 @@ type Report struct {
 	PredictionChecks uint64 `json:"-"` // own-player predictions compared
 	PredictionMisses uint64 `json:"-"` // of which the server disagreed
 	// PredictionInteractions counts predictions not compared because a
-	// field the game does not predict changed (a hit, a death).
-	// PredictionRetimed counts checks that left out the fields depending
-	// on the tick an input is applied at (the arena's fire cooldown),
-	// since the snapshots showed the server applied the inputs on other
-	// ticks than the bot assumed (a late input under jitter).
+	// field the game does not mark Predicted differed from the prediction:
+	// something the bot could not foresee touched its player (a hit, a
+	// death; in the arena also a fire cooldown moved by a late input).
 	PredictionInteractions uint64    `json:"-"`
-	PredictionRetimed      uint64    `json:"-"`
 	ErrorList              []string  `json:"-"` // the first errors seen, for humans
 	Resumes                uint64    `json:"-"` // sessions resumed after a lost connection
 	SnapshotRates          []float64 `json:"-"` // per connected bot, snapshots/s
@@ -440,7 +437,6 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 		r.PredictionChecks += b.checks
 		r.PredictionMisses += b.misses
 		r.PredictionInteractions += b.interactions
-		r.PredictionRetimed += b.retimed
 		connected := (b.conn != nil || b.lean != nil) && b.player != 0
 		tickRate, snapshotRate := b.tickRate, b.snapshotRate
 		b.mu.Unlock()
