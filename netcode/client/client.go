@@ -825,7 +825,16 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 		return 0, err
 	}
 	seq := c.inputs.add(input, time.Now())
-	first, batch := c.inputs.unacked(c.cfg.Resend + 1)
+	n := c.cfg.Resend + 1
+	if c.cur != nil {
+		if _, queues := c.cur.t.(latestSender); queues {
+			// A queued batch is replaced by the next one, so each must
+			// carry every input not acknowledged yet (up to the
+			// protocol's 32), or the replaced batch's inputs would be lost.
+			n = maxBatch
+		}
+	}
+	first, batch := c.inputs.unacked(n)
 	c.batchBuf = c.batchBuf[:0]
 	for i := range batch {
 		c.batchBuf = append(c.batchBuf, batch[i].bytes())
@@ -862,6 +871,9 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 	c.bytesOut.Add(uint64(len(frame)))
 	return seq, nil
 }
+
+// maxBatch is the most inputs one InputBatch may carry (PROTOCOL.md 6.2).
+const maxBatch = 32
 
 // latestSender is a transport that can replace a queued frame by a newer
 // one (long-polling: one fresh input batch per POST instead of a backlog
