@@ -73,7 +73,9 @@ func TestImportGraph(t *testing.T) {
 	rules := []rule{
 		{func(p string) bool { return under(p, "game") }, func(_, d string) bool { _, o := ours(d); return o && !under(mustOurs(d), "game") }, false,
 			"the game API imports nothing of the engine: games and clients depend on it, not the reverse"},
-		{func(p string) bool { return under(p, "game") }, func(_, d string) bool { return slices.Contains([]string{"time", "os", "net", "net/http", "math/rand", "log"}, d) }, true,
+		{func(p string) bool { return under(p, "game") }, func(_, d string) bool {
+			return slices.Contains([]string{"time", "os", "net", "net/http", "math/rand", "log"}, d)
+		}, true,
 			"the game API reads no clock, does no I/O and has no global random source"},
 		{func(p string) bool { return under(p, "games") && !isDraw(p) }, func(_, d string) bool { return slices.Contains(nondeterministic, d) }, true,
 			"a game's rules are deterministic: no clocks, I/O, goroutines or global random source (the engine hands them tick and seeded source)"},
@@ -85,7 +87,9 @@ func TestImportGraph(t *testing.T) {
 			return (under(p, "server") || under(p, "netcode") || under(p, "client") || under(p, "bots")) && !slices.Contains(programs, p)
 		}, func(_, d string) bool { o, ok := ours(d); return ok && under(o, "games") }, false,
 			"engine packages never import a game; the programs' main packages wire the registry"},
-		{func(p string) bool { return !under(p, "client/render") && !isDraw(p) && p != "client" && !under(p, "benchmarks") },
+		{func(p string) bool {
+			return !under(p, "client/render") && !isDraw(p) && p != "client" && !under(p, "benchmarks")
+		},
 			func(_, d string) bool { return strings.HasPrefix(d, "github.com/hajimehoshi/ebiten") }, false,
 			"only the desktop client's shell (client/render) and games' renderers (games/NAME/draw) link Ebiten: servers and bots run without display libraries"},
 		{func(p string) bool { return under(p, "proto") }, func(_, d string) bool { o, ok := ours(d); return ok && !under(o, "proto") }, false,

@@ -38,7 +38,8 @@ func run() int {
 	sweep := flag.String("sweep", "160,480,960,1920", "comma-separated player counts")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measurement window per point, after every bot connected")
 	flag.StringVar(&o.out, "out", "benchmarks/results", "directory for the table, JSON and plots")
-	modes := flag.String("modes", "game,naive,floor", "what to run per point: game (delta), naive (full snapshots), floor (bare transport)")
+	modes := flag.String("modes", "game,naive,floor", "what to run per point: game (delta), before (-baseline-rev's build), naive (full snapshots), floor (bare transport)")
+	flag.StringVar(&o.baselineRev, "baseline-rev", "", "git revision whose server and bots the \"before\" mode runs, built in a temporary worktree (a before/after comparison in one run)")
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "CPU list for the server process (taskset -c)")
 	flag.StringVar(&o.loadCPU, "load-cpu", "1", "CPU list for the load generator (taskset -c)")
 	flag.IntVar(&o.serverProcs, "server-procs", 1, "GOMAXPROCS of the server")
@@ -76,6 +77,13 @@ func run() int {
 	}
 	defer os.RemoveAll(bin)
 	o.bins, err = buildAll(ctx, bin)
+	if err == nil && o.has("before") {
+		if o.baselineRev == "" {
+			err = fmt.Errorf("mode before needs -baseline-rev")
+		} else {
+			err = buildBaseline(ctx, o.baselineRev, bin, &o.bins)
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchmarks:", err)
 		return 1
@@ -105,6 +113,7 @@ type options struct {
 	serverProcs, loadProcs int
 	connectRate            int
 	noStop                 bool
+	baselineRev            string
 	command                string
 	bins                   binaries
 }

@@ -29,11 +29,11 @@ func writeResults(o *options, res *Results) error {
 		modes          []string
 	}{
 		{"cpu_per_player.png", "Server CPU per player", "ms of CPU per player-second",
-			func(p Point) float64 { return p.CPUMsPerPlayerS }, []string{"game", "naive", "floor"}},
+			func(p Point) float64 { return p.CPUMsPerPlayerS }, []string{"game", "before", "naive", "floor"}},
 		{"bytes_per_player.png", "Bytes down per player", "bytes per player-second",
-			func(p Point) float64 { return p.BytesDown }, []string{"game", "naive", "floor"}},
+			func(p Point) float64 { return p.BytesDown }, []string{"game", "before", "naive", "floor"}},
 		{"tick_p99.png", "Tick duration p99", "ms (period 16.7)",
-			func(p Point) float64 { return p.TickP99Ms }, []string{"game", "naive"}},
+			func(p Point) float64 { return p.TickP99Ms }, []string{"game", "before", "naive"}},
 	}
 	for _, pl := range plots {
 		if err := linePlot(filepath.Join(o.out, o.scenario+"_"+pl.file), pl.title, pl.y, res.Points, pl.modes, pl.value); err != nil {
@@ -44,9 +44,10 @@ func writeResults(o *options, res *Results) error {
 }
 
 var modeColors = map[string]color.Color{
-	"game":  color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	"naive": color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	"floor": color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	"game":   color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	"naive":  color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	"floor":  color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	"before": color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
 }
 
 func linePlot(path, title, ylabel string, pts []Point, modes []string, value func(Point) float64) error {
@@ -115,7 +116,7 @@ func markdown(o *options, res *Results) string {
 			p.Mode, p.Players, p.CPUMsPerPlayerS, ratio, p.ServerCPU, p.LoadCPU, p.RSSPerPlayer/1024, ticks, p.Overruns,
 			100*p.Delivery, p.BytesDown, p.BytesUp, ack)
 	}
-	b.WriteString("\nRatios from the same run:\n\n| players | naive/game bytes | naive/game CPU | game/floor CPU |\n| ---: | ---: | ---: | ---: |\n")
+	b.WriteString("\nRatios from the same run:\n\n| players | naive/game bytes | naive/game CPU | game/floor CPU | game/before bytes | game/before CPU |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	by := map[string]map[int]Point{}
 	for _, p := range res.Points {
 		if by[p.Mode] == nil {
@@ -134,9 +135,9 @@ func markdown(o *options, res *Results) string {
 			}
 			return fmt.Sprintf("%.2f", num/den)
 		}
-		nv, fl := by["naive"][n], by["floor"][n]
-		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", n, cell(nv.BytesDown, g.BytesDown), cell(nv.CPUMsPerPlayerS, g.CPUMsPerPlayerS),
-			cell(g.CPUMsPerPlayerS, fl.CPUMsPerPlayerS))
+		nv, fl, bf := by["naive"][n], by["floor"][n], by["before"][n]
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", n, cell(nv.BytesDown, g.BytesDown), cell(nv.CPUMsPerPlayerS, g.CPUMsPerPlayerS),
+			cell(g.CPUMsPerPlayerS, fl.CPUMsPerPlayerS), cell(g.BytesDown, bf.BytesDown), cell(g.CPUMsPerPlayerS, bf.CPUMsPerPlayerS))
 	}
 	fmt.Fprintf(&b, "\n![CPU per player](%s_cpu_per_player.png)\n![bytes per player](%s_bytes_per_player.png)\n![tick p99](%s_tick_p99.png)\n",
 		o.scenario, o.scenario, o.scenario)

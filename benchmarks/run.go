@@ -20,7 +20,37 @@ import (
 	"time"
 )
 
-type binaries struct{ server, bots, floor string }
+type binaries struct {
+	server, bots, floor string
+	// beforeServer and beforeBots are built from -baseline-rev, for the
+	// "before" mode.
+	beforeServer, beforeBots string
+}
+
+// buildBaseline builds the server and the bots of git revision rev (in a
+// temporary worktree) into dir, for a before/after comparison in one run.
+func buildBaseline(ctx context.Context, rev, dir string, b *binaries) error {
+	src, err := os.MkdirTemp("", "arena-baseline")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(src)
+	tree := filepath.Join(src, "tree")
+	if msg, err := exec.CommandContext(ctx, "git", "worktree", "add", "--detach", tree, rev).CombinedOutput(); err != nil {
+		return fmt.Errorf("git worktree add %s: %v\n%s", rev, err, msg)
+	}
+	defer exec.Command("git", "worktree", "remove", "--force", tree).Run()
+	b.beforeServer, b.beforeBots = filepath.Join(dir, "before-server"), filepath.Join(dir, "before-bots")
+	for pkg, out := range map[string]string{"./server": b.beforeServer, "./bots": b.beforeBots} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+		cmd.Dir = tree
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s at %s: %v\n%s", pkg, rev, err, msg)
+		}
+	}
+	return nil
+}
 
 func buildAll(ctx context.Context, dir string) (binaries, error) {
 	b := binaries{
@@ -170,7 +200,7 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 	period := 1000.0 / tickRate
 	for _, n := range o.sweep {
 		var game *Point
-		for _, mode := range []string{"game", "naive", "floor"} {
+		for _, mode := range []string{"game", "before", "naive", "floor"} {
 			if !o.has(mode) {
 				continue
 			}
@@ -180,10 +210,13 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 			fmt.Fprintf(os.Stderr, "benchmarks: %s with %d players...\n", mode, n)
 			var pt *Point
 			var err error
-			if mode == "floor" {
+			switch mode {
+			case "floor":
 				pt, err = runFloor(ctx, o, n, game)
-			} else {
-				pt, err = runGame(ctx, o, n, mode == "naive")
+			case "before":
+				pt, err = runGame(ctx, o, n, mode, o.bins.beforeServer, o.bins.beforeBots)
+			default:
+				pt, err = runGame(ctx, o, n, mode, o.bins.server, o.bins.bots)
 			}
 			if err != nil {
 				return res, fmt.Errorf("%s at %d players: %w", mode, n, err)
@@ -220,20 +253,21 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 	return res, nil
 }
 
-// runGame measures the game server (naive: full snapshots every time).
-func runGame(ctx context.Context, o *options, n int, naive bool) (*Point, error) {
+// runGame measures the game server: mode "game", "naive" (full snapshots
+// every time) or "before" (the baseline revision's server and bots).
+func runGame(ctx context.Context, o *options, n int, mode, serverBin, botsBin string) (*Point, error) {
 	args := []string{"-addr", "127.0.0.1:0", "-max-conns-per-ip", "-1", "-tick-rate", strconv.Itoa(tickRate),
 		"-snapshot-rate", strconv.Itoa(snapshotRate), "-room-size", strconv.Itoa(roomSize), "-log-level", "info"}
-	if naive {
+	if mode == "naive" {
 		args = append(args, "-delta=false")
 	}
-	srv, addr, err := startServerProc(o, o.bins.server, args...)
+	srv, addr, err := startServerProc(o, serverBin, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
 	report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-bench-%d.json", n))
-	load, err := startPinned(o.loadCPU, o.loadProcs, o.bins.bots, "-server", "ws://"+addr+"/ws",
+	load, err := startPinned(o.loadCPU, o.loadProcs, botsBin, "-server", "ws://"+addr+"/ws",
 		"-n", strconv.Itoa(n), "-room-size", strconv.Itoa(roomSize), "-duration", o.duration.String(),
 		"-json", report, "-quiet", "-cheap", "-connect-rate", strconv.Itoa(o.connectRate))
 	if err != nil {
@@ -256,10 +290,6 @@ func runGame(ctx context.Context, o *options, n int, naive bool) (*Point, error)
 	}
 	if err := readReport(report, load, &rep); err != nil {
 		return nil, err
-	}
-	mode := "game"
-	if naive {
-		mode = "naive"
 	}
 	players := float64(max(rep.Connected, 1))
 	pt := &Point{

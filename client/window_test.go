@@ -197,7 +197,7 @@ func TestFlags(t *testing.T) {
 	}
 	assert.Equal(t, 2, run([]string{"-bandwidth", "-5"}, &stderr))
 	assert.Equal(t, 2, run([]string{"-game", "chess"}, &stderr))
-	assert.Contains(t, stderr.String(), `no game "chess" (known: arena)`)
+	assert.Contains(t, stderr.String(), `no game "chess" (known: arena, canvas)`)
 	stderr.Reset()
 	assert.Equal(t, 0, run([]string{"-h"}, &stderr))
 	assert.Contains(t, stderr.String(), "-jitter")
