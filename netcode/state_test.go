@@ -55,7 +55,8 @@ func newWorld(seed uint64) *world {
 
 func (w *world) step() {
 	w.tick++
-	for id, p := range w.players {
+	for _, id := range sortedKeys(w.players) { // in id order: the same world every run
+		p := w.players[id]
 		switch w.rng.IntN(10) {
 		case 0:
 		case 1:
@@ -68,17 +69,15 @@ func (w *world) step() {
 		}
 		w.players[id] = p
 	}
-	if w.rng.IntN(60) == 0 {
-		for id := range w.players {
-			delete(w.players, id)
-			break
-		}
+	if w.rng.IntN(60) == 0 && len(w.players) > 0 {
+		ids := sortedKeys(w.players)
+		delete(w.players, ids[w.rng.IntN(len(ids))])
 	}
 	if w.rng.IntN(60) == 0 {
 		id := uint32(17 + w.rng.IntN(40))
 		w.players[id] = [5]int64{int64(w.rng.IntN(2000)) - 1000, int64(w.rng.IntN(100000)), 0, 100, 0}
 	}
-	for id := range w.shots {
+	for _, id := range sortedKeys(w.shots) {
 		if w.rng.IntN(20) == 0 {
 			delete(w.shots, id)
 		}
@@ -196,7 +195,7 @@ func TestStateWithVisibility(t *testing.T) {
 	var prevVis, vis game.Visibility
 	held := (*game.Table)(nil) // what the member holds: prev as seen through prevVis
 	out := game.NewTable(testSchema)
-	shown := 0
+	shown, total := 0, 0
 	for range 500 {
 		w.step()
 		target := w.table()
@@ -206,12 +205,13 @@ func TestStateWithVisibility(t *testing.T) {
 		want := filter(target, &vis)
 		require.True(t, out.Equal(want), "tick %d", target.Tick)
 		shown += out.Len(0)
+		total += target.Len(0)
 		held = game.NewTable(testSchema)
 		held.CopyFrom(out)
 		prev = target
 		prevVis.CopyFrom(&vis)
 	}
-	assert.Less(t, shown, 500*16, "the filter must hide someone, or the test proves nothing")
+	assert.Less(t, shown, total, "the filter must hide someone, or the test proves nothing")
 }
 
 func TestStateHeaderPicksTheShorterForm(t *testing.T) {

@@ -26,10 +26,15 @@ func sketch(describe []byte, t *game.Table, s *game.Sketch) {
 	half := float64(cfg.Rules.PlayerHalf) / scale
 	for i := range t.Len(KindPlayer) {
 		row := t.Row(KindPlayer, i)
+		x, y := float64(row[PX])/scale, float64(row[PY])/scale
 		color := ""
 		if row[PHealth] == 0 {
 			color = "#555555"
+		} else {
+			dx, dy := sim.Dir(uint16(row[PAim]))
+			s.Line(x, y, x+2*half*float64(dx)/16384, y+2*half*float64(dy)/16384, "#ffffff")
+			s.Rect(x-half, y-half-6, 2*half*float64(row[PHealth])/float64(max(cfg.Rules.MaxHealth, 1)), 3, "#3fb950", true)
 		}
-		s.Circle(float64(row[PX])/scale, float64(row[PY])/scale, half, color, game.PlayerID(t.ID(KindPlayer, i)))
+		s.Circle(x, y, half, color, game.PlayerID(t.ID(KindPlayer, i)))
 	}
 }

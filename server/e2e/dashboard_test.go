@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arenaserver/arena/bots/swarm"
+	"github.com/arenaserver/arena/games/arena"
 )
 
 // need returns the path of a program the test cannot run without. It fails
@@ -90,7 +91,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	reports := make(chan *swarm.Report, 1)
 	go func() {
-		rep, err := swarm.Run(ctx, swarm.Config{URL: "ws://" + srv.Addr + "/ws", Bots: bots, RoomSize: roomSize, Seed: 9})
+		rep, err := swarm.Run(ctx, swarm.Config{Game: arena.Def, URL: "ws://" + srv.Addr + "/ws", Bots: bots, RoomSize: roomSize, Seed: 9})
 		assert.NoError(t, err)
 		reports <- rep
 	}()

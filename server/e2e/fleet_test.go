@@ -16,6 +16,7 @@ import (
 
 	"github.com/arenaserver/arena/bots/serverproc"
 	"github.com/arenaserver/arena/bots/swarm"
+	"github.com/arenaserver/arena/games/arena"
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/proto/sessionpb"
@@ -92,7 +93,7 @@ func TestFleetQuickJoinSpreadsOverNodes(t *testing.T) {
 	done := make(chan *swarm.Report, 1)
 	go func() {
 		// Duration 0: the bots play until the checks below are done.
-		rep, err := swarm.Run(ctx, swarm.Config{URL: nodes[0].ws, Bots: bots, Seed: 9, Transport: "ws", ConnectRate: 100,
+		rep, err := swarm.Run(ctx, swarm.Config{Game: arena.Def, URL: nodes[0].ws, Bots: bots, Seed: 9, Transport: "ws", ConnectRate: 100,
 			OnMeasure: func(int) { close(measuring) }})
 		assert.NoError(t, err)
 		done <- rep

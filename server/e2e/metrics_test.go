@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arenaserver/arena/bots/swarm"
+	"github.com/arenaserver/arena/games/arena"
 )
 
 // TestMetricsAgreeWithBots lets bots play a real server and checks the
@@ -28,7 +29,7 @@ func TestMetricsAgreeWithBots(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		rep, err := swarm.Run(context.Background(), swarm.Config{
-			URL: "ws://" + addr + "/ws", Bots: bots, RoomSize: roomSize, Duration: 5 * time.Second, Seed: 5,
+			Game: arena.Def, URL: "ws://" + addr + "/ws", Bots: bots, RoomSize: roomSize, Duration: 5 * time.Second, Seed: 5,
 		})
 		done <- result{rep, err}
 	}()
