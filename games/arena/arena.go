@@ -18,7 +18,6 @@ import (
 	"slices"
 	"strconv"
 
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arenaserver/arena/game"
@@ -73,7 +72,7 @@ var Def = &game.Def{
 	New:        newMatch,
 	Restore:    restoreMatch,
 	CheckInput: checkInput,
-	MaxInput:   16,
+	MaxInput:   InputSize,
 	Seats:      16,
 	TickInputs: true,
 	Params: []game.Param{
@@ -305,54 +304,27 @@ func (m *match) Spare(data []byte) bool {
 	return err == nil && buttons&sim.ButtonFire == 0
 }
 
-// Field numbers of arenapb.Input.
-const (
-	inputButtonsField = 1
-	inputAimField     = 2
-)
+// InputSize is the size of one arena input in bytes.
+const InputSize = 2
 
-// AppendInput appends the encoding of one arena input (arenapb.Input, what
-// proto.Marshal writes) to dst.
+// AppendInput appends one arena input to dst: a little-endian uint16 with
+// the aim in bits 0..9 and the buttons in bits 10..14 (bit 15 is 0).
 func AppendInput(dst []byte, buttons sim.Buttons, aim uint16) []byte {
-	if buttons != 0 {
-		dst = protowire.AppendVarint(protowire.AppendTag(dst, inputButtonsField, protowire.VarintType), uint64(buttons))
-	}
-	if aim != 0 {
-		dst = protowire.AppendVarint(protowire.AppendTag(dst, inputAimField, protowire.VarintType), uint64(aim))
-	}
-	return dst
+	v := uint16(aim%sim.AimSteps) | uint16(buttons&sim.ButtonsMask)<<10
+	return append(dst, byte(v), byte(v>>8))
 }
 
 // ErrInput means input bytes are not one valid arena input.
 var ErrInput = errors.New("arena: malformed input")
 
-// DecodeInput parses one arena input without the protobuf runtime: only
-// the buttons and aim fields, each at most once, with defined buttons and an
-// aim below sim.AimSteps.
+// DecodeInput parses one arena input: exactly InputSize bytes, bit 15
+// clear.
 func DecodeInput(data []byte) (sim.Buttons, uint16, error) {
-	var buttons, aim uint64
-	var seen [3]bool
-	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 || typ != protowire.VarintType || (num != inputButtonsField && num != inputAimField) || seen[num] {
-			return 0, 0, ErrInput
-		}
-		seen[num] = true
-		v, m := protowire.ConsumeVarint(data[n:])
-		if m < 0 {
-			return 0, 0, ErrInput
-		}
-		data = data[n+m:]
-		if num == inputButtonsField {
-			buttons = v
-		} else {
-			aim = v
-		}
-	}
-	if buttons&^uint64(sim.ButtonsMask) != 0 || aim >= sim.AimSteps {
+	if len(data) != InputSize || data[1]&0x80 != 0 {
 		return 0, 0, ErrInput
 	}
-	return sim.Buttons(buttons), uint16(aim), nil
+	v := uint16(data[0]) | uint16(data[1])<<8
+	return sim.Buttons(v >> 10), v & (sim.AimSteps - 1), nil
 }
 
 func checkInput(data []byte) error {

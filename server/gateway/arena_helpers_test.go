@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"google.golang.org/protobuf/encoding/protowire"
-
 	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/games/arena"
 	"github.com/arenaserver/arena/games/arena/sim"
@@ -27,12 +25,15 @@ func stateOf(t *game.Table) sim.State {
 	return s
 }
 
-// rawInput encodes an arena input's fields whatever their values (out of
-// range included), as a hostile client could.
+// rawInput encodes an arena input whatever its values: in range, the
+// arena's two bytes; out of range (unknown buttons, an aim past 1023), three
+// bytes, which the arena refuses, as a hostile client could send.
 func rawInput(buttons, aim uint32) []byte {
-	var b []byte
-	b = protowire.AppendVarint(protowire.AppendTag(b, 1, protowire.VarintType), uint64(buttons))
-	return protowire.AppendVarint(protowire.AppendTag(b, 2, protowire.VarintType), uint64(aim))
+	if buttons <= uint32(sim.ButtonsMask) && aim < sim.AimSteps {
+		return arena.AppendInput(nil, sim.Buttons(buttons), uint16(aim))
+	}
+	v := buttons<<10 | aim
+	return []byte{byte(v), byte(v >> 8), byte(v >> 16)}
 }
 
 // batch is an InputBatch of raw arena inputs buttons[i], aim[i].
