@@ -102,9 +102,11 @@ type Match interface {
 	// predicted).
 	Input(c *Context, p PlayerID, in Input)
 	// Event handles a named event (one of Def.Events) from player p and
-	// returns the reply for a client that asked for one. An error refuses
-	// the event; its text goes back to the client. Spectators' events never
-	// reach the match.
+	// returns the reply for a client that asked for one (the engine is done
+	// with it when the next call starts: a game may reuse one buffer). An
+	// error refuses the event; its text goes back to the client.
+	// Spectators' events never reach the match; nor do events that arrive
+	// once the match has ended.
 	Event(c *Context, p PlayerID, name string, payload []byte) (reply []byte, err error)
 	// Step advances the match by one tick, to c.Tick().
 	Step(c *Context)
