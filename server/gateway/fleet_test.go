@@ -186,7 +186,10 @@ func TestEmitAllGoesToTheFleet(t *testing.T) {
 	c.On("announce", func(p []byte) ([]byte, error) { got <- string(p); return nil, nil })
 	j, err := c.Join(context.Background(), "", false)
 	require.NoError(t, err)
-	assert.Equal(t, 1, ts.gw.EmitRoom(j.GetRoom().GetId(), "round", []byte("2"), nil))
+	// The session's seat is recorded when Join returns on the server, which
+	// may be just after the client read its Joined.
+	assert.Eventually(t, func() bool { return ts.gw.EmitRoom(j.GetRoom().GetId(), "round", []byte("2"), nil) == 1 },
+		3*time.Second, 5*time.Millisecond)
 	_, err = c.EmitAck(context.Background(), room.ChatEvent, []byte("gg"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, ts.gw.EmitAll("announce", []byte("all")))
