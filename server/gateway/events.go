@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/proto/arenapb"
 	"github.com/arenaserver/arena/sim"
 )
@@ -60,12 +61,14 @@ func (p *Player) PlayerID() sim.PlayerID {
 // while it is held).
 func (p *Player) Connected() bool { return p.s.attached() }
 
-// Emit sends a named event to this player, reliably and in order: an event
-// emitted while the player is disconnected is delivered when it resumes.
-// An error means the session has ended (or its queue overflowed, which
-// ends it).
+// Emit sends a named event to this player, reliably and in order. While
+// the player is disconnected (its session held) the newest events wait
+// for its resume (outbox.DefaultHeld, 64; older ones are dropped and
+// counted: the game's state is in the snapshot anyway). An error means the
+// session has ended (or, for a connected player that does not keep up, its
+// queue overflowed, which ends it).
 func (p *Player) Emit(name string, payload []byte) error {
-	return p.s.push(eventFrame(name, payload, 0))
+	return p.s.pushFrame(netcode.Marshal(eventFrame(name, payload, 0)), outbox.Bounded)
 }
 
 // EmitAck sends a named event and waits for the client's reply, or for
@@ -155,7 +158,7 @@ func (s *Server) EmitRoom(roomID, name string, payload []byte, except *Player) i
 			continue
 		}
 		if m := p.member(); m != nil && m.Room().ID() == roomID {
-			if p.pushFrame(frame) == nil {
+			if p.pushFrame(frame, outbox.Bounded) == nil {
 				n++
 			}
 		}
@@ -181,7 +184,7 @@ func (s *Server) EmitLocal(name string, payload []byte) int {
 	frame := netcode.Marshal(eventFrame(name, payload, 0))
 	n := 0
 	for _, p := range s.liveSessions() {
-		if p.pushFrame(frame) == nil {
+		if p.pushFrame(frame, outbox.Bounded) == nil {
 			n++
 		}
 	}

@@ -144,6 +144,7 @@ type Server struct {
 	heartbeatTimeouts atomic.Uint64
 	eventsIn          atomic.Uint64
 	unknownEvents     atomic.Uint64
+	framesDropped     atomic.Uint64 // client frames dropped unread for a rate
 	rtt               rttStats
 }
 

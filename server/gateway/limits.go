@@ -21,8 +21,9 @@ type Limits struct {
 	// InputRate and InputBurst bound the new inputs (sequence numbers not
 	// seen before; resends are free) a session sends, as a token bucket
 	// that never banks more than the burst. Inputs past them are refused
-	// (counted as rate_limited); refusals that go on for Sustain close the
-	// connection with Error{RATE_LIMITED}. Default tick rate × 1.25, burst 8.
+	// (counted as rate_limited); a session whose new inputs over Sustain
+	// exceed InputRate × Sustain + InputBurst is closed with
+	// Error{RATE_LIMITED}. Default tick rate × 1.25, burst 8.
 	InputRate  float64
 	InputBurst int
 	// EventRate and EventBurst bound client events per session; an event
@@ -31,16 +32,25 @@ type Limits struct {
 	EventRate  float64
 	EventBurst int
 	// MessageRate and MessageBurst bound the frames a connection sends,
-	// ByteRate and ByteBurst their bytes. Frames past them are still
-	// handled (reliable frames cannot be dropped); staying over for Sustain
-	// closes the connection with Error{RATE_LIMITED}. Default 4 × tick
-	// rate frames per second, burst 256; 64 KiB per second, burst 64 KiB.
+	// ByteRate and ByteBurst their bytes. A frame past them is dropped
+	// before it is decoded (a reliable one is then missing from the
+	// client's sequence, which ends the session with RATE_LIMITED at its
+	// next reliable frame); a connection that keeps attempting more than
+	// the rate over Sustain is closed with Error{RATE_LIMITED}. Default 4 ×
+	// tick rate frames per second, burst 256; 64 KiB per second, burst
+	// 64 KiB.
 	MessageRate  float64
 	MessageBurst int
 	ByteRate     float64
 	ByteBurst    int
-	// Sustain is how long a connection may stay over a rate before it is
-	// closed. Default 1 s.
+	// Sustain is the window over which every rate is held on average: what
+	// is past a burst is refused at once, and a connection (or session)
+	// whose attempts within any Sustain exceed rate × Sustain + burst is
+	// closed, however it spaces its bursts. An honest client whose frames
+	// arrive all at once after a stall is refused what is past the burst,
+	// and cut only when the backlog exceeds a window's worth at the rate
+	// (at the defaults: inputs after a stall of about 1.4 s, frames after
+	// about 8 s). Default 1 s.
 	Sustain time.Duration
 	// BadInputs bounds inputs with out-of-range values: each is dropped
 	// and counted, and past this many (refilled one per second) the
@@ -123,6 +133,7 @@ var (
 // connLimits are one connection's rate limits, owned by its read side.
 type connLimits struct {
 	frames, bytes rate.Limiter
+	dropped       uint64 // frames dropped for a rate
 }
 
 func newConnLimits(l *Limits) connLimits {
@@ -133,16 +144,27 @@ func newConnLimits(l *Limits) connLimits {
 }
 
 // admit counts one received frame of n bytes against the connection's
-// limits; it returns the error to close with when the peer has stayed over
-// one of them for the sustain period.
-func (c *connLimits) admit(now time.Time, n int) *netcode.Error {
-	if _, cut := c.frames.Take(now, 1); cut {
-		return errRateLimitedFrames
+// limits before anything decodes it. ok false means the frame is over a
+// rate and must be dropped unread; a non-nil error is what to close with:
+// the peer has kept over a rate on average.
+func (c *connLimits) admit(now time.Time, n int) (ok bool, e *netcode.Error) {
+	okFrames, cut := c.frames.Take(now, 1)
+	if cut {
+		return false, errRateLimitedFrames
 	}
-	if _, cut := c.bytes.Take(now, float64(n)); cut {
-		return errRateLimitedBytes
+	if !okFrames {
+		c.dropped++
+		return false, nil
 	}
-	return nil
+	okBytes, cut := c.bytes.Take(now, float64(n))
+	if cut {
+		return false, errRateLimitedBytes
+	}
+	if !okBytes {
+		c.dropped++
+		return false, nil
+	}
+	return true, nil
 }
 
 // sessionLimits are one session's rate limits, guarded by session.frameMu:

@@ -120,8 +120,11 @@ func (c *conn) Frame(data []byte) error {
 	c.now = now
 	c.lastRead.Store(now.UnixNano())
 	c.stats.received(len(data))
-	if e := c.lim.admit(now, len(data)); e != nil {
+	if ok, e := c.lim.admit(now, len(data)); e != nil {
 		return c.fatal(e)
+	} else if !ok {
+		c.srv.framesDropped.Add(1)
+		return nil // over a rate: dropped before any work
 	}
 	msg, err := c.dec.Decode(data)
 	if err != nil {
@@ -405,6 +408,9 @@ func (s *session) handle(c *conn, msg *arenapb.ClientMessage) error {
 		switch {
 		case seq <= s.clientSeq:
 			return nil // already processed before a resume; its reply is in the log
+		case seq != s.clientSeq+1 && c.lim.dropped > 0:
+			// The missing frame was dropped for a rate.
+			return c.fatal(errRateLimitedFrames)
 		case seq != s.clientSeq+1:
 			return c.fatal(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_MALFORMED, "seq %d after %d: reliable frames must be consecutive", seq, s.clientSeq))
 		}
@@ -605,13 +611,17 @@ func viewTick(newest uint32, back int) uint32 {
 	return newest - uint32(back)
 }
 
-// push queues a reliable frame; a full log ends the session.
-func (s *session) push(m *arenapb.ServerMessage) error { return s.pushFrame(netcode.Marshal(m)) }
+// push queues a reliable frame (kept until acknowledged); a full log ends
+// the session.
+func (s *session) push(m *arenapb.ServerMessage) error {
+	return s.pushFrame(netcode.Marshal(m), outbox.Keep)
+}
 
-// pushFrame queues an encoded reliable frame (the outbox copies it); a full
-// log ends the session.
-func (s *session) pushFrame(frame []byte) error {
-	err := s.out.Push(frame)
+// pushFrame queues an encoded reliable frame (the outbox copies it) with
+// policy p; a full log ends the session. Events go with outbox.Bounded: a
+// held session keeps the newest of them, never ends for them.
+func (s *session) pushFrame(frame []byte, p outbox.Policy) error {
+	err := s.out.PushPolicy(frame, p)
 	if errors.Is(err, outbox.ErrClosed) {
 		return ErrSessionEnded
 	}

@@ -81,8 +81,7 @@ type Room struct {
 	hist        history
 	cache       baselineCache
 	frame       []byte
-	rosterIDs   []uint32 // roster encoding scratch
-	rosterNames []string
+	rost        rosterState // roster changes, sent at most once a tick (roster.go)
 	emptySince  time.Time
 	durations   [256]time.Duration
 	durN        int
@@ -414,6 +413,7 @@ func (r *Room) tick() {
 		}
 		break
 	}
+	r.flushRoster() // after joins and leaves, before this tick's snapshot
 	for _, m := range r.members {
 		if m.player != 0 {
 			var dead int
@@ -488,7 +488,7 @@ func (r *Room) add(m *Member, requestID uint32) error {
 	}
 	r.members = append(r.members, m)
 	r.log.Debug("member joined", "player", m.player, "name", m.name, "spectator", m.spectator)
-	r.broadcastRoster()
+	r.rosterTo(m)
 	return nil
 }
 
@@ -519,42 +519,7 @@ func (r *Room) sweep(reason error) {
 	}
 	clear(r.members[len(kept):])
 	r.members = kept
-	r.broadcastRoster()
-}
-
-// broadcastRoster sends the player list to every member; members that cannot
-// take it are cut as slow consumers.
-func (r *Room) broadcastRoster() {
-	roster := &arenapb.Roster{}
-	for _, m := range r.members {
-		if !m.spectator {
-			roster.Players = append(roster.Players, &arenapb.PlayerInfo{Id: uint32(m.player), Name: m.name})
-		}
-	}
-	r.publishRoster(roster)
-	r.rosterIDs, r.rosterNames = r.rosterIDs[:0], r.rosterNames[:0]
-	for _, p := range roster.Players {
-		r.rosterIDs = append(r.rosterIDs, p.Id)
-		r.rosterNames = append(r.rosterNames, p.Name)
-	}
-	r.broadcast(netcode.AppendRosterFrame(nil, r.rosterIDs, r.rosterNames))
-}
-
-// broadcast pushes a reliable frame to every member. A member whose queue is
-// full is removed and its connection closed as a slow consumer.
-func (r *Room) broadcast(frame []byte) {
-	slow := false
-	for _, m := range r.members {
-		if err := m.out.Push(frame); errors.Is(err, outbox.ErrFull) {
-			m.removed = true
-			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "too many messages queued")
-			m.out.Close(e.Frame(0), e)
-			slow = true
-		}
-	}
-	if slow {
-		r.sweep(ErrSlowConsumer)
-	}
+	r.rosterChanged()
 }
 
 // closeMembers removes everyone, telling them why.

@@ -67,13 +67,10 @@ func (r *Room) Roster() []string {
 	return nil
 }
 
-// publishRoster keeps the names of roster for Roster; it runs on the room
-// goroutine whenever the roster changes.
-func (r *Room) publishRoster(roster *arenapb.Roster) {
-	names := make([]string, len(roster.Players))
-	for i, p := range roster.Players {
-		names[i] = p.Name
-	}
+// publishRoster keeps a copy of the players' names for Roster; it runs on
+// the room goroutine whenever the roster changes.
+func (r *Room) publishRoster(players []string) {
+	names := append([]string{}, players...)
 	r.roster.Store(&names)
 }
 
