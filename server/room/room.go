@@ -74,20 +74,20 @@ type Room struct {
 	roster          atomic.Pointer[[]string]
 
 	// Owned by the room goroutine.
-	world      *sim.World
-	members    []*Member
-	nextPlayer sim.PlayerID
-	snapAcc    uint32
-	hist       history
-	cache      baselineCache
-	frame      []byte
-	rost       rosterState // roster changes, sent at most once a tick (roster.go)
-	emptySince time.Time
-	durations  [256]time.Duration
-	durN       int
-	lastStats  time.Time
-	tally      tally
-	viewAcc    uint32
+	world       *sim.World
+	members     []*Member
+	nextPlayer  sim.PlayerID
+	snapAcc     uint32
+	hist        history
+	cache       baselineCache
+	frame       []byte
+	rosterState rosters // roster changes, sent at most once a tick (roster.go)
+	emptySince  time.Time
+	durations   [256]time.Duration
+	durN        int
+	lastStats   time.Time
+	tally       tally
+	viewAcc     uint32
 }
 
 // TickStats summarises recent tick durations (the last 256 ticks, refreshed

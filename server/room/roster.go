@@ -9,14 +9,14 @@ import (
 	"github.com/arenaserver/arena/proto/arenapb"
 )
 
-// rosterState is what the room goroutine keeps to send roster changes at
+// rosters is what the room goroutine keeps to send roster changes at
 // most once a tick: joins and leaves only mark the roster dirty, and the
 // next tick sends one Roster (before its snapshot) if the player list
 // differs from the one last sent. A newcomer gets the roster even when it
 // did not change (a spectator's join changes no player list). Roster frames
 // are pushed with policy outbox.Latest: one not yet written is replaced by
 // the next, so a member away (or slow) holds at most one.
-type rosterState struct {
+type rosters struct {
 	dirty     bool
 	newcomers []*Member
 	ids, sent []uint32 // scratch of the list being built; the list last sent
@@ -27,18 +27,18 @@ type rosterState struct {
 }
 
 // rosterChanged marks the roster for the next flush; room goroutine.
-func (r *Room) rosterChanged() { r.rost.dirty = true }
+func (r *Room) rosterChanged() { r.rosterState.dirty = true }
 
 // rosterTo marks the roster for the next flush and makes sure m gets it.
 func (r *Room) rosterTo(m *Member) {
-	r.rost.dirty = true
-	r.rost.newcomers = append(r.rost.newcomers, m)
+	r.rosterState.dirty = true
+	r.rosterState.newcomers = append(r.rosterState.newcomers, m)
 }
 
 // flushRoster sends the pending roster change, if any; room goroutine.
 // Members that cannot take it are cut as slow consumers.
 func (r *Room) flushRoster() {
-	st := &r.rost
+	st := &r.rosterState
 	if !st.dirty {
 		return
 	}
@@ -77,7 +77,7 @@ func (r *Room) pushRoster(to []*Member, frame []byte) {
 		if m.removed {
 			continue
 		}
-		r.rost.frames++
+		r.rosterState.frames++
 		if err := m.out.PushPolicy(frame, outbox.Latest); errors.Is(err, outbox.ErrFull) {
 			m.removed = true
 			e := netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "too many messages queued")
