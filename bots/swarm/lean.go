@@ -67,6 +67,10 @@ func dialLean(ctx context.Context, url, name string, b *bot) (*leanConn, *arenap
 		c.close()
 		return nil, nil, fmt.Errorf("lean bot: expected Welcome, got %T", reply.Body)
 	}
+	if err := checkWelcome(w); err != nil {
+		c.close()
+		return nil, nil, err
+	}
 	return c, w, nil
 }
 

@@ -96,6 +96,13 @@ const (
 	// Fleet: the shared room directory is unreachable, so a room hosted by
 	// another server cannot be reached from here now. Not fatal; retry.
 	ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE ErrorCode = 33
+	// The client's address (or session) is over one of its budgets: it
+	// holds as many sessions (connected or held) or open rooms as one
+	// address may, or makes lobby requests faster than allowed. Fatal in
+	// reply to Hello (the session was not created); not fatal in reply to
+	// CreateRoom, JoinRoom or ListRooms. Other addresses are not affected:
+	// the server is not full.
+	ErrorCode_ERROR_CODE_OVER_BUDGET ErrorCode = 40
 )
 
 // Enum value maps for ErrorCode.
@@ -130,6 +137,7 @@ var (
 		31: "ERROR_CODE_RESERVATION_USED",
 		32: "ERROR_CODE_RESERVATION_EXPIRED",
 		33: "ERROR_CODE_FLEET_UNAVAILABLE",
+		40: "ERROR_CODE_OVER_BUDGET",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":         0,
@@ -161,6 +169,7 @@ var (
 		"ERROR_CODE_RESERVATION_USED":    31,
 		"ERROR_CODE_RESERVATION_EXPIRED": 32,
 		"ERROR_CODE_FLEET_UNAVAILABLE":   33,
+		"ERROR_CODE_OVER_BUDGET":         40,
 	}
 )
 
@@ -2958,7 +2967,7 @@ const file_arena_proto_rawDesc = "" +
 	"\vreservation\x18\x03 \x01(\tR\vreservation\x12\x1d\n" +
 	"\n" +
 	"expires_ms\x18\x04 \x01(\x04R\texpiresMs\x12\x1a\n" +
-	"\bspectate\x18\x05 \x01(\bR\bspectate*\xe4\x06\n" +
+	"\bspectate\x18\x05 \x01(\bR\bspectate*\x80\a\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_PROTOCOL_VERSION\x10\x01\x12\x18\n" +
@@ -2989,7 +2998,8 @@ const file_arena_proto_rawDesc = "" +
 	"\x1eERROR_CODE_RESERVATION_INVALID\x10\x1e\x12\x1f\n" +
 	"\x1bERROR_CODE_RESERVATION_USED\x10\x1f\x12\"\n" +
 	"\x1eERROR_CODE_RESERVATION_EXPIRED\x10 \x12 \n" +
-	"\x1cERROR_CODE_FLEET_UNAVAILABLE\x10!B,Z*github.com/arenaserver/arena/proto/arenapbb\x06proto3"
+	"\x1cERROR_CODE_FLEET_UNAVAILABLE\x10!\x12\x1a\n" +
+	"\x16ERROR_CODE_OVER_BUDGET\x10(B,Z*github.com/arenaserver/arena/proto/arenapbb\x06proto3"
 
 var (
 	file_arena_proto_rawDescOnce sync.Once

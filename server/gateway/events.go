@@ -149,11 +149,15 @@ func (s *Server) Players() []*Player {
 
 // EmitRoom sends an event to every player and spectator in room roomID,
 // except one (nil for none: the "except the sender" scope). It returns how
-// many sessions it was queued for; sessions whose queue overflows end.
+// many sessions it was queued for; a connected session whose queue
+// overflows ends (a held one keeps the newest events). It walks that
+// room's members only.
 func (s *Server) EmitRoom(roomID, name string, payload []byte, except *Player) int {
 	frame := netcode.Marshal(eventFrame(name, payload, 0))
 	n := 0
-	for _, p := range s.liveSessions() {
+	// Only the room's members: the cost does not grow with the sessions
+	// elsewhere on the server (roomIndex).
+	for _, p := range s.rooms.members(roomID, nil) {
 		if except != nil && except.s == p {
 			continue
 		}

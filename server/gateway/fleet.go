@@ -29,27 +29,6 @@ type Directory interface {
 	Broadcast(name string, payload []byte)
 }
 
-// roomList answers ListRooms: this server's rooms, and with a fleet every
-// room of every live server (this server's only while the directory is
-// unreachable).
-func (s *Server) roomList() *arenapb.RoomList {
-	list := &arenapb.RoomList{}
-	if s.cfg.Fleet == nil {
-		for _, info := range s.lobby.List() {
-			list.Rooms = append(list.Rooms, info.Proto())
-		}
-		return list
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.JoinTimeout)
-	defer cancel()
-	rooms, _ := s.cfg.Fleet.Rooms(ctx) // on error: this server's rooms, still worth listing
-	for _, r := range rooms {
-		list.Rooms = append(list.Rooms, &arenapb.RoomInfo{Id: r.ID, Players: uint32(r.Players), Capacity: uint32(r.Capacity),
-			Tick: r.Tick, Address: r.Addr, Mode: r.Mode})
-	}
-	return list
-}
-
 // place seats a join here, or (with a fleet) answers with the redirect to
 // the server that hosts the room chosen.
 func (s *session) place(ctx context.Context, j *arenapb.JoinRoom, req room.JoinRequest) (*room.Member, *arenapb.Redirect, error) {
@@ -69,7 +48,7 @@ func (s *session) place(ctx context.Context, j *arenapb.JoinRoom, req room.JoinR
 		if t.Create {
 			capacity = t.Capacity
 		}
-		m, err := lob.JoinOpen(ctx, t.RoomID, capacity, req)
+		m, err := lob.JoinOpenFor(ctx, s.ip, t.RoomID, capacity, req)
 		if !t.Spectate {
 			dir.Settle(t.RoomID, res)
 		}
@@ -100,7 +79,7 @@ func (s *session) place(ctx context.Context, j *arenapb.JoinRoom, req room.JoinR
 		if p.Create {
 			capacity = p.Capacity
 		}
-		m, err := lob.JoinOpen(ctx, p.RoomID, capacity, req)
+		m, err := lob.JoinOpenFor(ctx, s.ip, p.RoomID, capacity, req)
 		if !p.Spectate {
 			dir.Settle(p.RoomID, p.Reservation)
 		}
@@ -117,7 +96,7 @@ func (s *session) joinHere(ctx context.Context, id string, req room.JoinRequest)
 	if id != "" {
 		return s.srv.lobby.Join(ctx, id, req)
 	}
-	return s.srv.lobby.QuickJoin(ctx, req)
+	return s.srv.lobby.QuickJoinFor(ctx, s.ip, req)
 }
 
 // fleetError maps the fleet's errors to the wire (wireError calls it); nil

@@ -186,7 +186,10 @@ func TestEmitAllGoesToTheFleet(t *testing.T) {
 	c.On("announce", func(p []byte) ([]byte, error) { got <- string(p); return nil, nil })
 	j, err := c.Join(context.Background(), "", false)
 	require.NoError(t, err)
-	assert.Equal(t, 1, ts.gw.EmitRoom(j.GetRoom().GetId(), "round", []byte("2"), nil))
+	// The Joined frame may reach the client a moment before the gateway
+	// has recorded the seat: retry until the room has its member.
+	assert.Eventually(t, func() bool { return ts.gw.EmitRoom(j.GetRoom().GetId(), "round", []byte("2"), nil) == 1 },
+		2*time.Second, time.Millisecond)
 	_, err = c.EmitAck(context.Background(), ChatEvent, []byte("gg"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, ts.gw.EmitAll("announce", []byte("all")))

@@ -36,9 +36,16 @@ type testServer struct {
 
 func startServer(t *testing.T, roomCfg room.Config, cfg Config) *testServer {
 	t.Helper()
+	return startServerWith(t, lobby.Config{Room: roomCfg}, cfg)
+}
+
+// startServerWith is startServer with the lobby's settings too.
+func startServerWith(t *testing.T, lobCfg lobby.Config, cfg Config) *testServer {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	roomCfg.Logger = log
-	lob, err := lobby.New(lobby.Config{Room: roomCfg, Logger: log})
+	lobCfg.Room.Logger = log
+	lobCfg.Logger = log
+	lob, err := lobby.New(lobCfg)
 	require.NoError(t, err)
 	cfg.Logger = log
 	if cfg.TickRate == 0 {
@@ -47,7 +54,7 @@ func startServer(t *testing.T, roomCfg room.Config, cfg Config) *testServer {
 	gw := New(lob, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 5 * time.Second, ConnState: gw.ConnState}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -68,6 +68,43 @@ type Limits struct {
 	// MaxSessions bounds live sessions, attached or held; a Hello past it
 	// gets Error{SERVER_FULL} (fatal). Default 10000.
 	MaxSessions int
+	// MaxSessionsPerIP bounds the live sessions, attached or held, that
+	// one remote address created; a Hello past it gets Error{OVER_BUDGET}
+	// (fatal) and creates nothing. A session counts against the address
+	// that created it until it ends, wherever it resumes from, so
+	// resuming renews nothing. -1 means no bound. Default 64.
+	MaxSessionsPerIP int
+	// MaxHTTPConnsPerIP bounds the TCP connections one address holds on
+	// any route (ConnState): past it a new connection is closed before its
+	// request is read. WebSockets count here until their upgrade and under
+	// MaxConnsPerIP after. -1 means no bound. Default 256.
+	MaxHTTPConnsPerIP int
+	// LobbyRate and LobbyBurst bound each session's lobby requests
+	// (ListRooms, CreateRoom, JoinRoom, LeaveRoom): one past them is
+	// answered with a non-fatal Error{OVER_BUDGET} and not done; a session
+	// that keeps over (Sustain) is closed with Error{RATE_LIMITED}.
+	// Default 5 a second, burst 20.
+	LobbyRate  float64
+	LobbyBurst int
+	// LobbyRatePerIP and LobbyBurstPerIP bound the lobby requests of all
+	// the sessions of one address together (OVER_BUDGET, not fatal).
+	// Default 50 a second, burst 200.
+	LobbyRatePerIP  float64
+	LobbyBurstPerIP int
+	// EventRatePerIP and EventBurstPerIP bound the client events of all
+	// the sessions of one address together, beside each session's
+	// EventRate: one past them is answered with a non-fatal
+	// Error{RATE_LIMITED} and not handled. Default 200 a second, burst 400.
+	EventRatePerIP  float64
+	EventBurstPerIP int
+	// MaxListedRooms bounds the rooms a RoomList carries: when more are
+	// open, those with a free seat and the most players are listed
+	// (sorted by id). Default 100.
+	MaxListedRooms int
+	// ListEvery is how often the room list is rebuilt: every ListRooms in
+	// between gets the same answer, so a flood of them costs no more than
+	// one list per interval. Default 250 ms.
+	ListEvery time.Duration
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
 	// may connect; "*" allows any. A request without an Origin header (a
 	// native client) and a same-origin request (Origin's host is the Host
@@ -117,6 +154,36 @@ func (l *Limits) fill(tickRate uint32) {
 	}
 	if l.MaxSessions <= 0 {
 		l.MaxSessions = 10000
+	}
+	if l.MaxSessionsPerIP == 0 {
+		l.MaxSessionsPerIP = 64
+	}
+	if l.MaxHTTPConnsPerIP == 0 {
+		l.MaxHTTPConnsPerIP = 256
+	}
+	if l.LobbyRate <= 0 {
+		l.LobbyRate = 5
+	}
+	if l.LobbyBurst <= 0 {
+		l.LobbyBurst = 20
+	}
+	if l.LobbyRatePerIP <= 0 {
+		l.LobbyRatePerIP = 50
+	}
+	if l.LobbyBurstPerIP <= 0 {
+		l.LobbyBurstPerIP = 200
+	}
+	if l.EventRatePerIP <= 0 {
+		l.EventRatePerIP = 200
+	}
+	if l.EventBurstPerIP <= 0 {
+		l.EventBurstPerIP = 400
+	}
+	if l.MaxListedRooms <= 0 {
+		l.MaxListedRooms = 100
+	}
+	if l.ListEvery <= 0 {
+		l.ListEvery = 250 * time.Millisecond
 	}
 }
 
@@ -170,14 +237,15 @@ func (c *connLimits) admit(now time.Time, n int) (ok bool, e *netcode.Error) {
 // sessionLimits are one session's rate limits, guarded by session.frameMu:
 // they outlive a connection, so reconnecting does not refill them.
 type sessionLimits struct {
-	inputs, events, bad rate.Limiter
-	inputHigh           uint32 // highest input sequence number received
+	inputs, events, bad, lobby rate.Limiter
+	inputHigh                  uint32 // highest input sequence number received
 }
 
 func newSessionLimits(l *Limits) sessionLimits {
 	return sessionLimits{
 		inputs: rate.New(l.InputRate, l.InputBurst, l.Sustain),
 		events: rate.New(l.EventRate, l.EventBurst, l.Sustain),
+		lobby:  rate.New(l.LobbyRate, l.LobbyBurst, l.Sustain),
 		// A bad input costs a token; a client gets BadInputs of them, then
 		// one a second. Running dry closes it at once.
 		bad: rate.New(1, l.BadInputs, 0),
@@ -220,29 +288,6 @@ func (s *Server) guardEdge(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// reserveIP counts a new connection from ip; false means the address is at
-// its limit.
-func (s *Server) reserveIP(ip string) bool {
-	limit := s.cfg.Limits.MaxConnsPerIP
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if limit > 0 && s.perIP[ip] >= limit {
-		return false
-	}
-	s.perIP[ip]++
-	return true
-}
-
-func (s *Server) releaseIP(ip string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.perIP[ip] <= 1 {
-		delete(s.perIP, ip)
-		return
-	}
-	s.perIP[ip]--
 }
 
 // recovered runs f and turns a panic in it into a log line with the stack

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
@@ -63,6 +62,7 @@ type session struct {
 	srv     *Server
 	id      token.SessionID
 	name    string
+	ip      string // the address that created it: its budgets (budgets.go)
 	out     *outbox.Outbox
 	seat    atomic.Pointer[seat]
 	display atomic.Pointer[string] // the name, for other goroutines (admin views, tests)
@@ -187,15 +187,17 @@ func (c *conn) handshake(rid uint32, h *arenapb.Hello) error {
 	if len(h.GetResumeToken()) > 0 {
 		return c.resume(rid, h)
 	}
-	name := h.GetName()
-	if name == "" {
-		name = "player"
-	}
-	if len(name) > 24 || !utf8.ValidString(name) {
+	name, err := normalizeName(h.GetName())
+	if err != nil {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
-		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_HANDSHAKE, "%v", err))
 	}
-	s, err := c.srv.newSession(name, h.GetFollowsRedirects())
+	s, err := c.srv.newSession(name, c.ip, h.GetFollowsRedirects())
+	if errors.Is(err, errAddressSessions) {
+		c.srv.cfg.Metrics.BudgetRefused(metrics.BudgetSessionsPerAddress)
+		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_OVER_BUDGET,
+			"this address holds %d sessions (held ones count), the most one address may; end some (Bye) or wait for their hold to pass", c.srv.cfg.Limits.MaxSessionsPerIP))
+	}
 	if errors.Is(err, errTooManySessions) {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeConnLimit)
 		return c.refuseHandshake(netcode.Fatalf(arenapb.ErrorCode_ERROR_CODE_SERVER_FULL, "server holds as many sessions as it allows"))
@@ -362,6 +364,7 @@ func (s *session) end(reason error, final []byte) {
 	if m := s.member(); m != nil {
 		m.Leave()
 	}
+	s.srv.rooms.remove(s, s.seat.Load())
 	s.out.Close(final, reason)
 	s.srv.forget(s, reason)
 }
@@ -435,6 +438,13 @@ const ackEvery = 8
 
 func (s *session) dispatch(c *conn, msg *arenapb.ClientMessage) error {
 	rid := msg.RequestId
+	switch msg.Body.(type) {
+	case *arenapb.ClientMessage_ListRooms, *arenapb.ClientMessage_CreateRoom, *arenapb.ClientMessage_JoinRoom, *arenapb.ClientMessage_LeaveRoom:
+		// Lobby requests spend the lobby budgets before any work.
+		if e := s.admitLobby(c.now); e != nil {
+			return s.refuse(c, rid, e)
+		}
+	}
 	switch b := msg.Body.(type) {
 	case *arenapb.ClientMessage_Inputs:
 		return s.submit(c, b.Inputs)
@@ -450,34 +460,38 @@ func (s *session) dispatch(c *conn, msg *arenapb.ClientMessage) error {
 	case *arenapb.ClientMessage_Ping:
 		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Pong{Pong: &arenapb.Pong{Time: b.Ping.GetTime()}}})
 	case *arenapb.ClientMessage_ListRooms:
-		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_RoomList{RoomList: s.srv.roomList()}})
+		return s.pushFrame(s.srv.roomListFrame(rid), outbox.Keep)
 	case *arenapb.ClientMessage_CreateRoom:
 		capacity := b.CreateRoom.GetCapacity()
 		if capacity > uint32(s.srv.cfg.MaxRoomSize) {
 			return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_BAD_REQUEST, "capacity %d above the server's limit of %d", capacity, s.srv.cfg.MaxRoomSize))
 		}
-		r, err := s.srv.lobby.Create(int(capacity))
+		r, err := s.srv.lobby.CreateFor(s.ip, int(capacity))
 		if err != nil {
-			return s.refuse(c, rid, wireError(err))
+			return s.refuse(c, rid, s.srv.wireError(err))
 		}
 		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_RoomCreated{RoomCreated: &arenapb.RoomCreated{Room: r.Info().Proto()}}})
 	case *arenapb.ClientMessage_JoinRoom:
 		return s.join(c, rid, b.JoinRoom)
 	case *arenapb.ClientMessage_LeaveRoom:
-		m := s.member()
+		st, m := s.seat.Load(), s.member()
 		if m == nil {
 			return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_NOT_IN_ROOM, "not in a room"))
 		}
 		s.seat.Store(nil)
+		s.srv.rooms.remove(s, st)
 		m.LeaveWithReply(rid)
 		return nil
 	case *arenapb.ClientMessage_Event:
-		ok, cut := s.lim.events.Take(time.Now(), 1)
+		ok, cut := s.lim.events.Take(c.now, 1)
 		if cut {
 			return c.fatal(errRateLimitedEvents)
 		}
 		if !ok {
 			return s.refuse(c, rid, netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many events; slow down"))
+		}
+		if !s.admitEventAddr(c.now) {
+			return s.refuse(c, rid, errOverEventsAddr)
 		}
 		return s.srv.events.dispatch(c, s, rid, b.Event)
 	case *arenapb.ClientMessage_EventAck:
@@ -496,19 +510,23 @@ func (s *session) join(c *conn, rid uint32, j *arenapb.JoinRoom) error {
 	st := &seat{}
 	req := room.JoinRequest{
 		Name: s.name, Spectate: j.GetSpectate(), RequestID: rid, Out: s.out,
-		OnRemoved: func(error) { st.gone.Store(true) },
+		OnRemoved: func(error) {
+			st.gone.Store(true)
+			s.srv.rooms.remove(s, st)
+		},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.JoinTimeout)
 	defer cancel()
 	m, redirect, err := s.place(ctx, j, req)
 	if err != nil {
-		return s.refuse(c, rid, wireError(err))
+		return s.refuse(c, rid, s.srv.wireError(err))
 	}
 	if redirect != nil {
 		return s.reply(c, &arenapb.ServerMessage{RequestId: rid, Body: &arenapb.ServerMessage_Redirect{Redirect: redirect}})
 	}
 	st.m = m
 	s.seat.Store(st)
+	s.srv.rooms.add(m.Room().ID(), s, st)
 	return nil
 }
 
@@ -646,9 +664,13 @@ func (s *session) refuse(c *conn, rid uint32, e *netcode.Error) error {
 		Code: e.Code, Message: e.Message}}})
 }
 
-// wireError maps lobby and room errors to the wire, in one place.
-func wireError(err error) *netcode.Error {
+// wireError maps lobby and room errors to the wire, in one place (and
+// counts what a budget refused).
+func (srv *Server) wireError(err error) *netcode.Error {
 	switch {
+	case errors.Is(err, lobby.ErrOwnerRooms):
+		srv.cfg.Metrics.BudgetRefused(metrics.BudgetRoomsPerAddress)
+		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_OVER_BUDGET, "this address has as many rooms open as one address may; join one, or wait for one to close")
 	case errors.Is(err, lobby.ErrNotFound):
 		return netcode.Errorf(arenapb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, "no such room")
 	case errors.Is(err, room.ErrFull):

@@ -14,6 +14,7 @@ import (
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/client"
 	"github.com/arenaserver/arena/proto/arenapb"
+	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/room"
 	"github.com/arenaserver/arena/sim"
 )
@@ -311,7 +312,7 @@ func TestCloseFreesTheSeatAtOnce(t *testing.T) {
 // TestRequestsSurviveAReconnect sends requests while the transport is down:
 // they wait, go out after the resume, and are answered once.
 func TestRequestsSurviveAReconnect(t *testing.T) {
-	ts := startServer(t, room.Config{}, Config{Hold: 10 * time.Second})
+	ts := startServerWith(t, lobby.Config{MaxRoomsPerOwner: -1}, Config{Hold: 10 * time.Second})
 	px := newTCPProxy(t, ts.addr)
 	r := dialResumer(t, "ws://"+px.addr()+"/ws", "asker", "ws")
 	px.setRefuse(true)

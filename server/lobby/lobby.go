@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/arenaserver/arena/server/room"
 )
@@ -26,6 +27,9 @@ var (
 	ErrTooManyRooms = errors.New("lobby: too many rooms")
 	// ErrClosed means the lobby is shutting down and takes no one.
 	ErrClosed = errors.New("lobby: closed")
+	// ErrOwnerRooms means the owner asking for a new room (a client's
+	// address) has MaxRoomsPerOwner rooms open already.
+	ErrOwnerRooms = errors.New("lobby: too many open rooms for this owner")
 )
 
 // Config is the lobby's settings; zero fields take defaults.
@@ -34,6 +38,11 @@ type Config struct {
 	Room room.Config
 	// MaxRooms bounds the rooms this server hosts. Default 1000.
 	MaxRooms int
+	// MaxRoomsPerOwner bounds the open rooms one owner (the gateway passes
+	// the client's address) has created, by CreateFor or by a quick join
+	// that opened one; a room counts until it closes. -1 means no bound.
+	// Rooms without an owner ("") never count. Default 4.
+	MaxRoomsPerOwner int
 	// Logger receives lifecycle logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -43,8 +52,12 @@ type Lobby struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.Mutex // guards rooms and closed
+	gen atomic.Uint64 // rooms opened and closed so far (Generation)
+
+	mu     sync.Mutex // guards rooms, owner, owned and closed
 	rooms  map[string]*room.Room
+	owner  map[string]string // room id -> who created it, for rooms with an owner
+	owned  map[string]int    // owner -> open rooms it created
 	closed bool
 }
 
@@ -53,6 +66,9 @@ type Lobby struct {
 func New(cfg Config) (*Lobby, error) {
 	if cfg.MaxRooms <= 0 {
 		cfg.MaxRooms = 1000
+	}
+	if cfg.MaxRoomsPerOwner == 0 {
+		cfg.MaxRoomsPerOwner = 4
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -65,7 +81,7 @@ func New(cfg Config) (*Lobby, error) {
 	if err := probe.Validate(); err != nil {
 		return nil, err
 	}
-	return &Lobby{cfg: cfg, log: cfg.Logger, rooms: map[string]*room.Room{}}, nil
+	return &Lobby{cfg: cfg, log: cfg.Logger, rooms: map[string]*room.Room{}, owner: map[string]string{}, owned: map[string]int{}}, nil
 }
 
 // List returns every open room's info, sorted by id.
@@ -91,16 +107,24 @@ func (l *Lobby) Rooms() []*room.Room {
 	return rs
 }
 
-// Create opens a room with capacity seats (0: the default).
-func (l *Lobby) Create(capacity int) (*room.Room, error) {
+// Create opens a room with capacity seats (0: the default), owned by no
+// one.
+func (l *Lobby) Create(capacity int) (*room.Room, error) { return l.CreateFor("", capacity) }
+
+// CreateFor opens a room with capacity seats (0: the default) for owner,
+// who must have fewer than MaxRoomsPerOwner rooms open (ErrOwnerRooms).
+func (l *Lobby) CreateFor(owner string, capacity int) (*room.Room, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.createLocked(capacity)
+	return l.createLocked(owner, capacity)
 }
 
-func (l *Lobby) createLocked(capacity int) (*room.Room, error) {
+func (l *Lobby) createLocked(owner string, capacity int) (*room.Room, error) {
 	if l.closed {
 		return nil, ErrClosed
+	}
+	if err := l.ownerMayOpenLocked(owner); err != nil {
+		return nil, err
 	}
 	if len(l.rooms) >= l.cfg.MaxRooms {
 		return nil, ErrTooManyRooms
@@ -109,11 +133,21 @@ func (l *Lobby) createLocked(capacity int) (*room.Room, error) {
 	for l.rooms[id] != nil {
 		id = newID()
 	}
-	return l.openLocked(id, capacity)
+	return l.openLocked(owner, id, capacity)
 }
 
-// openLocked starts room id; l.mu is held, the lobby is open and has room.
-func (l *Lobby) openLocked(id string, capacity int) (*room.Room, error) {
+// ownerMayOpenLocked says whether owner may open one more room; l.mu is
+// held.
+func (l *Lobby) ownerMayOpenLocked(owner string) error {
+	if owner != "" && l.cfg.MaxRoomsPerOwner > 0 && l.owned[owner] >= l.cfg.MaxRoomsPerOwner {
+		return ErrOwnerRooms
+	}
+	return nil
+}
+
+// openLocked starts room id for owner ("" for none); l.mu is held, the
+// lobby is open and has room.
+func (l *Lobby) openLocked(owner, id string, capacity int) (*room.Room, error) {
 	cfg := l.cfg.Room
 	if capacity != 0 {
 		cfg.Capacity = capacity
@@ -123,15 +157,40 @@ func (l *Lobby) openLocked(id string, capacity int) (*room.Room, error) {
 		return nil, err
 	}
 	l.rooms[id] = r
+	l.gen.Add(1)
+	if owner != "" {
+		l.owner[id] = owner
+		l.owned[owner]++
+	}
 	return r, nil
 }
 
 func (l *Lobby) forget(r *room.Room) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.rooms[r.ID()] == r {
-		delete(l.rooms, r.ID())
+	if l.rooms[r.ID()] != r {
+		return
 	}
+	delete(l.rooms, r.ID())
+	l.gen.Add(1)
+	if owner, ok := l.owner[r.ID()]; ok {
+		delete(l.owner, r.ID())
+		if l.owned[owner]--; l.owned[owner] <= 0 {
+			delete(l.owned, owner)
+		}
+	}
+}
+
+// Generation changes whenever a room opens or closes: a copy of List
+// taken at the same generation lists the same rooms (their player counts
+// may have changed).
+func (l *Lobby) Generation() uint64 { return l.gen.Load() }
+
+// Owned is how many open rooms owner created.
+func (l *Lobby) Owned(owner string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.owned[owner]
 }
 
 // Room returns the open room with id, or nil.
@@ -164,8 +223,14 @@ func (l *Lobby) Join(ctx context.Context, id string, req room.JoinRequest) (*roo
 // spectator quick join picks the fullest room with players and fails with
 // ErrNotFound when there is none.
 func (l *Lobby) QuickJoin(ctx context.Context, req room.JoinRequest) (*room.Member, error) {
+	return l.QuickJoinFor(ctx, "", req)
+}
+
+// QuickJoinFor is QuickJoin where a room it opens is owner's (see
+// CreateFor).
+func (l *Lobby) QuickJoinFor(ctx context.Context, owner string, req room.JoinRequest) (*room.Member, error) {
 	for range 8 {
-		r, err := l.pick(req.Spectate)
+		r, err := l.pick(owner, req.Spectate)
 		if err != nil {
 			return nil, err
 		}
@@ -178,8 +243,9 @@ func (l *Lobby) QuickJoin(ctx context.Context, req room.JoinRequest) (*room.Memb
 	return nil, fmt.Errorf("lobby: quick join found no seat after 8 tries: %w", room.ErrFull)
 }
 
-// pick chooses the fullest room with space, creating one when there is none.
-func (l *Lobby) pick(spectate bool) (*room.Room, error) {
+// pick chooses the fullest room with space, creating one for owner when
+// there is none.
+func (l *Lobby) pick(owner string, spectate bool) (*room.Room, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -206,7 +272,7 @@ func (l *Lobby) pick(spectate bool) (*room.Room, error) {
 	if spectate {
 		return nil, ErrNotFound // nothing to watch; an empty room would not help
 	}
-	return l.createLocked(0)
+	return l.createLocked(owner, 0)
 }
 
 // Close stops taking players, closes every room with reason and waits for
