@@ -278,6 +278,7 @@ type rawPoll struct {
 	t    *testing.T
 	base string
 	sid  string
+	key  string // Arena-Poll-Key
 }
 
 func openRawPoll(t *testing.T, ts *testServer) *rawPoll {
@@ -286,13 +287,22 @@ func openRawPoll(t *testing.T, ts *testServer) *rawPoll {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
-	sid := resp.Header.Get(pollconn.HeaderID)
+	sid, key := resp.Header.Get(pollconn.HeaderID), resp.Header.Get(pollconn.HeaderKey)
 	require.Len(t, sid, 32)
-	return &rawPoll{t: t, base: "http://" + ts.addr + "/poll", sid: sid}
+	require.Len(t, key, 32)
+	return &rawPoll{t: t, base: "http://" + ts.addr + "/poll", sid: sid, key: key}
+}
+
+// request is a request of the channel, with its key.
+func (p *rawPoll) request(ctx context.Context, method string, body []byte) *http.Request {
+	req, err := http.NewRequestWithContext(ctx, method, p.base+"?sid="+p.sid, bytes.NewReader(body))
+	require.NoError(p.t, err)
+	req.Header.Set(pollconn.HeaderKey, p.key)
+	return req
 }
 
 func (p *rawPoll) post(body []byte) (*http.Response, string) {
-	resp, err := http.Post(p.base+"?sid="+p.sid, pollconn.ContentType, bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(p.request(context.Background(), http.MethodPost, body))
 	require.NoError(p.t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -302,8 +312,7 @@ func (p *rawPoll) post(body []byte) (*http.Response, string) {
 func (p *rawPoll) get(timeout time.Duration) (*http.Response, [][]byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"?sid="+p.sid, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(p.request(ctx, http.MethodGet, nil))
 	require.NoError(p.t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -333,8 +342,8 @@ func TestBadInputOnPollingRoutes(t *testing.T) {
 	j, err := honest.Join(context.Background(), "", false)
 	require.NoError(t, err)
 
-	// A raw polling player in the same room.
-	p := openRawPoll(t, ts)
+	// A raw polling player in the same room, and one in the lobby.
+	p, q := openRawPoll(t, ts), openRawPoll(t, ts)
 	resp, _ := p.post(frames(hello("raw"), &arenapb.ClientMessage{Seq: 1, RequestId: 2,
 		Body: &arenapb.ClientMessage_JoinRoom{JoinRoom: &arenapb.JoinRoom{RoomId: j.GetRoom().GetId()}}}))
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
@@ -345,6 +354,10 @@ func TestBadInputOnPollingRoutes(t *testing.T) {
 
 	status := func(method, url string, body []byte) (int, string) {
 		req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+		req.Header.Set(pollconn.HeaderKey, p.key)
+		if strings.Contains(url, q.sid) {
+			req.Header.Set(pollconn.HeaderKey, q.key)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
@@ -361,7 +374,6 @@ func TestBadInputOnPollingRoutes(t *testing.T) {
 
 	// A second GET while one waits: on a channel in the lobby, where
 	// nothing (no snapshot, no heartbeat in this test) ends the first GET.
-	q := openRawPoll(t, ts)
 	resp, _ = q.post(frames(hello("lobby")))
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
 	resp, got = q.get(time.Second)
@@ -370,8 +382,7 @@ func TestBadInputOnPollingRoutes(t *testing.T) {
 	waiting := make(chan int, 1)
 	gets := ts.gw.poll.Stats().Gets
 	go func() {
-		req, _ := http.NewRequest(http.MethodGet, q.base+"?sid="+q.sid, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		if resp, err := http.DefaultClient.Do(q.request(context.Background(), http.MethodGet, nil)); err == nil {
 			resp.Body.Close()
 			waiting <- resp.StatusCode
 		}
@@ -396,8 +407,7 @@ func TestBadInputOnPollingRoutes(t *testing.T) {
 		wg.Go(func() {
 			for range 60 {
 				ack := frames(&arenapb.ClientMessage{Body: &arenapb.ClientMessage_Ack{Ack: &arenapb.Ack{}}})
-				req, _ := http.NewRequest(http.MethodPost, p.base+"?sid="+p.sid, bytes.NewReader(ack))
-				if resp, err := http.DefaultClient.Do(req); err == nil {
+				if resp, err := http.DefaultClient.Do(p.request(context.Background(), http.MethodPost, ack)); err == nil {
 					if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusConflict {
 						tooMany.Add(1)
 					}
