@@ -101,7 +101,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: server [flags]\n\nThe dedicated arena server. Every flag may also come from the environment:\nARENA_<FLAG> with dashes as underscores (ARENA_TICK_RATE=30). Flags win.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n\nThe dedicated arena server. Every flag may also come from the environment:\nARENA_<FLAG> with dashes as underscores (ARENA_TICK_RATE=30). Flags win.\n\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port); use :8080 to accept other machines")

@@ -30,7 +30,7 @@ var (
 )
 
 // addrBudget is what one remote address holds and spends. Guarded by
-// Server.mu.
+// addrBudgets.mu.
 type addrBudget struct {
 	conns    int          // open transports (WebSockets, polling channels)
 	sessions int          // live sessions it created, attached or held
@@ -40,113 +40,135 @@ type addrBudget struct {
 	refill   time.Duration
 }
 
-// addr returns ip's budget, creating it; s.mu is held.
-func (s *Server) addrLocked(ip string) *addrBudget {
-	if a := s.addrs[ip]; a != nil {
+// addrBudgets keeps every remote address's budget; an address that holds
+// nothing and whose buckets have refilled is forgotten. Safe for
+// concurrent use; its lock is taken after Server.mu, never before.
+type addrBudgets struct {
+	lim *Limits
+
+	mu    sync.Mutex
+	addrs map[string]*addrBudget
+	sweep int // sweep idle addresses when there are more than this
+}
+
+// getLocked returns ip's budget, creating it; b.mu is held.
+func (b *addrBudgets) getLocked(ip string) *addrBudget {
+	if a := b.addrs[ip]; a != nil {
 		return a
 	}
-	l := &s.cfg.Limits
+	if b.addrs == nil {
+		b.addrs, b.sweep = map[string]*addrBudget{}, 1024
+	}
+	l := b.lim
 	a := &addrBudget{
 		lobby:  rate.New(l.LobbyRatePerIP, l.LobbyBurstPerIP, l.Sustain),
 		events: rate.New(l.EventRatePerIP, l.EventBurstPerIP, l.Sustain),
 		refill: max(seconds(float64(l.LobbyBurstPerIP)/l.LobbyRatePerIP), seconds(float64(l.EventBurstPerIP)/l.EventRatePerIP)),
 	}
-	s.addrs[ip] = a
-	if len(s.addrs) > s.addrSweep {
-		s.sweepAddrsLocked(time.Now())
-		s.addrSweep = 2*len(s.addrs) + 1024
+	b.addrs[ip] = a
+	if len(b.addrs) > b.sweep {
+		now := time.Now()
+		for ip, a := range b.addrs {
+			if a.idle(now) {
+				delete(b.addrs, ip)
+			}
+		}
+		b.sweep = 2*len(b.addrs) + 1024
 	}
 	return a
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
-// idle reports whether a forgets nothing a stranger could use: it holds
-// nothing and its buckets have refilled.
+// idle reports whether a holds nothing a stranger could use: no
+// connection, no session, and buckets that have refilled.
 func (a *addrBudget) idle(now time.Time) bool {
 	return a.conns == 0 && a.sessions == 0 && now.Sub(a.used) >= a.refill
 }
 
-// releaseLocked forgets ip's budget once it is idle; s.mu is held.
-func (s *Server) releaseLocked(ip string, a *addrBudget) {
+// releaseLocked forgets ip's budget once it is idle; b.mu is held.
+func (b *addrBudgets) releaseLocked(ip string, a *addrBudget) {
 	if a.idle(time.Now()) {
-		delete(s.addrs, ip)
+		delete(b.addrs, ip)
 	}
 }
 
-// sweepAddrsLocked forgets every idle address; s.mu is held.
-func (s *Server) sweepAddrsLocked(now time.Time) {
-	for ip, a := range s.addrs {
-		if a.idle(now) {
-			delete(s.addrs, ip)
-		}
-	}
-}
-
-// reserveIP counts a new connection from ip; false means the address is at
-// its limit.
-func (s *Server) reserveIP(ip string) bool {
-	limit := s.cfg.Limits.MaxConnsPerIP
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.addrLocked(ip)
-	if limit > 0 && a.conns >= limit {
+// reserveConn counts a new connection from ip; false means the address is
+// at Limits.MaxConnsPerIP.
+func (b *addrBudgets) reserveConn(ip string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a := b.getLocked(ip)
+	if limit := b.lim.MaxConnsPerIP; limit > 0 && a.conns >= limit {
 		return false
 	}
 	a.conns++
 	return true
 }
 
-func (s *Server) releaseIP(ip string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a := s.addrs[ip]; a != nil {
+func (b *addrBudgets) releaseConn(ip string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if a := b.addrs[ip]; a != nil {
 		a.conns--
-		s.releaseLocked(ip, a)
+		b.releaseLocked(ip, a)
 	}
 }
 
-// reserveSessionLocked counts a new session for ip; s.mu is held. It fails
-// with errAddressSessions when the address holds MaxSessionsPerIP live
-// sessions (held ones count: a resume renews nothing).
-func (s *Server) reserveSessionLocked(ip string) error {
-	a := s.addrLocked(ip)
-	if limit := s.cfg.Limits.MaxSessionsPerIP; limit > 0 && a.sessions >= limit {
+// reserveSession counts a new session for ip. It fails with
+// errAddressSessions when the address holds MaxSessionsPerIP live sessions
+// (held ones count: a resume renews nothing).
+func (b *addrBudgets) reserveSession(ip string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a := b.getLocked(ip)
+	if limit := b.lim.MaxSessionsPerIP; limit > 0 && a.sessions >= limit {
 		return errAddressSessions
 	}
 	a.sessions++
 	return nil
 }
 
-// releaseSessionLocked returns the session slot of the address that
-// created it; s.mu is held.
-func (s *Server) releaseSessionLocked(ip string) {
-	if a := s.addrs[ip]; a != nil {
+// releaseSession returns the session slot of the address that created it.
+func (b *addrBudgets) releaseSession(ip string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if a := b.addrs[ip]; a != nil {
 		a.sessions--
-		s.releaseLocked(ip, a)
+		b.releaseLocked(ip, a)
 	}
 }
 
-// SessionsFrom is how many live sessions (attached or held) ip created.
-func (s *Server) SessionsFrom(ip string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a := s.addrs[ip]; a != nil {
+// sessions is how many live sessions ip created.
+func (b *addrBudgets) sessions(ip string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if a := b.addrs[ip]; a != nil {
 		return a.sessions
 	}
 	return 0
 }
 
-// takeAddr takes one token of ip's bucket picked by which; it reports
-// whether the request may go on.
-func (s *Server) takeAddr(ip string, now time.Time, which func(*addrBudget) *rate.Limiter) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.addrLocked(ip)
+// take takes one token of ip's bucket picked by which; it reports whether
+// the request may go on. An address is never cut: its sessions are, one
+// by one, by their own buckets.
+func (b *addrBudgets) take(ip string, now time.Time, which func(*addrBudget) *rate.Limiter) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a := b.getLocked(ip)
 	a.used = now
-	ok, _ := which(a).Take(now, 1) // an address is never cut: its sessions are, one by one
+	ok, _ := which(a).Take(now, 1)
 	return ok
 }
+
+// reserveIP counts a new connection from ip; false means the address is at
+// its limit.
+func (s *Server) reserveIP(ip string) bool { return s.budget.reserveConn(ip) }
+
+func (s *Server) releaseIP(ip string) { s.budget.releaseConn(ip) }
+
+// SessionsFrom is how many live sessions (attached or held) ip created.
+func (s *Server) SessionsFrom(ip string) int { return s.budget.sessions(ip) }
 
 // admitLobby applies the lobby budgets (the session's, then its address's)
 // to one lobby request. It returns nil to go on, or the error to answer
@@ -161,7 +183,7 @@ func (s *session) admitLobby(now time.Time) *netcode.Error {
 		s.srv.cfg.Metrics.BudgetRefused(metrics.BudgetLobbyRate)
 		return errOverLobby
 	}
-	if !s.srv.takeAddr(s.ip, now, func(a *addrBudget) *rate.Limiter { return &a.lobby }) {
+	if !s.srv.budget.take(s.ip, now, func(a *addrBudget) *rate.Limiter { return &a.lobby }) {
 		s.srv.cfg.Metrics.BudgetRefused(metrics.BudgetLobbyRate)
 		return errOverLobbyAddr
 	}
@@ -170,7 +192,7 @@ func (s *session) admitLobby(now time.Time) *netcode.Error {
 
 // admitEventAddr applies the address's event budget to one event.
 func (s *session) admitEventAddr(now time.Time) bool {
-	if s.srv.takeAddr(s.ip, now, func(a *addrBudget) *rate.Limiter { return &a.events }) {
+	if s.srv.budget.take(s.ip, now, func(a *addrBudget) *rate.Limiter { return &a.events }) {
 		return true
 	}
 	s.srv.cfg.Metrics.BudgetRefused(metrics.BudgetEventsPerAddress)

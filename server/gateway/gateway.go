@@ -141,18 +141,18 @@ type Server struct {
 	log    *slog.Logger
 	events *Events
 
-	mu        sync.Mutex // guards open, addrs, addrSweep, sessions, ended, endOrder, closed
-	open      map[*conn]struct{}
-	addrs     map[string]*addrBudget // what each remote address holds and spends (budgets.go)
-	addrSweep int                    // sweep idle addresses when there are more than this
-	http      httpConns              // TCP connections per address (ConnState)
-	rooms     roomIndex              // sessions seated in each room (index.go)
-	list      listCache              // the room list (roomlist.go)
-	sessions  map[token.SessionID]*session
-	ended     map[token.SessionID]*list.Element // why recent sessions ended
-	endOrder  *list.List                        // of endedSession, oldest first
-	closed    bool
-	conns     sync.WaitGroup // transports and their heartbeat goroutines
+	budget addrBudgets // what each remote address holds and spends (budgets.go)
+	http   httpConns   // TCP connections per address (ConnState)
+	rooms  roomIndex   // sessions seated in each room (index.go)
+	list   listCache   // the room list (roomlist.go)
+
+	mu       sync.Mutex // guards open, sessions, ended, endOrder, closed
+	open     map[*conn]struct{}
+	sessions map[token.SessionID]*session
+	ended    map[token.SessionID]*list.Element // why recent sessions ended
+	endOrder *list.List                        // of endedSession, oldest first
+	closed   bool
+	conns    sync.WaitGroup // transports and their heartbeat goroutines
 
 	census     census       // guarded by mu
 	drainUntil atomic.Int64 // unix nanos the drain ends; 0 when not draining (drain.go)
@@ -188,8 +188,9 @@ func New(l *lobby.Lobby, cfg Config) *Server {
 	}
 	s := &Server{
 		cfg: cfg, lobby: l, ws: wsconn.NewUpgrader(cfg.WS), signer: token.NewSigner(cfg.Secret), log: cfg.Logger,
-		open: map[*conn]struct{}{}, addrs: map[string]*addrBudget{}, addrSweep: 1024, sessions: map[token.SessionID]*session{}, ended: map[token.SessionID]*list.Element{}, endOrder: list.New(),
+		open: map[*conn]struct{}{}, sessions: map[token.SessionID]*session{}, ended: map[token.SessionID]*list.Element{}, endOrder: list.New(),
 	}
+	s.budget.lim = &s.cfg.Limits
 	s.events = newEvents(s)
 	s.Handle(ChatEvent, s.chat)
 	s.poll = pollconn.NewServer(cfg.Poll, s.openPoll)
@@ -291,7 +292,7 @@ func (s *Server) newSession(name, ip string, redirects bool) (*session, error) {
 	if len(s.sessions) >= s.cfg.Limits.MaxSessions {
 		return nil, errTooManySessions
 	}
-	if err := s.reserveSessionLocked(ip); err != nil {
+	if err := s.budget.reserveSession(ip); err != nil {
 		return nil, err
 	}
 	s.sessions[p.id] = p
@@ -319,7 +320,7 @@ func (s *Server) forget(p *session, reason error) {
 		return
 	}
 	delete(s.sessions, p.id)
-	s.releaseSessionLocked(p.ip)
+	s.budget.releaseSession(p.ip)
 	s.census.retireSession(p)
 	s.ended[p.id] = s.endOrder.PushBack(endedSession{p.id, describe(reason, s.cfg.Hold)})
 	if s.endOrder.Len() > maxEnded {
