@@ -162,7 +162,9 @@ func TestRequireFleet(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
 	var logs syncBuffer
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-redis", redis, "-drain-grace", "100ms"}, env(nil), &logs, ready) }()
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-redis", redis, "-drain-grace", "100ms"}, env(nil), &logs, ready)
+	}()
 	<-ready
 	assert.Contains(t, logs.String(), "Redis is unreachable at start: serving alone")
 	cancel()

@@ -49,7 +49,9 @@ func dialerFrom(ip string) func(ctx context.Context, network, addr string) (net.
 func quickRooms() room.Config { return room.Config{EmptyGrace: 500 * time.Millisecond} }
 
 // roomsLobby is a lobby of quick rooms hosting at most maxRooms.
-func roomsLobby(maxRooms int) lobby.Config { return lobby.Config{Room: quickRooms(), MaxRooms: maxRooms} }
+func roomsLobby(maxRooms int) lobby.Config {
+	return lobby.Config{Room: quickRooms(), MaxRooms: maxRooms}
+}
 
 // honestSide is what honest people do during an attack: three players in
 // a room of their own, playing at 60 Hz from 127.0.0.1, and a newcomer
