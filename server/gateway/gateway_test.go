@@ -434,13 +434,19 @@ func TestSlowReaderDoesNotSlowTheRoom(t *testing.T) {
 	time.Sleep(time.Second) // let the slow socket fill
 	before := []int64{honest[0].snapshots.Load(), honest[1].snapshots.Load()}
 	tickBefore := r.Info().Tick
+	start := time.Now()
 	time.Sleep(window)
+	ticks := r.Info().Tick - tickBefore
+	secs := time.Since(start).Seconds()
 	for i, h := range honest {
-		rate := float64(h.snapshots.Load()-before[i]) / window.Seconds()
-		assert.InDelta(t, 30, rate, 3, "honest player %d snapshot rate", i)
+		// A snapshot every second tick, counted against the ticks the room
+		// ran (a busy machine slows the room, not the ratio).
+		share := float64(h.snapshots.Load()-before[i]) / (float64(ticks) / 2)
+		assert.GreaterOrEqual(t, share, 0.9, "honest player %d: snapshots per snapshot tick", i)
 	}
-	tickRate := float64(r.Info().Tick-tickBefore) / window.Seconds()
-	assert.InDelta(t, 60, tickRate, 6, "room tick rate")
+	// A room that waited on the slow reader would all but stop; a busy
+	// machine only slows it a little.
+	assert.Greater(t, float64(ticks)/secs, 40.0, "room tick rate")
 
 	// The slow peer's outbox never held more than one snapshot plus its
 	// bounded reliable queue: snapshots were skipped for it, not queued. Once
