@@ -124,6 +124,7 @@ func (c *conn) Frame(data []byte) error {
 		return c.fatal(e)
 	} else if !ok {
 		c.srv.framesDropped.Add(1)
+		c.srv.cfg.Metrics.BudgetRefused(metrics.BudgetFrameRate)
 		return nil // over a rate: dropped before any work
 	}
 	msg, err := c.dec.Decode(data)
