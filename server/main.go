@@ -87,6 +87,7 @@ type options struct {
 	maxSessionsPerIP  int
 	maxRoomsPerIP     int
 	maxHTTPConnsPerIP int
+	connRatePerIP     float64
 	lobbyRate         float64
 	lobbyRatePerIP    float64
 	eventRatePerIP    float64
@@ -149,6 +150,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.maxSessionsPerIP, "max-sessions-per-ip", 64, "live sessions (connected or held) one remote address may hold; a Hello past it gets OVER_BUDGET (-1: no limit)")
 	fs.IntVar(&o.maxRoomsPerIP, "max-rooms-per-ip", 4, "open rooms one remote address may have created (CreateRoom, or a quick join that opened one); past it OVER_BUDGET (-1: no limit)")
 	fs.IntVar(&o.maxHTTPConnsPerIP, "max-http-conns-per-ip", 256, "TCP connections one remote address may hold on any route; past it a new one is closed before its request is read (-1: no limit)")
+	fs.Float64Var(&o.connRatePerIP, "conn-rate-per-ip", 50, "new TCP connections per second one remote address may open, on any route (burst 2×); past it a connection is closed at once (-1: no limit)")
 	fs.Float64Var(&o.lobbyRate, "lobby-rate", 5, "lobby requests (list, create, join, leave) per second per session (burst 4×); past it OVER_BUDGET, kept up: RATE_LIMITED")
 	fs.Float64Var(&o.lobbyRatePerIP, "lobby-rate-per-ip", 50, "lobby requests per second of all the sessions of one address (burst 4×); past it OVER_BUDGET")
 	fs.Float64Var(&o.eventRatePerIP, "event-rate-per-ip", 200, "client events per second of all the sessions of one address (burst 2×); past it RATE_LIMITED (not fatal)")
@@ -311,6 +313,12 @@ func (o options) validate() error {
 		func() error { return limit("max-rooms-per-ip", o.maxRoomsPerIP) },
 		func() error { return limit("max-http-conns-per-ip", o.maxHTTPConnsPerIP) },
 		func() error {
+			if o.connRatePerIP != -1 && o.connRatePerIP <= 0 {
+				return fmt.Errorf("-conn-rate-per-ip must be positive (or -1 for no limit), not %v", o.connRatePerIP)
+			}
+			return nil
+		},
+		func() error {
 			if o.inputRate < 0 {
 				return fmt.Errorf("-input-rate must be positive (or 0 for tick rate × 1.25), not %v", o.inputRate)
 			}
@@ -434,6 +442,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			HelloTimeout: o.helloTimeout, MaxConnsPerIP: o.maxConnsPerIP, MaxSessions: o.maxSessions,
 			AllowedOrigins:   splitList(o.allowedOrigins),
 			MaxSessionsPerIP: o.maxSessionsPerIP, MaxHTTPConnsPerIP: o.maxHTTPConnsPerIP,
+			ConnRatePerIP: o.connRatePerIP, ConnBurstPerIP: int(2 * max(o.connRatePerIP, 1)),
 			LobbyRate: o.lobbyRate, LobbyBurst: int(4 * o.lobbyRate), LobbyRatePerIP: o.lobbyRatePerIP, LobbyBurstPerIP: int(4 * o.lobbyRatePerIP),
 			EventRatePerIP: o.eventRatePerIP, EventBurstPerIP: int(2 * o.eventRatePerIP), MaxListedRooms: o.maxListedRooms,
 		},

@@ -33,7 +33,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -73,8 +72,8 @@ func main() {
 		}
 		addrs = append(addrs, n)
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "attack\taddrs\tattacker requests\trefused\thonest joins admitted\tplayers' snapshots\tserver CPU\tRSS before\tRSS max\tnote\t")
+	row := "%-9s %5s %17s %9s %21s %18s %10s %10s %9s  %s\n"
+	fmt.Printf(row, "attack", "addrs", "attacker requests", "refused", "honest joins admitted", "players' snapshots", "server CPU", "RSS before", "RSS max", "note")
 	for k := range strings.SplitSeq(*kinds, ",") {
 		for _, n := range addrs {
 			if ctx.Err() != nil {
@@ -82,9 +81,9 @@ func main() {
 			}
 			r, err := runOne(ctx, bin, strings.TrimSpace(k), n, *dur)
 			check(err)
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d/%d\t%.2f%%\t%.0f%%\t%.1f MB\t%.1f MB\t%s\t\n", k, n, r.ops, r.refused,
-				r.admitted, r.attempts, 100*r.delivery, 100*r.cpu, r.rssBefore/1e6, r.rssMax/1e6, r.note)
-			_ = tw.Flush()
+			fmt.Printf(row, k, strconv.Itoa(n), strconv.FormatInt(r.ops, 10), strconv.FormatInt(r.refused, 10),
+				fmt.Sprintf("%d/%d", r.admitted, r.attempts), fmt.Sprintf("%.2f%%", 100*r.delivery), fmt.Sprintf("%.0f%%", 100*r.cpu),
+				fmt.Sprintf("%.1f MB", r.rssBefore/1e6), fmt.Sprintf("%.1f MB", r.rssMax/1e6), r.note)
 		}
 	}
 }
@@ -109,7 +108,7 @@ type result struct {
 type counters struct{ ops, refused atomic.Int64 }
 
 func runOne(ctx context.Context, bin, kind string, addrs int, dur time.Duration) (result, error) {
-	srv, err := serverproc.Start(bin, "-addr", "127.0.0.1:0", "-admin-token", metricsToken, "-log-level", "warn")
+	srv, err := serverproc.Start(bin, "-addr", "127.0.0.1:0", "-admin-token", metricsToken)
 	if err != nil {
 		return result{}, err
 	}
@@ -213,7 +212,6 @@ func startHonest(addr string) (*honest, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	for i := range 3 {
-		i := i
 		h.ticks = append(h.ticks, map[uint32]bool{})
 		c, err := client.Dial(ctx, client.Config{URL: "ws://" + addr + "/ws", Name: fmt.Sprintf("honest%d", i), Transport: "ws",
 			OnSnapshot: func(s *client.Snapshot) {

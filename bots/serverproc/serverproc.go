@@ -39,7 +39,7 @@ func Build(ctx context.Context, dir, pkg string) (string, error) {
 // measured with a load generator whose every bot is on loopback, one
 // address. Never for a public server.
 var LoadGenFlags = []string{"-max-conns-per-ip", "-1", "-max-sessions-per-ip", "-1", "-max-rooms-per-ip", "-1",
-	"-max-http-conns-per-ip", "-1", "-lobby-rate-per-ip", "1e9", "-event-rate-per-ip", "1e9"}
+	"-max-http-conns-per-ip", "-1", "-conn-rate-per-ip", "-1", "-lobby-rate-per-ip", "1e9", "-event-rate-per-ip", "1e9"}
 
 // Proc is a running server.
 type Proc struct {

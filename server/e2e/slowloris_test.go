@@ -23,7 +23,7 @@ func TestSlowlorisIsReleased(t *testing.T) {
 	const timeout = time.Second
 	halfSent, slowPosts := 300, 50
 	srv := startServer(t, "-read-header-timeout", timeout.String(), "-body-timeout", timeout.String(),
-		"-hello-timeout", timeout.String(), "-max-conns-per-ip", "-1", "-max-http-conns-per-ip", "-1")
+		"-hello-timeout", timeout.String(), "-max-conns-per-ip", "-1", "-max-http-conns-per-ip", "-1", "-conn-rate-per-ip", "-1")
 	goroutines := func() float64 { return scrapeMetrics(t, srv.Addr).value(t, "go_goroutines") }
 	baseline := goroutines()
 

@@ -408,7 +408,7 @@ func TestBlastRadius(t *testing.T) {
 	var ticks tickLog
 	ts := startServer(t, room.Config{OnTick: ticks.on}, Config{
 		WS:     wsconn.ServerOptions{ReadTimeout: 3 * time.Second, PingInterval: time.Second},
-		Limits: Limits{HelloTimeout: time.Second, MaxConnsPerIP: -1},
+		Limits: Limits{HelloTimeout: time.Second, MaxConnsPerIP: -1, ConnRatePerIP: -1}, // every attacker is on 127.0.0.1
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var bots sync.WaitGroup

@@ -36,6 +36,7 @@ type addrBudget struct {
 	sessions int          // live sessions it created, attached or held
 	lobby    rate.Limiter // lobby requests of all its sessions
 	events   rate.Limiter // client events of all its sessions
+	connects rate.Limiter // new TCP connections
 	used     time.Time    // last Take of a bucket
 	refill   time.Duration
 }
@@ -61,9 +62,13 @@ func (b *addrBudgets) getLocked(ip string) *addrBudget {
 	}
 	l := b.lim
 	a := &addrBudget{
-		lobby:  rate.New(l.LobbyRatePerIP, l.LobbyBurstPerIP, l.Sustain),
-		events: rate.New(l.EventRatePerIP, l.EventBurstPerIP, l.Sustain),
-		refill: max(seconds(float64(l.LobbyBurstPerIP)/l.LobbyRatePerIP), seconds(float64(l.EventBurstPerIP)/l.EventRatePerIP)),
+		lobby:    rate.New(l.LobbyRatePerIP, l.LobbyBurstPerIP, l.Sustain),
+		events:   rate.New(l.EventRatePerIP, l.EventBurstPerIP, l.Sustain),
+		connects: rate.New(max(l.ConnRatePerIP, 0), l.ConnBurstPerIP, l.Sustain),
+		refill:   max(seconds(float64(l.LobbyBurstPerIP)/l.LobbyRatePerIP), seconds(float64(l.EventBurstPerIP)/l.EventRatePerIP)),
+	}
+	if l.ConnRatePerIP > 0 {
+		a.refill = max(a.refill, seconds(float64(l.ConnBurstPerIP)/l.ConnRatePerIP))
 	}
 	b.addrs[ip] = a
 	if len(b.addrs) > b.sweep {
@@ -212,7 +217,8 @@ type httpConns struct {
 // ConnState is the http.Server.ConnState hook the gateway needs on every
 // listener that serves its routes (and any other route of the process):
 // it counts each TCP connection against its remote address, closes one
-// past Limits.MaxHTTPConnsPerIP at once, and fixes the kernel send buffer
+// past Limits.MaxHTTPConnsPerIP or Limits.ConnRatePerIP at once, and fixes
+// the kernel send buffer
 // of each (Config.SendBuffer) so that a peer that never reads is cut
 // within the write timeout instead of filling megabytes first. A
 // hijacked connection (a WebSocket) stops counting here: the WebSocket
@@ -221,10 +227,15 @@ func (s *Server) ConnState(c net.Conn, st http.ConnState) {
 	h := &s.http
 	switch st {
 	case http.StateNew:
+		ip := remoteIP(c.RemoteAddr())
+		if s.cfg.Limits.ConnRatePerIP > 0 && !s.budget.take(ip, time.Now(), func(a *addrBudget) *rate.Limiter { return &a.connects }) {
+			s.cfg.Metrics.BudgetRefused(metrics.BudgetConnRate)
+			_ = c.Close() // before a byte of its request is read
+			return
+		}
 		if tc, ok := c.(*net.TCPConn); ok && s.cfg.SendBuffer > 0 {
 			_ = tc.SetWriteBuffer(s.cfg.SendBuffer)
 		}
-		ip := remoteIP(c.RemoteAddr())
 		limit := s.cfg.Limits.MaxHTTPConnsPerIP
 		h.mu.Lock()
 		if h.ip == nil {

@@ -79,6 +79,12 @@ type Limits struct {
 	// request is read. WebSockets count here until their upgrade and under
 	// MaxConnsPerIP after. -1 means no bound. Default 256.
 	MaxHTTPConnsPerIP int
+	// ConnRatePerIP and ConnBurstPerIP bound the new TCP connections one
+	// address opens, on any route (ConnState): one past them is closed
+	// before its request is read, which is all it costs. -1 means no
+	// bound. Default 50 a second, burst 100.
+	ConnRatePerIP  float64
+	ConnBurstPerIP int
 	// LobbyRate and LobbyBurst bound each session's lobby requests
 	// (ListRooms, CreateRoom, JoinRoom, LeaveRoom): one past them is
 	// answered with a non-fatal Error{OVER_BUDGET} and not done; a session
@@ -160,6 +166,12 @@ func (l *Limits) fill(tickRate uint32) {
 	}
 	if l.MaxHTTPConnsPerIP == 0 {
 		l.MaxHTTPConnsPerIP = 256
+	}
+	if l.ConnRatePerIP == 0 {
+		l.ConnRatePerIP = 50
+	}
+	if l.ConnBurstPerIP <= 0 {
+		l.ConnBurstPerIP = 100
 	}
 	if l.LobbyRate <= 0 {
 		l.LobbyRate = 5

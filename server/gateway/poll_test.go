@@ -340,7 +340,8 @@ func frames(ms ...*arenapb.ClientMessage) []byte {
 // carries on.
 func TestBadInputOnPollingRoutes(t *testing.T) {
 	ts := startServer(t, room.Config{}, Config{Heartbeat: time.Minute, HeartbeatTimeout: 2 * time.Minute,
-		Poll: pollconn.ServerOptions{Wait: 300 * time.Millisecond, Linger: 100 * time.Millisecond}})
+		Poll:   pollconn.ServerOptions{Wait: 300 * time.Millisecond, Linger: 100 * time.Millisecond},
+		Limits: Limits{ConnRatePerIP: -1}}) // the POST flood below opens connections by the hundred
 	honest, hs := dialCounted(t, ts.url, "honest", "poll", 0)
 	j, err := honest.Join(context.Background(), "", false)
 	require.NoError(t, err)

@@ -762,6 +762,23 @@ func TestIdleConnectionsCountOnEveryRoute(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
 	n, _ := c.Read(buf)
 	assert.Equal(t, "HTTP/1.1 200", string(buf[:min(n, 12)]), "another address is served")
+
+	// New connections from one address, each closed after one request:
+	// past the rate of new connections (burst 100, 50 a second) they are
+	// closed before a request is read.
+	start, ok := time.Now(), 0
+	for range 300 {
+		c, err := dialerFrom(attackerIP(2))(context.Background(), "tcp", ts.addr)
+		require.NoError(t, err)
+		_, _ = c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: arena\r\nConnection: close\r\n\r\n"))
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if n, _ := c.Read(buf); n >= 12 && string(buf[:12]) == "HTTP/1.1 200" {
+			ok++
+		}
+		c.Close()
+	}
+	t.Logf("%d of 300 new connections from one address in %v served", ok, time.Since(start).Round(time.Millisecond))
+	assert.LessOrEqual(t, float64(ok), 100+50*time.Since(start).Seconds()+1, "the address's rate of new connections")
 	h.check()
 }
 

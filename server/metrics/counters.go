@@ -139,12 +139,13 @@ const (
 	BudgetEventsPerAddress                         // an event past its address's rate
 	BudgetHTTPConnsPerAddress                      // a TCP connection past its address's limit (any route), closed at once
 	BudgetFrameRate                                // a client frame past its connection's frame or byte rate, dropped unread
+	BudgetConnRate                                 // a TCP connection past its address\'s rate of new ones, closed at once
 	numBudgetRefusals
 )
 
 func (r BudgetRefusal) String() string {
 	return [...]string{"sessions_per_address", "rooms_per_address", "lobby_rate", "events_per_address",
-		"http_conns_per_address", "frame_rate", "unknown"}[min(r, numBudgetRefusals)]
+		"http_conns_per_address", "frame_rate", "conn_rate", "unknown"}[min(r, numBudgetRefusals)]
 }
 
 // Counters count events by typed reason. All methods are safe for
