@@ -55,14 +55,18 @@ func main() {
 	kinds := flag.String("kinds", strings.Join(allKinds, ","), "attacks to run, comma-separated: "+strings.Join(allKinds, ", "))
 	addrList := flag.String("addrs", "1,16", "numbers of attacking addresses to run each attack from")
 	dur := flag.Duration("duration", 10*time.Second, "how long each attack runs")
+	serverBin := flag.String("server-bin", "", "run this server binary instead of building ./server (for example one built from an older commit, to compare)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	dir, err := os.MkdirTemp("", "arena-attack")
 	check(err)
 	defer os.RemoveAll(dir)
-	bin, err := serverproc.Build(ctx, dir, "")
-	check(err)
+	bin := *serverBin
+	if bin == "" {
+		bin, err = serverproc.Build(ctx, dir, "")
+		check(err)
+	}
 	var addrs []int
 	for f := range strings.SplitSeq(*addrList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
