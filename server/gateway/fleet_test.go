@@ -143,6 +143,9 @@ func TestRefusedReservationQuickJoinsAgain(t *testing.T) {
 	require.NoError(t, err, "a spent reservation is not the end of a quick join")
 	assert.Equal(t, "rlocal", j.GetRoom().GetId(), "placed again by the server it was sent to")
 	assert.Equal(t, b.url, c.URL())
+	// The server settles the reservation once the room has seated the
+	// player, which the Joined frame may outrun.
+	assert.Eventually(t, func() bool { _, settled, _ := db.log(); return len(settled) == 1 }, 2*time.Second, time.Millisecond)
 	_, settled, _ := db.log()
 	assert.Equal(t, []string{"rlocal/tok2"}, settled)
 

@@ -135,8 +135,8 @@ func (h *honestSide) newcomer(ctx context.Context, n int) error {
 
 // check stops the honest side and asserts what it must have had: every
 // newcomer admitted (and at least a few tried), every player every
-// snapshot of the window, by tick (99% and more: a slow machine may drop
-// a snapshot to latest-wins), and no error.
+// snapshot of the window, by tick (but for 1%, or two, that a loaded
+// machine may drop to latest-wins), and no error.
 func (h *honestSide) check() {
 	t := h.t
 	t.Helper()
@@ -153,7 +153,10 @@ func (h *honestSide) check() {
 	for _, b := range h.players {
 		got, want := b.delivered(h.fromTick, toTick, 60, 30)
 		require.Positive(t, want)
-		assert.GreaterOrEqual(t, float64(got)/float64(want), 0.99, "honest player in %s: %d of %d snapshots (ticks %d..%d)",
+		// Every snapshot of the window, but for a loaded machine's latest-wins
+		// (a reader late by a snapshot interval loses the older one): 1%,
+		// and never less than two in a short window.
+		assert.GreaterOrEqual(t, got, want-max(2, want/100), "honest player in %s: %d of %d snapshots (ticks %d..%d)",
 			b.roomID, got, want, h.fromTick, toTick)
 		b.mu.Lock()
 		assert.Empty(t, b.errs, "honest players get no error")
