@@ -7,6 +7,7 @@ GO ?= go
 DEMO_BOTS ?= 6
 # The dashboard token of the demo server (loopback only); pick your own otherwise.
 DEMO_TOKEN ?= demo
+DEMO_ADDR ?= 127.0.0.1:8080
 SERVER_FLAGS ?=
 # Fuzz budgets count executions, not seconds: a duration-based -fuzztime can
 # end in a spurious "context deadline exceeded" (golang/go#75804).
@@ -31,13 +32,11 @@ build: ## build the server, the bots and the desktop client into ./bin
 	CGO_ENABLED=0 $(GO) build -o bin/bots ./bots
 	CGO_ENABLED=0 $(GO) build -o bin/client ./client
 
-demo: build ## run the server on 127.0.0.1:8080 with DEMO_BOTS bots playing a match
-	@bash -c 'trap "kill 0 2>/dev/null" EXIT; \
-	  ./bin/server -admin-token $(DEMO_TOKEN) $(SERVER_FLAGS) & sleep 1; \
-	  echo "demo: $(DEMO_BOTS) bots joining ws://127.0.0.1:8080/ws; Ctrl-C stops everything" >&2; \
-	  echo "demo: watch  http://127.0.0.1:8080/dashboard?token=$(DEMO_TOKEN)" >&2; \
-	  echo "demo: play   ./bin/client   (quick join puts you in the bots'"'"' match)" >&2; \
-	  ./bin/bots -n $(DEMO_BOTS) -duration 0 & wait'
+demo: build ## run the server on 127.0.0.1:8080 (DEMO_ADDR) with DEMO_BOTS bots playing a match
+	@# set -m: the demo runs as its own job in the terminal's foreground, so
+	@# Ctrl-C stops the demo (which exits 0), not make.
+	@DEMO_ADDR=$(DEMO_ADDR) DEMO_BOTS=$(DEMO_BOTS) DEMO_TOKEN=$(DEMO_TOKEN) SERVER_FLAGS='$(SERVER_FLAGS)' \
+	  bash -c 'set -m; ./scripts/demo.sh; rc=$$?; exit $$rc'
 
 setup: ## install the system packages the tests need (Debian, as root or with sudo)
 	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \

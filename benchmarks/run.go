@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/arenaserver/arena/bots/serverproc"
 )
 
 type binaries struct {
@@ -254,10 +256,17 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 }
 
 // runGame measures the game server: mode "game", "naive" (full snapshots
-// every time) or "before" (the baseline revision's server and bots).
+// every time) or "before" (the baseline revision's server and bots, with
+// the flags that revision knew).
 func runGame(ctx context.Context, o *options, n int, mode, serverBin, botsBin string) (*Point, error) {
-	args := []string{"-addr", "127.0.0.1:0", "-max-conns-per-ip", "-1", "-tick-rate", strconv.Itoa(tickRate),
+	args := []string{"-addr", "127.0.0.1:0", "-tick-rate", strconv.Itoa(tickRate),
 		"-snapshot-rate", strconv.Itoa(snapshotRate), "-room-size", strconv.Itoa(roomSize), "-log-level", "info"}
+	if mode == "before" {
+		args = append(args, "-max-conns-per-ip", "-1")
+	} else {
+		args = append(args, "-admin-token", metricsToken)
+		args = append(args, serverproc.LoadGenFlags...) // every bot is on loopback
+	}
 	if mode == "naive" {
 		args = append(args, "-delta=false")
 	}
@@ -427,11 +436,20 @@ type tickHist struct {
 
 var errNoMetric = errors.New("no tick histogram in /metrics")
 
+// metricsToken is the admin token of the measured server: /metrics on its
+// public address needs it.
+const metricsToken = "bench-metrics"
+
 // scrapeTicks reads the server's tick duration histogram (any histogram whose
 // name contains "tick_duration_seconds", summed over labels) and overrun
 // counter from /metrics.
 func scrapeTicks(addr string) (*tickHist, error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,17 @@ type options struct {
 	messageRate       float64
 	byteRate          float64
 	rateSustain       time.Duration
+	// Budgets for strangers (issue 13).
+	maxSessionsPerIP  int
+	maxRoomsPerIP     int
+	maxHTTPConnsPerIP int
+	connRatePerIP     float64
+	lobbyRate         float64
+	lobbyRatePerIP    float64
+	eventRatePerIP    float64
+	maxListedRooms    int
+	sendBuffer        int
+	requireFleet      bool
 }
 
 // parseFlags reads flags, with ARENA_* environment variables as defaults.
@@ -94,8 +105,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: server [flags]\n\nThe dedicated game server. Every flag may also come from the environment:\nARENA_<FLAG> with dashes as underscores (ARENA_TICK_RATE=30). Flags win.\n\n")
-		printGames(stderr, games())
+		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n\nThe dedicated game server. Every flag may also come from the environment:\nARENA_<FLAG> with dashes as underscores (ARENA_TICK_RATE=30). Flags win.\n\n")
+		printGames(fs.Output(), games())
 		fs.PrintDefaults()
 	}
 	o.gameParams = gameParams{}
@@ -103,7 +114,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.Var(o.gameParams, "game-param", "a game's setting, GAME.NAME=VALUE (repeatable; see the list above)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port); use :8080 to accept other machines")
 	fs.UintVar(&o.tickRate, "tick-rate", 60, "simulation ticks per second (10..240)")
-	fs.UintVar(&o.snapshotRate, "snapshot-rate", 30, "snapshots per second to each player (1..tick rate)")
+	fs.UintVar(&o.snapshotRate, "snapshot-rate", 30, "snapshots per second to each player (1..tick rate; by default 30, or the tick rate when lower)")
 	fs.IntVar(&o.roomSize, "room-size", 0, "player seats per room (1..256); 0: each game's own (the arena 16, the canvas 64)")
 	fs.IntVar(&o.maxRooms, "max-rooms", 1000, "most rooms this server hosts at once")
 	fs.DurationVar(&o.emptyGrace, "empty-grace", 10*time.Second, "how long an empty room stays open")
@@ -142,11 +153,23 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.Float64Var(&o.eventRate, "event-rate", 20, "client events per second per session (burst 2×)")
 	fs.Float64Var(&o.messageRate, "message-rate", 0, "client frames per second per connection (0: 4 × tick rate; burst 256)")
 	fs.Float64Var(&o.byteRate, "byte-rate", 64<<10, "client bytes per second per connection (burst the same)")
-	fs.DurationVar(&o.rateSustain, "rate-sustain", time.Second, "how long a connection may stay over a rate before it is closed (RATE_LIMITED)")
+	fs.DurationVar(&o.rateSustain, "rate-sustain", time.Second, "window over which every rate is held on average: past a burst is dropped at once, and a connection that attempts more than rate × window + burst within it is closed (RATE_LIMITED)")
+	fs.IntVar(&o.maxSessionsPerIP, "max-sessions-per-ip", 64, "live sessions (connected or held) one remote address may hold; a Hello past it gets OVER_BUDGET (-1: no limit)")
+	fs.IntVar(&o.maxRoomsPerIP, "max-rooms-per-ip", 4, "open rooms one remote address may have created (CreateRoom, or a quick join that opened one); past it OVER_BUDGET (-1: no limit)")
+	fs.IntVar(&o.maxHTTPConnsPerIP, "max-http-conns-per-ip", 256, "TCP connections one remote address may hold on any route; past it a new one is closed before its request is read (-1: no limit)")
+	fs.Float64Var(&o.connRatePerIP, "conn-rate-per-ip", 50, "new TCP connections per second one remote address may open, on any route (burst 2×); past it a connection is closed at once (-1: no limit)")
+	fs.Float64Var(&o.lobbyRate, "lobby-rate", 5, "lobby requests (list, create, join, leave) per second per session (burst 4×); past it OVER_BUDGET, kept up: RATE_LIMITED")
+	fs.Float64Var(&o.lobbyRatePerIP, "lobby-rate-per-ip", 50, "lobby requests per second of all the sessions of one address (burst 4×); past it OVER_BUDGET")
+	fs.Float64Var(&o.eventRatePerIP, "event-rate-per-ip", 200, "client events per second of all the sessions of one address (burst 2×); past it RATE_LIMITED (not fatal)")
+	fs.IntVar(&o.maxListedRooms, "max-listed-rooms", 100, "most rooms a RoomList carries (those with a free seat and the most players)")
+	fs.IntVar(&o.sendBuffer, "send-buffer", 64<<10, "kernel send buffer (SO_SNDBUF) of each connection, so a peer that never reads is cut within -write-timeout (-1: the system's autotuning)")
+	fs.BoolVar(&o.requireFleet, "require-fleet", false, "with -redis: exit with an error at start when Redis is unreachable, instead of serving alone until it answers")
 	var envErr error
+	set := map[string]bool{} // flags given, on the command line or in the environment
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "ARENA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v := getenv(name); v != "" {
+			set[f.Name] = true
 			if err := f.Value.Set(v); err != nil && envErr == nil {
 				envErr = fmt.Errorf("environment %s=%q: %w", name, v, err)
 			}
@@ -155,33 +178,207 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	if envErr != nil {
 		return o, envErr
 	}
+	fs.SetOutput(io.Discard) // a bad value is one line (below), not the whole usage
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
+		}
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	if o.logFormat != "text" && o.logFormat != "json" {
-		return o, fmt.Errorf("-log-format must be text or json, not %q", o.logFormat)
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["snapshot-rate"] {
+		o.snapshotRate = min(o.snapshotRate, o.tickRate) // the default follows a lower tick rate
 	}
-	if o.hold <= 0 || o.tokenTTL <= 0 || o.heartbeat <= 0 || o.heartbeatTimeout <= o.heartbeat {
-		return o, fmt.Errorf("-hold, -token-ttl and -heartbeat must be positive, and -heartbeat-timeout above -heartbeat")
+	return o, o.validate()
+}
+
+// validate checks every flag's range; the error names the flag and the
+// value it had, in one line.
+func (o options) validate() error {
+	positive := func(name string, d time.Duration) error {
+		if d <= 0 {
+			return fmt.Errorf("-%s must be a positive duration, not %v", name, d)
+		}
+		return nil
 	}
-	if o.drainGrace <= 0 {
-		return o, fmt.Errorf("-drain-grace must be positive, not %v", o.drainGrace)
+	limit := func(name string, v int) error {
+		if v == 0 || v < -1 {
+			return fmt.Errorf("-%s must be positive (or -1 for no limit), not %d", name, v)
+		}
+		return nil
 	}
-	if o.redis != "" && (o.fleetHeartbeat <= 0 || o.fleetTTL < 2*o.fleetHeartbeat || o.reservationTTL <= 0) {
-		return o, fmt.Errorf("-fleet-heartbeat and -reservation-ttl must be positive, -fleet-ttl at least twice -fleet-heartbeat")
+	checks := []func() error{
+		func() error {
+			if o.tickRate < 10 || o.tickRate > 240 {
+				return fmt.Errorf("-tick-rate must be 10..240 ticks per second, not %d", o.tickRate)
+			}
+			return nil
+		},
+		func() error {
+			if o.snapshotRate < 1 || o.snapshotRate > o.tickRate {
+				return fmt.Errorf("-snapshot-rate must be 1..%d (the tick rate) snapshots per second, not %d", o.tickRate, o.snapshotRate)
+			}
+			return nil
+		},
+		func() error {
+			if o.roomSize < 0 || o.roomSize > 256 {
+				return fmt.Errorf("-room-size must be 1..256 seats (0: each game's own), not %d", o.roomSize)
+			}
+			return nil
+		},
+		func() error {
+			if o.maxRooms < 1 {
+				return fmt.Errorf("-max-rooms must be at least 1, not %d", o.maxRooms)
+			}
+			return nil
+		},
+		func() error { return positive("empty-grace", o.emptyGrace) },
+		func() error {
+			if o.maxMessage < 64 || o.maxMessage > 1<<20 {
+				return fmt.Errorf("-max-message must be 64..1048576 bytes, not %d", o.maxMessage)
+			}
+			return nil
+		},
+		func() error {
+			if o.gcPercent < 1 {
+				return fmt.Errorf("-gc-percent must be at least 1 (GOGC=off turns the collector off), not %d", o.gcPercent)
+			}
+			return nil
+		},
+		func() error {
+			if o.logFormat != "text" && o.logFormat != "json" {
+				return fmt.Errorf("-log-format must be text or json, not %q", o.logFormat)
+			}
+			return nil
+		},
+		func() error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+				return fmt.Errorf("-log-level must be debug, info, warn or error, not %q", o.logLevel)
+			}
+			return nil
+		},
+		func() error { return positive("hold", o.hold) },
+		func() error { return positive("token-ttl", o.tokenTTL) },
+		func() error { return positive("heartbeat", o.heartbeat) },
+		func() error {
+			if o.heartbeatTimeout <= o.heartbeat {
+				return fmt.Errorf("-heartbeat-timeout must be above -heartbeat (%v), not %v", o.heartbeat, o.heartbeatTimeout)
+			}
+			return nil
+		},
+		func() error { return positive("drain-grace", o.drainGrace) },
+		func() error {
+			if o.redis == "" {
+				if o.requireFleet {
+					return errors.New("-require-fleet needs -redis")
+				}
+				return nil
+			}
+			if err := positive("fleet-heartbeat", o.fleetHeartbeat); err != nil {
+				return err
+			}
+			if err := positive("reservation-ttl", o.reservationTTL); err != nil {
+				return err
+			}
+			if o.fleetTTL < 2*o.fleetHeartbeat {
+				return fmt.Errorf("-fleet-ttl must be at least twice -fleet-heartbeat (%v), not %v", 2*o.fleetHeartbeat, o.fleetTTL)
+			}
+			return nil
+		},
+		func() error { return positive("read-header-timeout", o.readHeaderTimeout) },
+		func() error { return positive("idle-timeout", o.idleTimeout) },
+		func() error { return positive("read-timeout", o.readTimeout) },
+		func() error { return positive("write-timeout", o.writeTimeout) },
+		func() error { return positive("hello-timeout", o.helloTimeout) },
+		func() error { return positive("body-timeout", o.bodyTimeout) },
+		func() error { return positive("rate-sustain", o.rateSustain) },
+		func() error {
+			if o.maxHeaderBytes < 1024 {
+				return fmt.Errorf("-max-header-bytes must be at least 1024, not %d", o.maxHeaderBytes)
+			}
+			return nil
+		},
+		func() error {
+			if o.maxBody < o.maxMessage {
+				return fmt.Errorf("-max-body must be at least -max-message (%d), not %d", o.maxMessage, o.maxBody)
+			}
+			return nil
+		},
+		func() error {
+			if o.maxSessions < 1 {
+				return fmt.Errorf("-max-sessions must be at least 1, not %d", o.maxSessions)
+			}
+			return nil
+		},
+		func() error { return limit("max-conns-per-ip", o.maxConnsPerIP) },
+		func() error { return limit("max-sessions-per-ip", o.maxSessionsPerIP) },
+		func() error { return limit("max-rooms-per-ip", o.maxRoomsPerIP) },
+		func() error { return limit("max-http-conns-per-ip", o.maxHTTPConnsPerIP) },
+		func() error {
+			if o.connRatePerIP != -1 && o.connRatePerIP <= 0 {
+				return fmt.Errorf("-conn-rate-per-ip must be positive (or -1 for no limit), not %v", o.connRatePerIP)
+			}
+			return nil
+		},
+		func() error {
+			if o.inputRate < 0 {
+				return fmt.Errorf("-input-rate must be positive (or 0 for tick rate × 1.25), not %v", o.inputRate)
+			}
+			return nil
+		},
+		func() error {
+			if o.inputBurst < 1 {
+				return fmt.Errorf("-input-burst must be at least 1, not %d", o.inputBurst)
+			}
+			return nil
+		},
+		func() error {
+			if o.messageRate < 0 {
+				return fmt.Errorf("-message-rate must be positive (or 0 for 4 × tick rate), not %v", o.messageRate)
+			}
+			return nil
+		},
+		func() error {
+			if o.byteRate < float64(o.maxMessage) {
+				return fmt.Errorf("-byte-rate must be at least -max-message (%d) bytes per second, not %v", o.maxMessage, o.byteRate)
+			}
+			return nil
+		},
+		func() error {
+			for _, r := range []struct {
+				name string
+				v    float64
+			}{{"event-rate", o.eventRate}, {"lobby-rate", o.lobbyRate}, {"lobby-rate-per-ip", o.lobbyRatePerIP}, {"event-rate-per-ip", o.eventRatePerIP}} {
+				if r.v <= 0 {
+					return fmt.Errorf("-%s must be positive, not %v", r.name, r.v)
+				}
+			}
+			return nil
+		},
+		func() error {
+			if o.maxListedRooms < 1 {
+				return fmt.Errorf("-max-listed-rooms must be at least 1, not %d", o.maxListedRooms)
+			}
+			return nil
+		},
+		func() error {
+			if o.sendBuffer != -1 && o.sendBuffer < 4096 {
+				return fmt.Errorf("-send-buffer must be at least 4096 bytes (or -1 for the system's autotuning), not %d", o.sendBuffer)
+			}
+			return nil
+		},
 	}
-	if o.readHeaderTimeout <= 0 || o.idleTimeout <= 0 || o.readTimeout <= 0 || o.writeTimeout <= 0 ||
-		o.helloTimeout <= 0 || o.bodyTimeout <= 0 || o.rateSustain <= 0 {
-		return o, fmt.Errorf("-read-header-timeout, -idle-timeout, -read-timeout, -write-timeout, -hello-timeout, -body-timeout and -rate-sustain must be positive")
+	for _, c := range checks {
+		if err := c(); err != nil {
+			return err
+		}
 	}
-	if o.maxHeaderBytes < 1024 || o.maxBody < o.maxMessage || o.maxMessage < 64 || o.maxSessions <= 0 || o.maxConnsPerIP == 0 ||
-		o.inputRate < 0 || o.inputBurst <= 0 || o.eventRate <= 0 || o.messageRate < 0 || o.byteRate < float64(o.maxMessage) {
-		return o, fmt.Errorf("limits out of range: -max-header-bytes ≥ 1024, -max-message ≥ 64, -max-body ≥ -max-message, -max-sessions > 0, -max-conns-per-ip ≠ 0, rates ≥ 0, -byte-rate ≥ -max-message")
-	}
-	return o, nil
+	return nil
 }
 
 func newLogger(o options, w io.Writer) (*slog.Logger, error) {
@@ -228,7 +425,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate), Capacity: o.roomSize,
 		EmptyGrace: o.emptyGrace, FullSnapshots: !o.delta, Logger: log, Totals: x.totals,
 	}
-	lob, err := lobby.New(lobby.Config{Room: roomCfg, Games: hosted, Params: o.gameParams, MaxRooms: o.maxRooms, Logger: log})
+	lob, err := lobby.New(lobby.Config{Room: roomCfg, Games: hosted, Params: o.gameParams, MaxRooms: o.maxRooms, MaxRoomsPerOwner: o.maxRoomsPerIP, Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "server:", err)
 		return 2
@@ -258,18 +455,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			InputRate: o.inputRate, InputBurst: o.inputBurst, EventRate: o.eventRate, EventBurst: int(2 * o.eventRate),
 			MessageRate: o.messageRate, ByteRate: o.byteRate, ByteBurst: int(o.byteRate), Sustain: o.rateSustain,
 			HelloTimeout: o.helloTimeout, MaxConnsPerIP: o.maxConnsPerIP, MaxSessions: o.maxSessions,
-			AllowedOrigins: splitList(o.allowedOrigins),
+			AllowedOrigins:   splitList(o.allowedOrigins),
+			MaxSessionsPerIP: o.maxSessionsPerIP, MaxHTTPConnsPerIP: o.maxHTTPConnsPerIP,
+			ConnRatePerIP: o.connRatePerIP, ConnBurstPerIP: int(2 * max(o.connRatePerIP, 1)),
+			LobbyRate: o.lobbyRate, LobbyBurst: int(4 * o.lobbyRate), LobbyRatePerIP: o.lobbyRatePerIP, LobbyBurstPerIP: int(4 * o.lobbyRatePerIP),
+			EventRatePerIP: o.eventRatePerIP, EventBurstPerIP: int(2 * o.eventRatePerIP), MaxListedRooms: o.maxListedRooms,
 		},
-		Hold: o.hold, Secret: []byte(o.secret), TokenTTL: o.tokenTTL,
+		SendBuffer: o.sendBuffer,
+		Hold:       o.hold, Secret: []byte(o.secret), TokenTTL: o.tokenTTL,
 		Heartbeat: o.heartbeat, HeartbeatTimeout: o.heartbeatTimeout, Metrics: x.counters,
 		Fleet: dir,
 	})
 	x.wire(o, log, lob, gw)
 	if x.fleet != nil {
 		x.fleet.Start(ctx)
+		if !x.fleet.Stats().InDirectory {
+			if o.requireFleet {
+				x.fleet.Close()
+				_ = ln.Close()
+				_ = lob.Close(context.Background(), room.ErrShutdown)
+				fmt.Fprintf(stderr, "server: -require-fleet: Redis at %s is unreachable; not starting alone\n", o.redis)
+				return 1
+			}
+			log.Warn("fleet: Redis is unreachable at start: serving alone (this server's rooms only) until it answers; -require-fleet makes this an error", "redis", o.redis)
+		}
 	}
 	srv := &http.Server{
 		Handler:           x.handler(gw.Handler()),
+		ConnState:         gw.ConnState, // connections per address on every route; bounded send buffers
 		ReadHeaderTimeout: o.readHeaderTimeout,
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		IdleTimeout:       o.idleTimeout,
@@ -289,7 +502,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	addr := ln.Addr().String()
 	log.Info("serving", "addr", addr, "ws", "ws://"+addr+"/ws", "tick_rate", o.tickRate,
 		"snapshot_rate", o.snapshotRate, "room_size", o.roomSize)
-	log.Info("dashboard", "url", "http://"+addr+"/dashboard", "metrics", "http://"+addr+"/metrics")
+	log.Info("dashboard", "url", "http://"+addr+"/dashboard", "metrics", "http://"+addr+"/metrics (admin token as a Bearer header, or the admin address)")
 	if ready != nil {
 		ready <- addr
 	}

@@ -41,7 +41,7 @@ func TestRunRefusesImpossibleSettings(t *testing.T) {
 	var stderr bytes.Buffer
 	code := run(context.Background(), []string{"-tick-rate", "1000"}, env(nil), &stderr, nil)
 	assert.Equal(t, 2, code)
-	assert.Contains(t, stderr.String(), "tick rate")
+	assert.Contains(t, stderr.String(), "-tick-rate must be 10..240")
 }
 
 func TestRunServesHealthzAndStopsOnCancel(t *testing.T) {

@@ -59,7 +59,7 @@ func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Se
 	if x.fleet != nil {
 		registerFleet(x.reg, x.fleet)
 	}
-	x.ready = &health.Checker{Draining: draining, Rooms: lob.List}
+	x.ready = &health.Checker{Draining: draining, Rooms: lob.List, Every: 250 * time.Millisecond}
 	token := o.adminToken
 	if token == "" {
 		var b [16]byte
@@ -75,10 +75,15 @@ func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Se
 }
 
 // handler adds /metrics, /readyz and /dashboard to the gateway's routes.
+// The operator routes need the admin token on this address: /dashboard
+// (a cookie or a Bearer header) and /metrics (a Bearer header, what
+// Prometheus' authorization setting sends); the admin address serves
+// /metrics without one. /healthz and /readyz stay open for probes, and
+// /readyz is evaluated at most every 250 ms.
 func (x *ops) handler(gw http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", gw)
-	mux.Handle("GET /metrics", metrics.Handler(x.reg))
+	mux.Handle("GET /metrics", x.dash.Guard(metrics.Handler(x.reg)))
 	mux.Handle("GET /readyz", x.ready)
 	mux.Handle("/dashboard", x.dash)
 	mux.Handle("/dashboard/", x.dash)

@@ -67,7 +67,7 @@ func run(ctx context.Context, nodes, bots, rate, roomSize int, duration time.Dur
 		}
 	}()
 	for range nodes {
-		p, err := serverproc.Start(bin, "-addr", "127.0.0.1:0", "-max-conns-per-ip", "-1", "-redis", redisURL, "-room-size", strconv.Itoa(roomSize))
+		p, err := serverproc.Start(bin, append([]string{"-addr", "127.0.0.1:0", "-redis", redisURL, "-room-size", strconv.Itoa(roomSize)}, serverproc.LoadGenFlags...)...)
 		if err != nil {
 			return err
 		}

@@ -53,7 +53,7 @@ func main() {
 	defer os.RemoveAll(dir)
 	bin, err := serverproc.Build(ctx, dir, "")
 	check(err)
-	srv, err := serverproc.Start(bin, "-addr", "127.0.0.1:0", "-max-conns-per-ip", "-1") // every bot is on loopback
+	srv, err := serverproc.Start(bin, append([]string{"-addr", "127.0.0.1:0"}, serverproc.LoadGenFlags...)...) // every bot is on loopback
 	check(err)
 	defer srv.Kill()
 	switch *mode {

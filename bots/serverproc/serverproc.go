@@ -34,6 +34,13 @@ func Build(ctx context.Context, dir, pkg string) (string, error) {
 	return bin, nil
 }
 
+// LoadGenFlags lift the server's per-address budgets (connections,
+// sessions, rooms, lobby requests and events per address): for a server
+// measured with a load generator whose every bot is on loopback, one
+// address. Never for a public server.
+var LoadGenFlags = []string{"-max-conns-per-ip", "-1", "-max-sessions-per-ip", "-1", "-max-rooms-per-ip", "-1",
+	"-max-http-conns-per-ip", "-1", "-conn-rate-per-ip", "-1", "-lobby-rate-per-ip", "1e9", "-event-rate-per-ip", "1e9"}
+
 // Proc is a running server.
 type Proc struct {
 	Addr string // host:port it listens on

@@ -75,6 +75,10 @@ func dialLean(ctx context.Context, url, name, gameName string, b *bot) (*leanCon
 		c.close()
 		return nil, nil, fmt.Errorf("lean bot: expected Welcome, got %T", reply.Body)
 	}
+	if err := checkWelcome(w); err != nil {
+		c.close()
+		return nil, nil, err
+	}
 	return c, w, nil
 }
 

@@ -277,6 +277,9 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close()
+	if err := checkWelcome(conn.Welcome()); err != nil {
+		return err
+	}
 	b.mu.Lock()
 	b.conn = conn
 	b.mu.Unlock()

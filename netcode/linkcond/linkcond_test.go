@@ -244,7 +244,9 @@ func TestValidate(t *testing.T) {
 }
 
 // TestRealTCPRoundTrip runs the conditioner on a real loopback socket: an
-// echo through a 60 ms link takes at least 60 ms and not much more.
+// echo through a 60 ms link takes at least 60 ms, and every byte comes
+// back. (How much more than 60 ms depends on how busy the machine is: the
+// exact delays are the synctest tests above, on a fake clock.)
 func TestRealTCPRoundTrip(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -271,7 +273,7 @@ func TestRealTCPRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		rtt := time.Since(start)
 		assert.GreaterOrEqual(t, rtt, 60*time.Millisecond)
-		assert.Less(t, rtt, 200*time.Millisecond, "loopback adds little (generous for a busy machine)")
+		assert.Equal(t, "ping", string(buf))
 	}
 	require.NoError(t, c.Close())
 	_, err = c.Read(make([]byte, 1))

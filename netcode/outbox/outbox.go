@@ -3,8 +3,15 @@
 // Producers never block: a newer snapshot replaces one not yet written
 // (latest wins), and reliable frames (replies, events, roster changes) are
 // numbered and kept until the client acknowledges them, up to a limit past
-// which the producer is told to end the session (nothing is dropped
-// silently).
+// which the producer is told to end the session.
+//
+// A reliable frame is numbered when a link first takes it, so frames no
+// client has seen yet can still be compacted without a gap in the numbers:
+// each is pushed with a Policy. A Latest frame (a roster, which states the
+// whole list) replaces an unsent one of its policy; while no link drains
+// the outbox (its session is held), only the newest Limits.Held unsent
+// Bounded frames (events) are kept. Every frame compacted away is counted
+// (Compacted); Keep frames (replies) are never dropped.
 //
 // An outbox outlives transports. A transport drains it through a Link:
 // Attach makes a link the outbox's current one (a resume), and the reliable
@@ -45,6 +52,10 @@ var (
 	ErrClosed = errors.New("outbox: closed")
 )
 
+// DefaultHeld is how many unsent Bounded frames a detached outbox keeps
+// when Limits.Held is 0.
+const DefaultHeld = 64
+
 // Limits bound an outbox. Zero fields take the defaults.
 type Limits struct {
 	// Frames bounds the unacknowledged reliable frames. Default
@@ -52,7 +63,31 @@ type Limits struct {
 	Frames int
 	// Bytes bounds their total size. Default DefaultByteLimit.
 	Bytes int
+	// Held bounds the unsent frames of policy Bounded kept while no link
+	// drains the outbox: past it the oldest is dropped and counted.
+	// Default DefaultHeld.
+	Held int
 }
+
+// Policy says what may become of a reliable frame that no client has seen
+// yet. Frames a link has taken are kept until acknowledged, whatever their
+// policy.
+type Policy uint8
+
+const (
+	// Keep: kept until acknowledged (replies, Joined, Left, errors). A
+	// full log refuses it (ErrFull).
+	Keep Policy = iota
+	// Latest: a newer Latest frame replaces it while no link has taken it
+	// (a roster states the whole list: only the newest matters).
+	Latest
+	// Bounded: while no link drains the outbox, only the newest Limits.Held
+	// unsent Bounded frames are kept and older ones are dropped (events a
+	// held session misses; the state is in the next snapshot anyway). With
+	// a link it is kept like Keep: a live peer that does not keep up is
+	// told so (ErrFull).
+	Bounded
+)
 
 // Outbox is safe for concurrent use by any number of producers and the
 // writer of its current link.
@@ -61,26 +96,38 @@ type Outbox struct {
 	done chan struct{} // closed by Close
 
 	mu       sync.Mutex // guards the fields below
-	log      []entry    // reliable frames not acknowledged, in seq order
+	log      []entry    // reliable frames not acknowledged, in queue order
 	logBytes int
-	sent     int    // log[:sent] were handed to a link
-	seq      uint32 // the last sequence number given out
+	sent     int    // log[:sent] were handed to the current link
+	seq      uint32 // the last sequence number given out (numbered entries form a prefix of log)
+	pushed   uint64 // reliable frames pushed so far
 	snap     []byte // pending snapshot frame, owned by the outbox
 	hasSnap  bool
-	snapAt   uint32 // the seq of the last reliable frame queued before the snapshot
+	snapAt   uint64 // pushed when the snapshot was offered: it goes after those frames
 	cur      *Link  // the link draining the outbox, or nil while detached
 	closed   bool
 	reason   error
 	final    []byte
 	spare    Link // implicit link of Take
 
-	replaced atomic.Uint64 // snapshots overwritten before a writer took them
+	replaced   atomic.Uint64 // snapshots overwritten before a writer took them
+	superseded atomic.Uint64 // Latest frames replaced before a link took them
+	heldDrops  atomic.Uint64 // Bounded frames dropped while detached
 }
 
+// entry is one reliable frame: frame[:body] is the caller's frame; once a
+// link takes it, seq is set and appended to frame (field SeqField).
 type entry struct {
-	seq   uint32
-	frame []byte
+	ord    uint64 // push order, from 1
+	seq    uint32 // 0 until a link takes it
+	policy Policy
+	body   int
+	frame  []byte
 }
+
+// entryCost is what an entry counts against Limits.Bytes: its frame and
+// room for the sequence number.
+func entryCost(e *entry) int { return e.body + 2 + binary.MaxVarintLen32 }
 
 // New returns an outbox holding up to reliableLimit unacknowledged reliable
 // frames (DefaultReliableLimit when 0) and DefaultByteLimit bytes.
@@ -93,6 +140,9 @@ func NewLimits(lim Limits) *Outbox {
 	}
 	if lim.Bytes <= 0 {
 		lim.Bytes = DefaultByteLimit
+	}
+	if lim.Held <= 0 {
+		lim.Held = DefaultHeld
 	}
 	o := &Outbox{lim: lim, done: make(chan struct{})}
 	o.spare.init()
@@ -125,36 +175,110 @@ func (o *Outbox) OfferSnapshot(frame []byte) bool {
 	}
 	o.snap = append(o.snap[:0], frame...)
 	o.hasSnap = true
-	o.snapAt = o.seq
+	o.snapAt = o.pushed
 	o.signal()
 	return true
 }
 
-// Push queues a reliable frame under the next sequence number, which it
-// appends to a copy of frame (field SeqField); frame stays the caller's. It
-// returns ErrFull when the unacknowledged frames are at their limit and
-// ErrClosed after Close.
-func (o *Outbox) Push(frame []byte) error {
+// Push queues a reliable frame with policy Keep: PushPolicy(frame, Keep).
+func (o *Outbox) Push(frame []byte) error { return o.PushPolicy(frame, Keep) }
+
+// PushPolicy queues a copy of frame as a reliable frame; frame stays the
+// caller's. The first link that takes it numbers it (appending field
+// SeqField). It returns ErrFull when the unacknowledged frames are at
+// their limit and the policies leave nothing to compact (a Bounded frame
+// pushed while detached never gets ErrFull: the oldest unsent one is
+// dropped instead), and ErrClosed after Close.
+func (o *Outbox) PushPolicy(frame []byte, p Policy) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	switch {
-	case o.closed:
+	if o.closed {
 		return ErrClosed
-	case len(o.log) >= o.lim.Frames || o.logBytes+len(frame) > o.lim.Bytes:
-		return ErrFull
 	}
-	o.seq++
-	f := make([]byte, 0, len(frame)+2+binary.MaxVarintLen32)
-	f = append(f, frame...)
-	f = binary.AppendUvarint(f, SeqField<<3) // varint wire type 0
-	f = binary.AppendUvarint(f, uint64(o.seq))
-	o.log = append(o.log, entry{o.seq, f})
-	o.logBytes += len(f)
+	e := entry{policy: p, body: len(frame)}
+	if p == Latest {
+		o.dropUnsent(func(old *entry) bool { return old.policy == Latest }, &o.superseded, -1)
+	}
+	detached := o.cur == nil
+	cost := entryCost(&e)
+	for len(o.log) >= o.lim.Frames || o.logBytes+cost > o.lim.Bytes {
+		if !detached || o.dropUnsent(func(old *entry) bool { return old.policy == Bounded }, &o.heldDrops, 1) == 0 {
+			if detached && p == Bounded {
+				o.heldDrops.Add(1) // nothing older to drop: this one goes
+				return nil
+			}
+			return ErrFull
+		}
+	}
+	o.pushed++
+	e.ord = o.pushed
+	e.frame = make([]byte, 0, cost)
+	e.frame = append(e.frame, frame...)
+	o.log = append(o.log, e)
+	o.logBytes += cost
+	if detached {
+		o.compactLocked()
+	}
 	o.signal()
 	return nil
 }
 
-// Seq is the sequence number of the newest reliable frame queued.
+// unsentFrom is the index of the first entry no link has taken (and so
+// not numbered); o.mu is held.
+func (o *Outbox) unsentFrom() int {
+	i := len(o.log)
+	for i > 0 && o.log[i-1].seq == 0 {
+		i--
+	}
+	return i
+}
+
+// dropUnsent removes up to limit (all when negative) of the oldest
+// entries no link has taken that match, counting them in c, and returns
+// how many it removed; o.mu is held.
+func (o *Outbox) dropUnsent(match func(*entry) bool, c *atomic.Uint64, limit int) int {
+	from := max(o.unsentFrom(), o.sent)
+	kept, n := from, 0
+	for i := from; i < len(o.log); i++ {
+		e := &o.log[i]
+		if (limit < 0 || n < limit) && match(e) {
+			o.logBytes -= entryCost(e)
+			n++
+			continue
+		}
+		o.log[kept] = *e
+		kept++
+	}
+	clear(o.log[kept:])
+	o.log = o.log[:kept]
+	c.Add(uint64(n))
+	return n
+}
+
+// compactLocked bounds what a detached outbox keeps of the frames no client
+// has seen: the newest Latest frame (Push keeps only one already) and the
+// newest Limits.Held Bounded frames; o.mu is held.
+func (o *Outbox) compactLocked() {
+	n := 0
+	for i := max(o.unsentFrom(), o.sent); i < len(o.log); i++ {
+		if o.log[i].policy == Bounded {
+			n++
+		}
+	}
+	if n > o.lim.Held {
+		o.dropUnsent(func(e *entry) bool { return e.policy == Bounded }, &o.heldDrops, n-o.lim.Held)
+	}
+}
+
+// Compacted is how many reliable frames were dropped before any client saw
+// them: Latest frames a newer one superseded, and Bounded frames dropped
+// while the outbox was detached (for metrics).
+func (o *Outbox) Compacted() (superseded, heldDropped uint64) {
+	return o.superseded.Load(), o.heldDrops.Load()
+}
+
+// Seq is the sequence number of the newest reliable frame a link took
+// (frames are numbered when first taken).
 func (o *Outbox) Seq() uint32 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -162,7 +286,7 @@ func (o *Outbox) Seq() uint32 {
 }
 
 // Ack forgets the reliable frames up to seq: the client has processed them.
-// An ack beyond what was handed to a link is clipped to it.
+// An ack beyond what was handed to a link (numbered) is clipped to it.
 func (o *Outbox) Ack(seq uint32) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -171,8 +295,8 @@ func (o *Outbox) Ack(seq uint32) {
 
 func (o *Outbox) ackLocked(seq uint32) {
 	n := 0
-	for n < len(o.log) && n < o.sent && o.log[n].seq <= seq {
-		o.logBytes -= len(o.log[n].frame)
+	for n < len(o.log) && o.log[n].seq != 0 && o.log[n].seq <= seq {
+		o.logBytes -= entryCost(&o.log[n])
 		n++
 	}
 	if n == 0 {
@@ -181,7 +305,7 @@ func (o *Outbox) ackLocked(seq uint32) {
 	k := copy(o.log, o.log[n:])
 	clear(o.log[k:])
 	o.log = o.log[:k]
-	o.sent -= n
+	o.sent = max(0, o.sent-n)
 }
 
 // Unacked is how many reliable frames wait for the client's
@@ -206,9 +330,8 @@ func (o *Outbox) Attach(l *Link, lastSeq uint32) (previous *Link) {
 	if previous == &o.spare {
 		previous = nil
 	}
-	o.sent = len(o.log) // everything handed out so far may be acknowledged ...
-	o.ackLocked(lastSeq)
-	o.sent = 0 // ... and the rest is replayed
+	o.ackLocked(lastSeq) // what any link took and the client processed ...
+	o.sent = 0           // ... is forgotten, and the rest is replayed
 	o.hasSnap = false
 	o.cur = l
 	l.mu.Lock()
@@ -219,12 +342,14 @@ func (o *Outbox) Attach(l *Link, lastSeq uint32) (previous *Link) {
 }
 
 // Detach leaves the outbox without a link if l is its current one: frames
-// accumulate (and snapshots replace each other) until the next Attach.
+// accumulate, compacted by their policies (and snapshots replace each
+// other), until the next Attach.
 func (o *Outbox) Detach(l *Link) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.cur == l {
 		o.cur = nil
+		o.compactLocked()
 	}
 }
 
@@ -303,11 +428,19 @@ func (o *Outbox) take(l *Link, b *Batch) (closed, attached bool) {
 	}
 	pending := o.log[o.sent:]
 	o.sent = len(o.log)
+	for i := range pending {
+		if e := &pending[i]; e.seq == 0 {
+			o.seq++
+			e.seq = o.seq
+			e.frame = binary.AppendUvarint(e.frame, SeqField<<3) // varint wire type 0
+			e.frame = binary.AppendUvarint(e.frame, uint64(e.seq))
+		}
+	}
 	if o.hasSnap {
 		o.snap, b.snap = b.snap, o.snap
 		o.hasSnap = false
 		i := 0
-		for i < len(pending) && pending[i].seq <= o.snapAt {
+		for i < len(pending) && pending[i].ord <= o.snapAt {
 			i++
 		}
 		for _, e := range pending[:i] {

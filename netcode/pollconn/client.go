@@ -145,7 +145,7 @@ func Dial(ctx context.Context, endpoint string, opt DialOptions, onFrame func([]
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
-	id := resp.Header.Get(HeaderID)
+	id, key := resp.Header.Get(HeaderID), resp.Header.Get(HeaderKey)
 	if resp.StatusCode != http.StatusCreated || id == "" {
 		tr.CloseIdleConnections()
 		return nil, fmt.Errorf("pollconn: open: %w", responseError(resp, nil))
@@ -154,6 +154,13 @@ func Dial(ctx context.Context, endpoint string, opt DialOptions, onFrame func([]
 	if strings.Contains(endpoint, "?") {
 		sep = "&"
 	}
+	// The channel's key goes in a header of every request, never in the
+	// address (which proxies log).
+	opt.Header = opt.Header.Clone()
+	if opt.Header == nil {
+		opt.Header = http.Header{}
+	}
+	opt.Header.Set(HeaderKey, key)
 	c := &ClientConn{opt: opt, base: endpoint + sep + "sid=" + url.QueryEscape(id), http: hc, latest: -1,
 		onFrame: onFrame, onClose: onClose, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())

@@ -4,9 +4,15 @@
 // its length as a uvarint (no base64):
 //
 //	POST /poll           open a channel; 201, its id in the Arena-Poll-Id header
+//	                     and its key in Arena-Poll-Key
 //	GET  /poll?sid=ID    frames queued since the last GET, or wait up to Wait
 //	POST /poll?sid=ID    one or more client frames
 //	DELETE /poll?sid=ID  close the channel
+//
+// Every request with ?sid= must carry the channel's key in the
+// Arena-Poll-Key header: the id alone, which travels in the address (and
+// so into proxy logs), is not a credential. A request without the right
+// key is refused (403) and changes nothing.
 //
 // The server side drains an outbox link (the same one the WebSocket writer
 // drains) into GET responses and hands POSTed frames to a handler; the
@@ -17,6 +23,8 @@ package pollconn
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -123,6 +131,9 @@ var (
 const (
 	// HeaderID carries a new channel's id.
 	HeaderID = "Arena-Poll-Id"
+	// HeaderKey carries a new channel's key in the answer that opens it,
+	// and the key in every later request of the channel.
+	HeaderKey = "Arena-Poll-Key"
 	// HeaderErrorCode carries the ErrorCode number of a refused request or
 	// a closed channel.
 	HeaderErrorCode = "Arena-Error-Code"
@@ -140,7 +151,7 @@ type Server struct {
 	closed   bool
 	wg       sync.WaitGroup // channel watchers
 
-	gets, posts, refused atomic.Uint64
+	gets, posts, refused, badKeys atomic.Uint64
 }
 
 // NewServer returns a polling endpoint that opens channels with open.
@@ -151,6 +162,7 @@ func NewServer(opt ServerOptions, open Opener) *Server {
 
 type channel struct {
 	id      string
+	key     [sha256.Size]byte // SHA-256 of the channel's key, compared in constant time
 	link    *outbox.Link
 	h       Handler
 	release func()
@@ -169,6 +181,7 @@ type channel struct {
 type Stats struct {
 	Channels             int
 	Gets, Posts, Refused uint64
+	BadKeys              uint64 // requests naming a channel without its key (counted in Refused too)
 }
 
 // Stats returns the counters.
@@ -176,7 +189,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.channels)
 	s.mu.Unlock()
-	return Stats{Channels: n, Gets: s.gets.Load(), Posts: s.posts.Load(), Refused: s.refused.Load()}
+	return Stats{Channels: n, Gets: s.gets.Load(), Posts: s.posts.Load(), Refused: s.refused.Load(), BadKeys: s.badKeys.Load()}
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -195,6 +208,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if ch == nil {
 		s.fail(w, http.StatusNotFound, 0, "pollconn: unknown or expired poll channel id")
+		return
+	}
+	if sum := sha256.Sum256([]byte(r.Header.Get(HeaderKey))); subtle.ConstantTimeCompare(sum[:], ch.key[:]) != 1 {
+		// Whoever saw the id (a proxy log) without the key: nothing happens.
+		s.badKeys.Add(1)
+		s.fail(w, http.StatusForbidden, 0, "pollconn: the channel's key (header "+HeaderKey+") is missing or wrong")
 		return
 	}
 	switch r.Method {
@@ -243,9 +262,11 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, "pollconn: shutting down")
 		return
 	}
-	var b [16]byte
+	var b, k [16]byte
 	_, _ = rand.Read(b[:])
-	ch := &channel{id: hex.EncodeToString(b[:]), link: link, h: h, release: release,
+	_, _ = rand.Read(k[:])
+	key := hex.EncodeToString(k[:])
+	ch := &channel{id: hex.EncodeToString(b[:]), key: sha256.Sum256([]byte(key)), link: link, h: h, release: release,
 		delivered: make(chan struct{}), tokens: float64(s.opt.PostBurst), refill: time.Now()}
 	s.mu.Lock()
 	if s.closed {
@@ -260,6 +281,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.wg.Go(func() { s.watch(ch) })
 	w.Header().Set(HeaderID, ch.id)
+	w.Header().Set(HeaderKey, key)
 	w.WriteHeader(http.StatusCreated)
 }
 

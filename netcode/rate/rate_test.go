@@ -21,8 +21,13 @@ func TestLimiter(t *testing.T) {
 		{"refill at the rate", []int{0, 0, 0, 0, 100, 200, 300}, 7, false},
 		{"never banked beyond the burst", []int{0, 10000, 10000, 10000, 10000, 10000}, 5, false},
 		{"a burst over the limit is not a flood", []int{0, 0, 0, 0, 1, 2, 3, 4, 5, 6}, 4, false},
-		{"a flood for the sustain period is cut", floodMs(0, 1100, 10), 4 + 11, true},
-		{"refusals further apart than the gap are separate runs", bursts(0, 1200, 300, 8), 4 + 4*3, false},
+		{"a flood over the window is cut", floodMs(0, 1100, 10), 4 + 11, true},
+		// The bypass of issue 13: bursts spaced by more than any pause rule
+		// (300 ms) at twice the rate on average.
+		{"bursts spaced by pauses are cut on average", bursts(0, 3000, 300, 6), 4 + 30, true},
+		{"the rate on average in bursts is not cut", bursts(0, 4800, 400, 4), 13 * 4, false},
+		// An honest peer whose items arrive at once after a stall.
+		{"a stall's backlog is refused past the burst, not cut", append(floodMs(0, 900, 100), bursts(2000, 2000, 1, 10)...), 10 + 4, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -39,6 +44,20 @@ func TestLimiter(t *testing.T) {
 			assert.Equal(t, tc.wantCut, cut)
 		})
 	}
+}
+
+// TestZeroWindowCutsAtTheFirstRefusal: the bad-input budget.
+func TestZeroWindowCutsAtTheFirstRefusal(t *testing.T) {
+	l := New(1, 3, 0)
+	now := time.Unix(1, 0)
+	for range 3 {
+		ok, cut := l.Take(now, 1)
+		assert.True(t, ok)
+		assert.False(t, cut)
+	}
+	ok, cut := l.Take(now, 1)
+	assert.False(t, ok)
+	assert.True(t, cut)
 }
 
 func bursts(from, to, step, n int) []int {

@@ -42,13 +42,15 @@ type ServerOptions struct {
 	// nothing. Default 5 s.
 	PingInterval time.Duration
 	// WriteTimeout cuts a peer whose socket does not take a batch of frames
-	// in time. Default 2 s.
+	// in time, and (on Linux) a peer whose receive window has stayed closed
+	// for this long: it stopped reading, whatever room is left in the
+	// server's send buffer. Default 2 s.
 	WriteTimeout time.Duration
 	// SendBuffer, when positive, fixes the kernel send buffer of each
 	// connection (SO_SNDBUF) instead of letting it grow to the system
 	// maximum: with it, what the server holds for a peer that stops reading
 	// is this plus one snapshot and the bounded reliable queue. Default 0
-	// (the operating system's autotuning).
+	// (the operating system's autotuning; the gateway sets 64 KiB).
 	SendBuffer int
 	// ControlRate and ControlBurst bound the pings and pongs a peer sends (a
 	// token bucket); pings past them go unanswered, and a peer that stays
@@ -257,6 +259,9 @@ func (c *serverConn) refreshReadDeadline(now time.Time) {
 	}
 }
 
+// errNotReading is why a connection whose peer stopped reading is cut.
+var errNotReading = netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SLOW_CONSUMER, "the peer stopped reading")
+
 // errTooLarge is what Frame-level size checks report.
 var errTooLarge = netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TOO_LARGE, "frame larger than the limit")
 
@@ -364,10 +369,32 @@ func (c *serverConn) writeLoop() {
 	// a safety net.
 	watch := time.NewTimer(c.opt.PingInterval)
 	defer watch.Stop()
+	// A second watch, on the peer's receive window: a peer that stops
+	// reading closes it once its socket buffer is full, and our writes
+	// still succeed until ours is full too (tens of seconds at a
+	// snapshot's pace). Closed for WriteTimeout, the peer is cut.
+	var stall <-chan time.Time
+	if c.raw != nil {
+		t := time.NewTicker(c.opt.WriteTimeout / 4)
+		defer t.Stop()
+		stall = t.C
+	}
+	var closedSince time.Time
 	var pingedFor int64 // the lastRead a ping was sent for
 	var batch outbox.Batch
 	for {
 		select {
+		case now := <-stall:
+			switch {
+			case !windowClosed(c.raw):
+				closedSince = time.Time{}
+			case closedSince.IsZero():
+				closedSince = now
+			case now.Sub(closedSince) >= c.opt.WriteTimeout:
+				c.link.Close(nil, errNotReading) // this connection only: the session is held
+				return
+			}
+			continue
 		case <-c.link.Ready():
 		case now := <-watch.C:
 			last := c.lastRead.Load()

@@ -103,6 +103,13 @@ const (
 	// CreateRoom or JoinRoom named a game this server does not host
 	// (Welcome.games lists those it does). Not fatal.
 	ErrorCode_ERROR_CODE_UNKNOWN_GAME ErrorCode = 34
+	// The client's address (or session) is over one of its budgets: it
+	// holds as many sessions (connected or held) or open rooms as one
+	// address may, or makes lobby requests faster than allowed. Fatal in
+	// reply to Hello (the session was not created); not fatal in reply to
+	// CreateRoom, JoinRoom or ListRooms. Other addresses are not affected:
+	// the server is not full.
+	ErrorCode_ERROR_CODE_OVER_BUDGET ErrorCode = 40
 )
 
 // Enum value maps for ErrorCode.
@@ -138,6 +145,7 @@ var (
 		32: "ERROR_CODE_RESERVATION_EXPIRED",
 		33: "ERROR_CODE_FLEET_UNAVAILABLE",
 		34: "ERROR_CODE_UNKNOWN_GAME",
+		40: "ERROR_CODE_OVER_BUDGET",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":         0,
@@ -170,6 +178,7 @@ var (
 		"ERROR_CODE_RESERVATION_EXPIRED": 32,
 		"ERROR_CODE_FLEET_UNAVAILABLE":   33,
 		"ERROR_CODE_UNKNOWN_GAME":        34,
+		"ERROR_CODE_OVER_BUDGET":         40,
 	}
 )
 
@@ -3071,7 +3080,7 @@ const file_session_proto_rawDesc = "" +
 	"\bStanding\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\rR\bplayerId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
-	"\x05score\x18\x03 \x01(\x12R\x05score*\x81\a\n" +
+	"\x05score\x18\x03 \x01(\x12R\x05score*\x9d\a\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_PROTOCOL_VERSION\x10\x01\x12\x18\n" +
@@ -3103,7 +3112,8 @@ const file_session_proto_rawDesc = "" +
 	"\x1bERROR_CODE_RESERVATION_USED\x10\x1f\x12\"\n" +
 	"\x1eERROR_CODE_RESERVATION_EXPIRED\x10 \x12 \n" +
 	"\x1cERROR_CODE_FLEET_UNAVAILABLE\x10!\x12\x1b\n" +
-	"\x17ERROR_CODE_UNKNOWN_GAME\x10\"B.Z,github.com/arenaserver/arena/proto/sessionpbb\x06proto3"
+	"\x17ERROR_CODE_UNKNOWN_GAME\x10\"\x12\x1a\n" +
+	"\x16ERROR_CODE_OVER_BUDGET\x10(B.Z,github.com/arenaserver/arena/proto/sessionpbb\x06proto3"
 
 var (
 	file_session_proto_rawDescOnce sync.Once

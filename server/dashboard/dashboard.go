@@ -126,6 +126,33 @@ func (d *Dashboard) check(r *http.Request) (fromQuery bool, err error) {
 	return fromQuery, nil
 }
 
+// Guard serves next only to requests that carry the admin token as
+// "Authorization: Bearer <token>" (what Prometheus' authorization setting
+// sends): a missing token is refused with 401, a wrong one with 403, both
+// counted, before next does any work. The server puts /metrics on its
+// public address behind it.
+func (d *Dashboard) Guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := ""
+		if h := r.Header.Get("Authorization"); len(h) > 7 && h[:7] == "Bearer " {
+			tok = h[7:]
+		}
+		if tok == "" {
+			d.cfg.Metrics.AuthFailed(metrics.AuthAdminToken)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="arena admin"`)
+			http.Error(w, "admin token required (Authorization: Bearer <admin token>), or scrape the admin address", http.StatusUnauthorized)
+			return
+		}
+		sum := sha256.Sum256([]byte(tok))
+		if subtle.ConstantTimeCompare(sum[:], d.token[:]) != 1 {
+			d.cfg.Metrics.AuthFailed(metrics.AuthAdminToken)
+			http.Error(w, "wrong admin token", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // ServeHTTP authenticates, then routes.
 func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")

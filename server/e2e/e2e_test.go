@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,9 +31,16 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// adminToken is the admin token of the servers these tests start (unless
+// a test names its own): /metrics on the public address needs it.
+const adminToken = "e2e-metrics-token"
+
 // startServer runs the real server binary on a free loopback port.
 func startServer(t *testing.T, args ...string) *serverproc.Proc {
 	t.Helper()
+	if !slices.Contains(args, "-admin-token") {
+		args = append([]string{"-admin-token", adminToken}, args...)
+	}
 	return serverproc.StartForTest(t, args...)
 }
 
@@ -60,7 +68,7 @@ type scrape map[string]*dto.MetricFamily
 
 func scrapeMetrics(t *testing.T, addr string) scrape {
 	t.Helper()
-	code, body := get(t, "http://"+addr+"/metrics")
+	code, body := get(t, "http://"+addr+"/metrics", "Authorization", "Bearer "+adminToken)
 	require.Equal(t, http.StatusOK, code)
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(strings.NewReader(body))

@@ -23,18 +23,18 @@ func TestSlowlorisIsReleased(t *testing.T) {
 	const timeout = time.Second
 	halfSent, slowPosts := 300, 50
 	srv := startServer(t, "-read-header-timeout", timeout.String(), "-body-timeout", timeout.String(),
-		"-hello-timeout", timeout.String(), "-max-conns-per-ip", "-1")
+		"-hello-timeout", timeout.String(), "-max-conns-per-ip", "-1", "-max-http-conns-per-ip", "-1", "-conn-rate-per-ip", "-1")
 	goroutines := func() float64 { return scrapeMetrics(t, srv.Addr).value(t, "go_goroutines") }
 	baseline := goroutines()
 
 	// Open the polling channels first: a POST body goes to a channel.
-	sids := make([]string, slowPosts)
+	sids, keys := make([]string, slowPosts), make([]string, slowPosts)
 	for i := range sids {
 		resp, err := noKeepAlive.Post("http://"+srv.Addr+"/poll", pollconn.ContentType, nil)
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusCreated, resp.StatusCode)
-		sids[i] = resp.Header.Get(pollconn.HeaderID)
+		sids[i], keys[i] = resp.Header.Get(pollconn.HeaderID), resp.Header.Get(pollconn.HeaderKey)
 	}
 
 	type victim struct {
@@ -62,8 +62,9 @@ func TestSlowlorisIsReleased(t *testing.T) {
 	}
 	var trickle sync.WaitGroup
 	stop := make(chan struct{})
-	for _, sid := range sids {
-		open(fmt.Sprintf("POST /poll?sid=%s HTTP/1.1\r\nHost: arena\r\nContent-Type: %s\r\nContent-Length: 1000\r\n\r\n", sid, pollconn.ContentType))
+	for i, sid := range sids {
+		open(fmt.Sprintf("POST /poll?sid=%s HTTP/1.1\r\nHost: arena\r\n%s: %s\r\nContent-Type: %s\r\nContent-Length: 1000\r\n\r\n",
+			sid, pollconn.HeaderKey, keys[i], pollconn.ContentType))
 		v := victims[len(victims)-1]
 		trickle.Go(func() {
 			tk := time.NewTicker(200 * time.Millisecond)

@@ -54,7 +54,11 @@ func (c *census) retireSession(p *session) {
 	p.mu.Lock()
 	kind := p.kind
 	p.mu.Unlock()
-	c.retired[transportOf(kind)].SnapshotsDropped += p.out.Replaced()
+	st := &c.retired[transportOf(kind)]
+	st.SnapshotsDropped += p.out.Replaced()
+	rosters, events := p.out.Compacted()
+	st.RostersDropped += rosters
+	st.HeldEventsDropped += events
 }
 
 func addTraffic(st *metrics.TransportStats, cn *conn) {
@@ -88,6 +92,9 @@ func (s *Server) Census() metrics.Census {
 		p.mu.Unlock()
 		st := &out[transportOf(kind)]
 		st.SnapshotsDropped += p.out.Replaced()
+		rosters, events := p.out.Compacted()
+		st.RostersDropped += rosters
+		st.HeldEventsDropped += events
 		if held {
 			st.HeldSessions++
 		}

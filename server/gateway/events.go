@@ -10,6 +10,7 @@ import (
 
 	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/netcode"
+	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
@@ -60,12 +61,14 @@ func (p *Player) PlayerID() game.PlayerID {
 // while it is held).
 func (p *Player) Connected() bool { return p.s.attached() }
 
-// Emit sends a named event to this player, reliably and in order: an event
-// emitted while the player is disconnected is delivered when it resumes.
-// An error means the session has ended (or its queue overflowed, which
-// ends it).
+// Emit sends a named event to this player, reliably and in order. While
+// the player is disconnected (its session held) the newest events wait
+// for its resume (outbox.DefaultHeld, 64; older ones are dropped and
+// counted: the game's state is in the snapshot anyway). An error means the
+// session has ended (or, for a connected player that does not keep up, its
+// queue overflowed, which ends it).
 func (p *Player) Emit(name string, payload []byte) error {
-	return p.s.push(eventFrame(name, payload, 0))
+	return p.s.pushFrame(netcode.Marshal(eventFrame(name, payload, 0)), outbox.Bounded)
 }
 
 // EmitAck sends a named event and waits for the client's reply, or for
@@ -146,16 +149,20 @@ func (s *Server) Players() []*Player {
 
 // EmitRoom sends an event to every player and spectator in room roomID,
 // except one (nil for none: the "except the sender" scope). It returns how
-// many sessions it was queued for; sessions whose queue overflows end.
+// many sessions it was queued for; a connected session whose queue
+// overflows ends (a held one keeps the newest events). It walks that
+// room's members only.
 func (s *Server) EmitRoom(roomID, name string, payload []byte, except *Player) int {
 	frame := netcode.Marshal(eventFrame(name, payload, 0))
 	n := 0
-	for _, p := range s.liveSessions() {
+	// Only the room's members: the cost does not grow with the sessions
+	// elsewhere on the server (roomIndex).
+	for _, p := range s.rooms.members(roomID, nil) {
 		if except != nil && except.s == p {
 			continue
 		}
 		if m := p.member(); m != nil && m.Room().ID() == roomID {
-			if p.pushFrame(frame) == nil {
+			if p.pushFrame(frame, outbox.Bounded) == nil {
 				n++
 			}
 		}
@@ -181,7 +188,7 @@ func (s *Server) EmitLocal(name string, payload []byte) int {
 	frame := netcode.Marshal(eventFrame(name, payload, 0))
 	n := 0
 	for _, p := range s.liveSessions() {
-		if p.pushFrame(frame) == nil {
+		if p.pushFrame(frame, outbox.Bounded) == nil {
 			n++
 		}
 	}

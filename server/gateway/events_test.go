@@ -251,7 +251,7 @@ func TestHeartbeatsMeasureRTTAndFindDeadPeers(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 		require.Eventually(t, func() bool { return c.RTT() > 0 }, 2*time.Second, 10*time.Millisecond, transport)
-		assert.Less(t, c.RTT(), 200*time.Millisecond, transport)
+		assert.Less(t, c.RTT(), time.Second, transport) // loopback: far less, unless the machine is very busy
 	}
 	st := ts.gw.Stats().RTT
 	assert.Positive(t, st.Samples)

@@ -29,31 +29,6 @@ type Directory interface {
 	Broadcast(name string, payload []byte)
 }
 
-// roomList answers ListRooms: this server's rooms, and with a fleet every
-// room of every live server (this server's only while the directory is
-// unreachable).
-func (s *Server) roomList() *sessionpb.RoomList {
-	list := &sessionpb.RoomList{}
-	if s.cfg.Fleet == nil {
-		for _, info := range s.lobby.List() {
-			list.Rooms = append(list.Rooms, info.Proto())
-		}
-		return list
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.JoinTimeout)
-	defer cancel()
-	rooms, _ := s.cfg.Fleet.Rooms(ctx) // on error: this server's rooms, still worth listing
-	for _, r := range rooms {
-		info := &sessionpb.RoomInfo{Id: r.ID, Players: uint32(r.Players), Capacity: uint32(r.Capacity),
-			Tick: r.Tick, Address: r.Addr, Mode: r.Mode, Game: r.Mode}
-		if lr := s.lobby.Room(r.ID); lr != nil {
-			info.Game = lr.Game().Name
-		}
-		list.Rooms = append(list.Rooms, info)
-	}
-	return list
-}
-
 // place seats a join here, or (with a fleet) answers with the redirect to
 // the server that hosts the room chosen.
 func (s *session) place(ctx context.Context, j *sessionpb.JoinRoom, req room.JoinRequest) (*room.Member, *sessionpb.Redirect, error) {
@@ -74,7 +49,7 @@ func (s *session) place(ctx context.Context, j *sessionpb.JoinRoom, req room.Joi
 		if t.Create {
 			capacity = t.Capacity
 		}
-		m, err := lob.JoinOpen(ctx, t.RoomID, capacity, req)
+		m, err := lob.JoinOpenFor(ctx, s.ip, t.RoomID, capacity, req)
 		if !t.Spectate {
 			dir.Settle(t.RoomID, res)
 		}
@@ -105,7 +80,7 @@ func (s *session) place(ctx context.Context, j *sessionpb.JoinRoom, req room.Joi
 		if p.Create {
 			capacity = p.Capacity
 		}
-		m, err := lob.JoinOpen(ctx, p.RoomID, capacity, req)
+		m, err := lob.JoinOpenFor(ctx, s.ip, p.RoomID, capacity, req)
 		if !p.Spectate {
 			dir.Settle(p.RoomID, p.Reservation)
 		}
@@ -123,7 +98,7 @@ func (s *session) joinHere(ctx context.Context, id, gameName string, req room.Jo
 	if id != "" {
 		return s.srv.lobby.Join(ctx, id, req)
 	}
-	return s.srv.lobby.QuickJoin(ctx, gameName, req)
+	return s.srv.lobby.QuickJoinFor(ctx, s.ip, gameName, req)
 }
 
 // fleetError maps the fleet's errors to the wire (wireError calls it); nil

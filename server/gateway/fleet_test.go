@@ -143,6 +143,9 @@ func TestRefusedReservationQuickJoinsAgain(t *testing.T) {
 	require.NoError(t, err, "a spent reservation is not the end of a quick join")
 	assert.Equal(t, "rlocal", j.GetRoom().GetId(), "placed again by the server it was sent to")
 	assert.Equal(t, b.url, c.URL())
+	// The server settles the reservation once the room has seated the
+	// player, which the Joined frame may outrun.
+	assert.Eventually(t, func() bool { _, settled, _ := db.log(); return len(settled) == 1 }, 2*time.Second, time.Millisecond)
 	_, settled, _ := db.log()
 	assert.Equal(t, []string{"rlocal/tok2"}, settled)
 
@@ -186,10 +189,10 @@ func TestEmitAllGoesToTheFleet(t *testing.T) {
 	c.On("announce", func(p []byte) ([]byte, error) { got <- string(p); return nil, nil })
 	j, err := c.Join(context.Background(), "", false)
 	require.NoError(t, err)
-	// The session's seat is recorded when Join returns on the server, which
-	// may be just after the client read its Joined.
+	// The Joined frame may reach the client a moment before the gateway
+	// has recorded the seat: retry until the room has its member.
 	assert.Eventually(t, func() bool { return ts.gw.EmitRoom(j.GetRoom().GetId(), "round", []byte("2"), nil) == 1 },
-		3*time.Second, 5*time.Millisecond)
+		2*time.Second, time.Millisecond)
 	_, err = c.EmitAck(context.Background(), room.ChatEvent, []byte("gg"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, ts.gw.EmitAll("announce", []byte("all")))

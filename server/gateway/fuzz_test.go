@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/outbox"
@@ -31,7 +32,10 @@ func FuzzSession(f *testing.F) {
 		f.Add(netcode.Marshal(m), uint8(0))
 	}
 	f.Add([]byte{0x0f, 0xff}, uint8(1))
-	gw, lob := newTestGateway(f, Config{})
+	// Every run is a session from the same address, held when the run
+	// ends: lift the per-address budget, and let held sessions go soon so
+	// that they do not pile up.
+	gw, lob := newTestGateway(f, Config{Hold: time.Second, Limits: Limits{MaxSessionsPerIP: -1}})
 	f.Cleanup(func() {
 		_ = gw.Close(context.Background())
 		_ = lob.Close(context.Background(), nil)

@@ -40,6 +40,10 @@ type Config struct {
 	ReliableQueue int
 	// ReliableBytes bounds their bytes. Default 256 KiB.
 	ReliableBytes int
+	// HeldEvents is how many events a held session keeps for its resume:
+	// past it the oldest it has not seen are dropped (counted), so a room's
+	// chat never ends a held session. Default 64 (outbox.DefaultHeld).
+	HeldEvents int
 	// JoinTimeout bounds a join request. Default 5 s.
 	JoinTimeout time.Duration
 	// TickRate and SnapshotRate are announced in Welcome.
@@ -74,8 +78,16 @@ type Config struct {
 	// joins may be redirected, EmitAll reaches every server. Default nil:
 	// the server runs alone.
 	Fleet Directory
-	// Limits are the rate, connection and origin limits (limits.go).
+	// Limits are the rate, connection, budget and origin limits (limits.go,
+	// budgets.go).
 	Limits Limits
+	// SendBuffer fixes the kernel send buffer (SO_SNDBUF) of every
+	// connection ConnState sees (and WS.SendBuffer, when that is 0, of
+	// every WebSocket): a peer that stops reading then holds at most this
+	// (the kernel doubles it) plus one snapshot and the reliable queue,
+	// and is cut within the write timeout. -1 leaves the operating
+	// system's autotuning (which grows it to megabytes). Default 64 KiB.
+	SendBuffer int
 }
 
 // Fill sets defaults for zero fields.
@@ -110,6 +122,12 @@ func (c *Config) Fill() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.SendBuffer == 0 {
+		c.SendBuffer = 64 << 10
+	}
+	if c.WS.SendBuffer == 0 && c.SendBuffer > 0 {
+		c.WS.SendBuffer = c.SendBuffer
+	}
 	c.Limits.fill(c.TickRate)
 }
 
@@ -123,9 +141,13 @@ type Server struct {
 	log    *slog.Logger
 	events *Events
 
-	mu       sync.Mutex // guards open, perIP, sessions, ended, endOrder, closed
+	budget addrBudgets // what each remote address holds and spends (budgets.go)
+	http   httpConns   // TCP connections per address (ConnState)
+	rooms  roomIndex   // sessions seated in each room (index.go)
+	list   listCache   // the room list (roomlist.go)
+
+	mu       sync.Mutex // guards open, sessions, ended, endOrder, closed
 	open     map[*conn]struct{}
-	perIP    map[string]int // open connections by remote address
 	sessions map[token.SessionID]*session
 	ended    map[token.SessionID]*list.Element // why recent sessions ended
 	endOrder *list.List                        // of endedSession, oldest first
@@ -144,6 +166,7 @@ type Server struct {
 	heartbeatTimeouts atomic.Uint64
 	eventsIn          atomic.Uint64
 	unknownEvents     atomic.Uint64
+	framesDropped     atomic.Uint64 // client frames dropped unread for a rate
 	rtt               rttStats
 }
 
@@ -165,8 +188,9 @@ func New(l *lobby.Lobby, cfg Config) *Server {
 	}
 	s := &Server{
 		cfg: cfg, lobby: l, ws: wsconn.NewUpgrader(cfg.WS), signer: token.NewSigner(cfg.Secret), log: cfg.Logger,
-		open: map[*conn]struct{}{}, perIP: map[string]int{}, sessions: map[token.SessionID]*session{}, ended: map[token.SessionID]*list.Element{}, endOrder: list.New(),
+		open: map[*conn]struct{}{}, sessions: map[token.SessionID]*session{}, ended: map[token.SessionID]*list.Element{}, endOrder: list.New(),
 	}
+	s.budget.lim = &s.cfg.Limits
 	s.events = newEvents(s)
 	s.poll = pollconn.NewServer(cfg.Poll, s.openPoll)
 	return s
@@ -251,10 +275,10 @@ var (
 	errTooManySessions = errors.New("gateway: too many sessions")
 )
 
-func (s *Server) newSession(name string, redirects bool) (*session, error) {
+func (s *Server) newSession(name, ip string, redirects bool) (*session, error) {
 	p := &session{
-		srv: s, id: token.NewSessionID(), name: name, redirects: redirects,
-		out: outbox.NewLimits(outbox.Limits{Frames: s.cfg.ReliableQueue, Bytes: s.cfg.ReliableBytes}),
+		srv: s, id: token.NewSessionID(), name: name, ip: ip, redirects: redirects,
+		out: outbox.NewLimits(outbox.Limits{Frames: s.cfg.ReliableQueue, Bytes: s.cfg.ReliableBytes, Held: s.cfg.HeldEvents}),
 		lim: newSessionLimits(&s.cfg.Limits),
 	}
 	p.display.Store(&name)
@@ -266,6 +290,9 @@ func (s *Server) newSession(name string, redirects bool) (*session, error) {
 	}
 	if len(s.sessions) >= s.cfg.Limits.MaxSessions {
 		return nil, errTooManySessions
+	}
+	if err := s.budget.reserveSession(ip); err != nil {
+		return nil, err
 	}
 	s.sessions[p.id] = p
 	return p, nil
@@ -292,6 +319,7 @@ func (s *Server) forget(p *session, reason error) {
 		return
 	}
 	delete(s.sessions, p.id)
+	s.budget.releaseSession(p.ip)
 	s.census.retireSession(p)
 	s.ended[p.id] = s.endOrder.PushBack(endedSession{p.id, describe(reason, s.cfg.Hold)})
 	if s.endOrder.Len() > maxEnded {

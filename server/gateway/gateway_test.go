@@ -38,9 +38,19 @@ type testServer struct {
 
 func startServer(t *testing.T, roomCfg room.Config, cfg Config) *testServer {
 	t.Helper()
+	return startServerWith(t, lobby.Config{Room: roomCfg}, cfg)
+}
+
+// startServerWith is startServer with the lobby's settings too.
+func startServerWith(t *testing.T, lobCfg lobby.Config, cfg Config) *testServer {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	roomCfg.Logger = log
-	lob, err := lobby.New(lobby.Config{Games: []*game.Def{arena.Def}, Room: roomCfg, Logger: log})
+	lobCfg.Room.Logger = log
+	lobCfg.Logger = log
+	if lobCfg.Games == nil {
+		lobCfg.Games = []*game.Def{arena.Def}
+	}
+	lob, err := lobby.New(lobCfg)
 	require.NoError(t, err)
 	cfg.Logger = log
 	if cfg.TickRate == 0 {
@@ -49,7 +59,7 @@ func startServer(t *testing.T, roomCfg room.Config, cfg Config) *testServer {
 	gw := New(lob, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 5 * time.Second, ConnState: gw.ConnState}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -434,13 +444,19 @@ func TestSlowReaderDoesNotSlowTheRoom(t *testing.T) {
 	time.Sleep(time.Second) // let the slow socket fill
 	before := []int64{honest[0].snapshots.Load(), honest[1].snapshots.Load()}
 	tickBefore := r.Info().Tick
+	start := time.Now()
 	time.Sleep(window)
+	ticks := r.Info().Tick - tickBefore
+	secs := time.Since(start).Seconds()
 	for i, h := range honest {
-		rate := float64(h.snapshots.Load()-before[i]) / window.Seconds()
-		assert.InDelta(t, 30, rate, 3, "honest player %d snapshot rate", i)
+		// A snapshot every second tick, counted against the ticks the room
+		// ran (a busy machine slows the room, not the ratio).
+		share := float64(h.snapshots.Load()-before[i]) / (float64(ticks) / 2)
+		assert.GreaterOrEqual(t, share, 0.9, "honest player %d: snapshots per snapshot tick", i)
 	}
-	tickRate := float64(r.Info().Tick-tickBefore) / window.Seconds()
-	assert.InDelta(t, 60, tickRate, 6, "room tick rate")
+	// A room that waited on the slow reader would all but stop; a busy
+	// machine only slows it a little.
+	assert.Greater(t, float64(ticks)/secs, 40.0, "room tick rate")
 
 	// The slow peer's outbox never held more than one snapshot plus its
 	// bounded reliable queue: snapshots were skipped for it, not queued. Once

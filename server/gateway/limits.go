@@ -21,8 +21,9 @@ type Limits struct {
 	// InputRate and InputBurst bound the new inputs (sequence numbers not
 	// seen before; resends are free) a session sends, as a token bucket
 	// that never banks more than the burst. Inputs past them are refused
-	// (counted as rate_limited); refusals that go on for Sustain close the
-	// connection with Error{RATE_LIMITED}. Default tick rate × 1.25, burst 8.
+	// (counted as rate_limited); a session whose new inputs over Sustain
+	// exceed InputRate × Sustain + InputBurst is closed with
+	// Error{RATE_LIMITED}. Default tick rate × 1.25, burst 8.
 	InputRate  float64
 	InputBurst int
 	// EventRate and EventBurst bound client events per session; an event
@@ -31,16 +32,25 @@ type Limits struct {
 	EventRate  float64
 	EventBurst int
 	// MessageRate and MessageBurst bound the frames a connection sends,
-	// ByteRate and ByteBurst their bytes. Frames past them are still
-	// handled (reliable frames cannot be dropped); staying over for Sustain
-	// closes the connection with Error{RATE_LIMITED}. Default 4 × tick
-	// rate frames per second, burst 256; 64 KiB per second, burst 64 KiB.
+	// ByteRate and ByteBurst their bytes. A frame past them is dropped
+	// before it is decoded (a reliable one is then missing from the
+	// client's sequence, which ends the session with RATE_LIMITED at its
+	// next reliable frame); a connection that keeps attempting more than
+	// the rate over Sustain is closed with Error{RATE_LIMITED}. Default 4 ×
+	// tick rate frames per second, burst 256; 64 KiB per second, burst
+	// 64 KiB.
 	MessageRate  float64
 	MessageBurst int
 	ByteRate     float64
 	ByteBurst    int
-	// Sustain is how long a connection may stay over a rate before it is
-	// closed. Default 1 s.
+	// Sustain is the window over which every rate is held on average: what
+	// is past a burst is refused at once, and a connection (or session)
+	// whose attempts within any Sustain exceed rate × Sustain + burst is
+	// closed, however it spaces its bursts. An honest client whose frames
+	// arrive all at once after a stall is refused what is past the burst,
+	// and cut only when the backlog exceeds a window's worth at the rate
+	// (at the defaults: inputs after a stall of about 1.4 s, frames after
+	// about 8 s). Default 1 s.
 	Sustain time.Duration
 	// BadInputs bounds inputs with out-of-range values: each is dropped
 	// and counted, and past this many (refilled one per second) the
@@ -58,6 +68,49 @@ type Limits struct {
 	// MaxSessions bounds live sessions, attached or held; a Hello past it
 	// gets Error{SERVER_FULL} (fatal). Default 10000.
 	MaxSessions int
+	// MaxSessionsPerIP bounds the live sessions, attached or held, that
+	// one remote address created; a Hello past it gets Error{OVER_BUDGET}
+	// (fatal) and creates nothing. A session counts against the address
+	// that created it until it ends, wherever it resumes from, so
+	// resuming renews nothing. -1 means no bound. Default 64.
+	MaxSessionsPerIP int
+	// MaxHTTPConnsPerIP bounds the TCP connections one address holds on
+	// any route (ConnState): past it a new connection is closed before its
+	// request is read. WebSockets count here until their upgrade and under
+	// MaxConnsPerIP after. -1 means no bound. Default 256.
+	MaxHTTPConnsPerIP int
+	// ConnRatePerIP and ConnBurstPerIP bound the new TCP connections one
+	// address opens, on any route (ConnState): one past them is closed
+	// before its request is read, which is all it costs. -1 means no
+	// bound. Default 50 a second, burst 100.
+	ConnRatePerIP  float64
+	ConnBurstPerIP int
+	// LobbyRate and LobbyBurst bound each session's lobby requests
+	// (ListRooms, CreateRoom, JoinRoom, LeaveRoom): one past them is
+	// answered with a non-fatal Error{OVER_BUDGET} and not done; a session
+	// that keeps over (Sustain) is closed with Error{RATE_LIMITED}.
+	// Default 5 a second, burst 20.
+	LobbyRate  float64
+	LobbyBurst int
+	// LobbyRatePerIP and LobbyBurstPerIP bound the lobby requests of all
+	// the sessions of one address together (OVER_BUDGET, not fatal).
+	// Default 50 a second, burst 200.
+	LobbyRatePerIP  float64
+	LobbyBurstPerIP int
+	// EventRatePerIP and EventBurstPerIP bound the client events of all
+	// the sessions of one address together, beside each session's
+	// EventRate: one past them is answered with a non-fatal
+	// Error{RATE_LIMITED} and not handled. Default 200 a second, burst 400.
+	EventRatePerIP  float64
+	EventBurstPerIP int
+	// MaxListedRooms bounds the rooms a RoomList carries: when more are
+	// open, those with a free seat and the most players are listed
+	// (sorted by id). Default 100.
+	MaxListedRooms int
+	// ListEvery is how often the room list is rebuilt: every ListRooms in
+	// between gets the same answer, so a flood of them costs no more than
+	// one list per interval. Default 250 ms.
+	ListEvery time.Duration
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
 	// may connect; "*" allows any. A request without an Origin header (a
 	// native client) and a same-origin request (Origin's host is the Host
@@ -108,6 +161,42 @@ func (l *Limits) fill(tickRate uint32) {
 	if l.MaxSessions <= 0 {
 		l.MaxSessions = 10000
 	}
+	if l.MaxSessionsPerIP == 0 {
+		l.MaxSessionsPerIP = 64
+	}
+	if l.MaxHTTPConnsPerIP == 0 {
+		l.MaxHTTPConnsPerIP = 256
+	}
+	if l.ConnRatePerIP == 0 {
+		l.ConnRatePerIP = 50
+	}
+	if l.ConnBurstPerIP <= 0 {
+		l.ConnBurstPerIP = 100
+	}
+	if l.LobbyRate <= 0 {
+		l.LobbyRate = 5
+	}
+	if l.LobbyBurst <= 0 {
+		l.LobbyBurst = 20
+	}
+	if l.LobbyRatePerIP <= 0 {
+		l.LobbyRatePerIP = 50
+	}
+	if l.LobbyBurstPerIP <= 0 {
+		l.LobbyBurstPerIP = 200
+	}
+	if l.EventRatePerIP <= 0 {
+		l.EventRatePerIP = 200
+	}
+	if l.EventBurstPerIP <= 0 {
+		l.EventBurstPerIP = 400
+	}
+	if l.MaxListedRooms <= 0 {
+		l.MaxListedRooms = 100
+	}
+	if l.ListEvery <= 0 {
+		l.ListEvery = 250 * time.Millisecond
+	}
 }
 
 // Errors the limits end connections with.
@@ -123,6 +212,7 @@ var (
 // connLimits are one connection's rate limits, owned by its read side.
 type connLimits struct {
 	frames, bytes rate.Limiter
+	dropped       uint64 // frames dropped for a rate
 }
 
 func newConnLimits(l *Limits) connLimits {
@@ -133,29 +223,41 @@ func newConnLimits(l *Limits) connLimits {
 }
 
 // admit counts one received frame of n bytes against the connection's
-// limits; it returns the error to close with when the peer has stayed over
-// one of them for the sustain period.
-func (c *connLimits) admit(now time.Time, n int) *netcode.Error {
-	if _, cut := c.frames.Take(now, 1); cut {
-		return errRateLimitedFrames
+// limits before anything decodes it. ok false means the frame is over a
+// rate and must be dropped unread; a non-nil error is what to close with:
+// the peer has kept over a rate on average.
+func (c *connLimits) admit(now time.Time, n int) (ok bool, e *netcode.Error) {
+	okFrames, cut := c.frames.Take(now, 1)
+	if cut {
+		return false, errRateLimitedFrames
 	}
-	if _, cut := c.bytes.Take(now, float64(n)); cut {
-		return errRateLimitedBytes
+	if !okFrames {
+		c.dropped++
+		return false, nil
 	}
-	return nil
+	okBytes, cut := c.bytes.Take(now, float64(n))
+	if cut {
+		return false, errRateLimitedBytes
+	}
+	if !okBytes {
+		c.dropped++
+		return false, nil
+	}
+	return true, nil
 }
 
 // sessionLimits are one session's rate limits, guarded by session.frameMu:
 // they outlive a connection, so reconnecting does not refill them.
 type sessionLimits struct {
-	inputs, events, bad rate.Limiter
-	inputHigh           uint32 // highest input sequence number received
+	inputs, events, bad, lobby rate.Limiter
+	inputHigh                  uint32 // highest input sequence number received
 }
 
 func newSessionLimits(l *Limits) sessionLimits {
 	return sessionLimits{
 		inputs: rate.New(l.InputRate, l.InputBurst, l.Sustain),
 		events: rate.New(l.EventRate, l.EventBurst, l.Sustain),
+		lobby:  rate.New(l.LobbyRate, l.LobbyBurst, l.Sustain),
 		// A bad input costs a token; a client gets BadInputs of them, then
 		// one a second. Running dry closes it at once.
 		bad: rate.New(1, l.BadInputs, 0),
@@ -198,29 +300,6 @@ func (s *Server) guardEdge(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// reserveIP counts a new connection from ip; false means the address is at
-// its limit.
-func (s *Server) reserveIP(ip string) bool {
-	limit := s.cfg.Limits.MaxConnsPerIP
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if limit > 0 && s.perIP[ip] >= limit {
-		return false
-	}
-	s.perIP[ip]++
-	return true
-}
-
-func (s *Server) releaseIP(ip string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.perIP[ip] <= 1 {
-		delete(s.perIP, ip)
-		return
-	}
-	s.perIP[ip]--
 }
 
 // recovered runs f and turns a panic in it into a log line with the stack

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/arenaserver/arena/game"
 	"github.com/arenaserver/arena/netcode"
@@ -63,6 +62,7 @@ type session struct {
 	srv     *Server
 	id      token.SessionID
 	name    string
+	ip      string // the address that created it: its budgets (budgets.go)
 	out     *outbox.Outbox
 	seat    atomic.Pointer[seat]
 	display atomic.Pointer[string] // the name, for other goroutines (admin views, tests)
@@ -120,8 +120,12 @@ func (c *conn) Frame(data []byte) error {
 	c.now = now
 	c.lastRead.Store(now.UnixNano())
 	c.stats.received(len(data))
-	if e := c.lim.admit(now, len(data)); e != nil {
+	if ok, e := c.lim.admit(now, len(data)); e != nil {
 		return c.fatal(e)
+	} else if !ok {
+		c.srv.framesDropped.Add(1)
+		c.srv.cfg.Metrics.BudgetRefused(metrics.BudgetFrameRate)
+		return nil // over a rate: dropped before any work
 	}
 	msg, err := c.dec.Decode(data)
 	if err != nil {
@@ -184,15 +188,17 @@ func (c *conn) handshake(rid uint32, h *sessionpb.Hello) error {
 	if len(h.GetResumeToken()) > 0 {
 		return c.resume(rid, h)
 	}
-	name := h.GetName()
-	if name == "" {
-		name = "player"
-	}
-	if len(name) > 24 || !utf8.ValidString(name) {
+	name, err := normalizeName(h.GetName())
+	if err != nil {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
-		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_HANDSHAKE, "name must be 1..24 bytes of UTF-8"))
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_HANDSHAKE, "%v", err))
 	}
-	s, err := c.srv.newSession(name, h.GetFollowsRedirects())
+	s, err := c.srv.newSession(name, c.ip, h.GetFollowsRedirects())
+	if errors.Is(err, errAddressSessions) {
+		c.srv.cfg.Metrics.BudgetRefused(metrics.BudgetSessionsPerAddress)
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_OVER_BUDGET,
+			"this address holds %d sessions (held ones count), the most one address may; end some (Bye) or wait for their hold to pass", c.srv.cfg.Limits.MaxSessionsPerIP))
+	}
 	if errors.Is(err, errTooManySessions) {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeConnLimit)
 		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SERVER_FULL, "server holds as many sessions as it allows"))
@@ -366,6 +372,7 @@ func (s *session) end(reason error, final []byte) {
 	if m := s.member(); m != nil {
 		m.Leave()
 	}
+	s.srv.rooms.remove(s, s.seat.Load())
 	s.out.Close(final, reason)
 	s.srv.forget(s, reason)
 }
@@ -412,6 +419,9 @@ func (s *session) handle(c *conn, msg *sessionpb.ClientMessage) error {
 		switch {
 		case seq <= s.clientSeq:
 			return nil // already processed before a resume; its reply is in the log
+		case seq != s.clientSeq+1 && c.lim.dropped > 0:
+			// The missing frame was dropped for a rate.
+			return c.fatal(errRateLimitedFrames)
 		case seq != s.clientSeq+1:
 			return c.fatal(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_MALFORMED, "seq %d after %d: reliable frames must be consecutive", seq, s.clientSeq))
 		}
@@ -436,6 +446,13 @@ const ackEvery = 8
 
 func (s *session) dispatch(c *conn, msg *sessionpb.ClientMessage) error {
 	rid := msg.RequestId
+	switch msg.Body.(type) {
+	case *sessionpb.ClientMessage_ListRooms, *sessionpb.ClientMessage_CreateRoom, *sessionpb.ClientMessage_JoinRoom, *sessionpb.ClientMessage_LeaveRoom:
+		// Lobby requests spend the lobby budgets before any work.
+		if e := s.admitLobby(c.now); e != nil {
+			return s.refuse(c, rid, e)
+		}
+	}
 	switch b := msg.Body.(type) {
 	case *sessionpb.ClientMessage_Inputs:
 		return s.submit(c, b.Inputs)
@@ -451,29 +468,30 @@ func (s *session) dispatch(c *conn, msg *sessionpb.ClientMessage) error {
 	case *sessionpb.ClientMessage_Ping:
 		return s.reply(c, &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_Pong{Pong: &sessionpb.Pong{Time: b.Ping.GetTime()}}})
 	case *sessionpb.ClientMessage_ListRooms:
-		return s.reply(c, &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_RoomList{RoomList: s.srv.roomList()}})
+		return s.pushFrame(s.srv.roomListFrame(rid), outbox.Keep)
 	case *sessionpb.ClientMessage_CreateRoom:
 		capacity := b.CreateRoom.GetCapacity()
 		if capacity > uint32(s.srv.cfg.MaxRoomSize) {
 			return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_BAD_REQUEST, "capacity %d above the server's limit of %d", capacity, s.srv.cfg.MaxRoomSize))
 		}
-		r, err := s.srv.lobby.Create(b.CreateRoom.GetGame(), int(capacity))
+		r, err := s.srv.lobby.CreateFor(s.ip, b.CreateRoom.GetGame(), int(capacity))
 		if err != nil {
-			return s.refuse(c, rid, wireError(err))
+			return s.refuse(c, rid, s.srv.wireError(err))
 		}
 		return s.reply(c, &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_RoomCreated{RoomCreated: &sessionpb.RoomCreated{Room: r.Info().Proto()}}})
 	case *sessionpb.ClientMessage_JoinRoom:
 		return s.join(c, rid, b.JoinRoom)
 	case *sessionpb.ClientMessage_LeaveRoom:
-		m := s.member()
+		st, m := s.seat.Load(), s.member()
 		if m == nil {
 			return s.refuse(c, rid, netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_NOT_IN_ROOM, "not in a room"))
 		}
 		s.seat.Store(nil)
+		s.srv.rooms.remove(s, st)
 		m.LeaveWithReply(rid)
 		return nil
 	case *sessionpb.ClientMessage_Event:
-		ok, cut := s.lim.events.Take(time.Now(), 1)
+		ok, cut := s.lim.events.Take(c.now, 1)
 		if cut {
 			return c.fatal(errRateLimitedEvents)
 		}
@@ -488,6 +506,9 @@ func (s *session) dispatch(c *conn, msg *sessionpb.ClientMessage) error {
 			}
 			s.srv.eventsIn.Add(1)
 			return nil
+		}
+		if !s.admitEventAddr(c.now) {
+			return s.refuse(c, rid, errOverEventsAddr)
 		}
 		return s.srv.events.dispatch(c, s, rid, b.Event)
 	case *sessionpb.ClientMessage_EventAck:
@@ -506,19 +527,23 @@ func (s *session) join(c *conn, rid uint32, j *sessionpb.JoinRoom) error {
 	st := &seat{}
 	req := room.JoinRequest{
 		Name: s.name, Spectate: j.GetSpectate(), RequestID: rid, Out: s.out,
-		OnRemoved: func(error) { st.gone.Store(true) },
+		OnRemoved: func(error) {
+			st.gone.Store(true)
+			s.srv.rooms.remove(s, st)
+		},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.JoinTimeout)
 	defer cancel()
 	m, redirect, err := s.place(ctx, j, req)
 	if err != nil {
-		return s.refuse(c, rid, wireError(err))
+		return s.refuse(c, rid, s.srv.wireError(err))
 	}
 	if redirect != nil {
 		return s.reply(c, &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_Redirect{Redirect: redirect}})
 	}
 	st.m = m
 	s.seat.Store(st)
+	s.srv.rooms.add(m.Room().ID(), s, st)
 	return nil
 }
 
@@ -619,13 +644,17 @@ func viewTick(newest uint32, back int) uint32 {
 	return newest - uint32(back)
 }
 
-// push queues a reliable frame; a full log ends the session.
-func (s *session) push(m *sessionpb.ServerMessage) error { return s.pushFrame(netcode.Marshal(m)) }
+// push queues a reliable frame (kept until acknowledged); a full log ends
+// the session.
+func (s *session) push(m *sessionpb.ServerMessage) error {
+	return s.pushFrame(netcode.Marshal(m), outbox.Keep)
+}
 
-// pushFrame queues an encoded reliable frame (the outbox copies it); a full
-// log ends the session.
-func (s *session) pushFrame(frame []byte) error {
-	err := s.out.Push(frame)
+// pushFrame queues an encoded reliable frame (the outbox copies it) with
+// policy p; a full log ends the session. Events go with outbox.Bounded: a
+// held session keeps the newest of them, never ends for them.
+func (s *session) pushFrame(frame []byte, p outbox.Policy) error {
+	err := s.out.PushPolicy(frame, p)
 	if errors.Is(err, outbox.ErrClosed) {
 		return ErrSessionEnded
 	}
@@ -650,9 +679,13 @@ func (s *session) refuse(c *conn, rid uint32, e *netcode.Error) error {
 		Code: e.Code, Message: e.Message}}})
 }
 
-// wireError maps lobby and room errors to the wire, in one place.
-func wireError(err error) *netcode.Error {
+// wireError maps lobby and room errors to the wire, in one place (and
+// counts what a budget refused).
+func (srv *Server) wireError(err error) *netcode.Error {
 	switch {
+	case errors.Is(err, lobby.ErrOwnerRooms):
+		srv.cfg.Metrics.BudgetRefused(metrics.BudgetRoomsPerAddress)
+		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_OVER_BUDGET, "this address has as many rooms open as one address may; join one, or wait for one to close")
 	case errors.Is(err, lobby.ErrNotFound):
 		return netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_ROOM_NOT_FOUND, "no such room")
 	case errors.Is(err, room.ErrFull):

@@ -7,6 +7,7 @@ package health
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/arenaserver/arena/server/room"
@@ -21,6 +22,16 @@ type Checker struct {
 	// Sustained is how long a room must have been overloaded to make the
 	// server unready. Default 10 s.
 	Sustained time.Duration
+	// Every, when positive, bounds how often ServeHTTP evaluates readiness
+	// (it walks the rooms): answers in between repeat the last one, so a
+	// flood of probes costs no more than one evaluation per interval. The
+	// server sets 250 ms. Default 0: every request evaluates.
+	Every time.Duration
+
+	mu  sync.Mutex // guards the cached answer
+	at  time.Time
+	ok  bool
+	why string
 }
 
 // Ready reports readiness and, when not ready, why.
@@ -46,9 +57,23 @@ func (c *Checker) Ready() (bool, string) {
 func (c *Checker) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	ok, why := c.Ready()
+	ok, why := c.cached(time.Now())
 	if !ok {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	fmt.Fprintln(w, why)
+}
+
+// cached is Ready, evaluated at most once per Every.
+func (c *Checker) cached(now time.Time) (bool, string) {
+	if c.Every <= 0 || (c.Draining != nil && c.Draining()) {
+		return c.Ready() // a drain shows at once; only the walk of the rooms is cached
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || now.Sub(c.at) >= c.Every || now.Before(c.at) {
+		c.ok, c.why = c.Ready()
+		c.at = now
+	}
+	return c.ok, c.why
 }

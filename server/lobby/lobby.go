@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arenaserver/arena/game"
@@ -31,6 +32,9 @@ var (
 	ErrClosed = errors.New("lobby: closed")
 	// ErrUnknownGame means a request named a game this server does not host.
 	ErrUnknownGame = errors.New("lobby: no such game here")
+	// ErrOwnerRooms means the owner asking for a new room (a client's
+	// address) has MaxRoomsPerOwner rooms open already.
+	ErrOwnerRooms = errors.New("lobby: too many open rooms for this owner")
 )
 
 // Config is the lobby's settings; zero fields take defaults.
@@ -48,6 +52,11 @@ type Config struct {
 	Results int
 	// MaxRooms bounds the rooms this server hosts. Default 1000.
 	MaxRooms int
+	// MaxRoomsPerOwner bounds the open rooms one owner (the gateway passes
+	// the client's address) has created, by CreateFor or by a quick join
+	// that opened one; a room counts until it closes. -1 means no bound.
+	// Rooms without an owner ("") never count. Default 4.
+	MaxRoomsPerOwner int
 	// Logger receives lifecycle logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -57,8 +66,12 @@ type Lobby struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex // guards rooms, closed and results
+	gen atomic.Uint64 // rooms opened and closed so far (Generation)
+
+	mu      sync.Mutex // guards rooms, owner, owned, closed and results
 	rooms   map[string]*room.Room
+	owner   map[string]string // room id -> who created it, for rooms with an owner
+	owned   map[string]int    // owner -> open rooms it created
 	closed  bool
 	results []Result // newest last, at most cfg.Results
 }
@@ -76,6 +89,9 @@ type Result struct {
 func New(cfg Config) (*Lobby, error) {
 	if cfg.MaxRooms <= 0 {
 		cfg.MaxRooms = 1000
+	}
+	if cfg.MaxRoomsPerOwner == 0 {
+		cfg.MaxRoomsPerOwner = 4
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -105,7 +121,7 @@ func New(cfg Config) (*Lobby, error) {
 			return nil, fmt.Errorf("game %s: %w", g.Name, err)
 		}
 	}
-	return &Lobby{cfg: cfg, log: cfg.Logger, rooms: map[string]*room.Room{}}, nil
+	return &Lobby{cfg: cfg, log: cfg.Logger, rooms: map[string]*room.Room{}, owner: map[string]string{}, owned: map[string]int{}}, nil
 }
 
 // Games returns the names of the games this lobby hosts, the default first.
@@ -154,20 +170,29 @@ func (l *Lobby) Rooms() []*room.Room {
 }
 
 // Create opens a room of the named game ("" for the default) with capacity
-// seats (0: the default).
+// seats (0: the default), owned by no one.
 func (l *Lobby) Create(gameName string, capacity int) (*room.Room, error) {
+	return l.CreateFor("", gameName, capacity)
+}
+
+// CreateFor is Create for owner, who must have fewer than
+// MaxRoomsPerOwner rooms open (ErrOwnerRooms).
+func (l *Lobby) CreateFor(owner, gameName string, capacity int) (*room.Room, error) {
 	g, err := l.game(gameName)
 	if err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.createLocked(g, capacity)
+	return l.createLocked(owner, g, capacity)
 }
 
-func (l *Lobby) createLocked(g *game.Def, capacity int) (*room.Room, error) {
+func (l *Lobby) createLocked(owner string, g *game.Def, capacity int) (*room.Room, error) {
 	if l.closed {
 		return nil, ErrClosed
+	}
+	if err := l.ownerMayOpenLocked(owner); err != nil {
+		return nil, err
 	}
 	if len(l.rooms) >= l.cfg.MaxRooms {
 		return nil, ErrTooManyRooms
@@ -176,11 +201,21 @@ func (l *Lobby) createLocked(g *game.Def, capacity int) (*room.Room, error) {
 	for l.rooms[id] != nil {
 		id = newID()
 	}
-	return l.openLocked(id, g, capacity)
+	return l.openLocked(owner, id, g, capacity)
 }
 
-// openLocked starts room id; l.mu is held, the lobby is open and has room.
-func (l *Lobby) openLocked(id string, g *game.Def, capacity int) (*room.Room, error) {
+// ownerMayOpenLocked says whether owner may open one more room; l.mu is
+// held.
+func (l *Lobby) ownerMayOpenLocked(owner string) error {
+	if owner != "" && l.cfg.MaxRoomsPerOwner > 0 && l.owned[owner] >= l.cfg.MaxRoomsPerOwner {
+		return ErrOwnerRooms
+	}
+	return nil
+}
+
+// openLocked starts room id of game g for owner ("" for none); l.mu is
+// held, the lobby is open and has room.
+func (l *Lobby) openLocked(owner, id string, g *game.Def, capacity int) (*room.Room, error) {
 	cfg := l.cfg.Room
 	cfg.Game, cfg.Params = g, l.cfg.Params[g.Name]
 	if cfg.Capacity == 0 {
@@ -194,14 +229,27 @@ func (l *Lobby) openLocked(id string, g *game.Def, capacity int) (*room.Room, er
 		return nil, err
 	}
 	l.rooms[id] = r
+	l.gen.Add(1)
+	if owner != "" {
+		l.owner[id] = owner
+		l.owned[owner]++
+	}
 	return r, nil
 }
 
 func (l *Lobby) forget(r *room.Room) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.rooms[r.ID()] == r {
-		delete(l.rooms, r.ID())
+	if l.rooms[r.ID()] != r {
+		return
+	}
+	delete(l.rooms, r.ID())
+	l.gen.Add(1)
+	if owner, ok := l.owner[r.ID()]; ok {
+		delete(l.owner, r.ID())
+		if l.owned[owner]--; l.owned[owner] <= 0 {
+			delete(l.owned, owner)
+		}
 	}
 	if res := r.Result(); res != nil {
 		l.results = append(l.results, Result{Room: r.ID(), Game: r.Game().Name, Ended: time.Now(), Result: *res})
@@ -209,6 +257,18 @@ func (l *Lobby) forget(r *room.Room) {
 			l.results = slices.Delete(l.results, 0, n-l.cfg.Results)
 		}
 	}
+}
+
+// Generation changes whenever a room opens or closes: a copy of List
+// taken at the same generation lists the same rooms (their player counts
+// may have changed).
+func (l *Lobby) Generation() uint64 { return l.gen.Load() }
+
+// Owned is how many open rooms owner created.
+func (l *Lobby) Owned(owner string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.owned[owner]
 }
 
 // Results returns how recent matches ended, oldest first.
@@ -249,12 +309,18 @@ func (l *Lobby) Join(ctx context.Context, id string, req room.JoinRequest) (*roo
 // picks the fullest room with players and fails with ErrNotFound when there
 // is none.
 func (l *Lobby) QuickJoin(ctx context.Context, gameName string, req room.JoinRequest) (*room.Member, error) {
+	return l.QuickJoinFor(ctx, "", gameName, req)
+}
+
+// QuickJoinFor is QuickJoin where a room it opens is owner's (see
+// CreateFor).
+func (l *Lobby) QuickJoinFor(ctx context.Context, owner, gameName string, req room.JoinRequest) (*room.Member, error) {
 	g, err := l.game(gameName)
 	if err != nil {
 		return nil, err
 	}
 	for range 8 {
-		r, err := l.pick(g, req.Spectate)
+		r, err := l.pick(owner, g, req.Spectate)
 		if err != nil {
 			return nil, err
 		}
@@ -268,7 +334,7 @@ func (l *Lobby) QuickJoin(ctx context.Context, gameName string, req room.JoinReq
 }
 
 // pick chooses the fullest room with space, creating one when there is none.
-func (l *Lobby) pick(g *game.Def, spectate bool) (*room.Room, error) {
+func (l *Lobby) pick(owner string, g *game.Def, spectate bool) (*room.Room, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -298,7 +364,7 @@ func (l *Lobby) pick(g *game.Def, spectate bool) (*room.Room, error) {
 	if spectate {
 		return nil, ErrNotFound // nothing to watch; an empty room would not help
 	}
-	return l.createLocked(g, 0)
+	return l.createLocked(owner, g, 0)
 }
 
 // Close stops taking players, closes every room with reason and waits for

@@ -59,6 +59,7 @@ var (
 	dInputRejected   = desc("input_rejections_total", "Client inputs not applied, by reason.", "reason")
 	dHandshake       = desc("handshake_failures_total", "Connections refused before or during the handshake, by reason.", "reason")
 	dAuth            = desc("auth_failures_total", "Refused credentials, by reason.", "reason")
+	dBudgetRefused   = desc("budget_refusals_total", "Requests a per-address or per-session budget refused (or dropped) before they cost work, by reason.", "reason")
 	dHeld            = desc("sessions_held", "Sessions without a transport whose seat is held for a resume, by the transport they last used.", "transport")
 	dReconnects      = desc("reconnects_total", "Clients that came back presenting a session.")
 	dResumes         = desc("resumes_total", "Reconnected clients that got their held seat back.")
@@ -81,7 +82,7 @@ var (
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		dRooms, dRoomsOverloaded, dPlayers, dSpectators, dConnections, dOpened, dBytesIn, dMessagesIn,
-		dBytesOut, dMessagesOut, dOutboxDropped, dDisconnects, dInputRejected, dHandshake, dAuth,
+		dBytesOut, dMessagesOut, dOutboxDropped, dDisconnects, dInputRejected, dHandshake, dAuth, dBudgetRefused,
 		dHeld, dReconnects, dResumes, dTicks, dOverruns, dSkipped, dBudget, dSnapshots, dFullSnapshots,
 		dEncodes, dSnapshotSize, dDraining, dSessions, dHoldExpired, dEvents, dRTT,
 	} {
@@ -113,7 +114,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if s.Census != nil {
 		census := s.Census()
-		var dropped uint64
+		var dropped, rosters, events uint64
 		for t := range numTransports {
 			st, l := census[t], t.String()
 			gauge(ch, dPlayers, float64(st.Players), l)
@@ -126,8 +127,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(ch, dBytesOut, st.BytesOut, l)
 			counter(ch, dMessagesOut, st.MessagesOut, l)
 			dropped += st.SnapshotsDropped
+			rosters += st.RostersDropped
+			events += st.HeldEventsDropped
 		}
 		counter(ch, dOutboxDropped, dropped, DropSnapshotSuperseded.String())
+		counter(ch, dOutboxDropped, rosters, DropRosterSuperseded.String())
+		counter(ch, dOutboxDropped, events, DropHeldEvent.String())
 	}
 	if k := s.Counters; k != nil {
 		for t := range numTransports {
@@ -147,6 +152,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for r := range numAuthFailures {
 			counter(ch, dAuth, k.auth[r].Load(), r.String())
+		}
+		for r := range numBudgetRefusals {
+			counter(ch, dBudgetRefused, k.budgets[r].Load(), r.String())
 		}
 		counter(ch, dReconnects, k.reconnects.Load())
 		counter(ch, dResumes, k.resumes.Load())

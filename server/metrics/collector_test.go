@@ -96,6 +96,8 @@ arena_input_rejections_total{reason="rate_limited"} 0
 arena_input_rejections_total{reason="stale"} 0
 # HELP arena_outbox_dropped_total Frames dropped from client outboxes, by reason.
 # TYPE arena_outbox_dropped_total counter
+arena_outbox_dropped_total{reason="held_event"} 0
+arena_outbox_dropped_total{reason="roster_superseded"} 0
 arena_outbox_dropped_total{reason="snapshot_superseded"} 5
 # HELP arena_players Sessions seated in a room as players (a held session counts under the transport it last used).
 # TYPE arena_players gauge

@@ -110,17 +110,41 @@ func (r AuthFailure) String() string {
 }
 
 // OutboxDrop is why a frame queued for a client was dropped (label
-// "reason"). Reliable frames are never dropped: a client whose reliable
-// queue fills is disconnected (DisconnectSlowConsumer) instead.
+// "reason"). Replies are never dropped: a live client whose reliable queue
+// fills is disconnected (DisconnectSlowConsumer) instead; what a client
+// has not seen yet is compacted (a roster replaced by a newer one, the
+// oldest events of a held session).
 type OutboxDrop uint8
 
 const (
 	DropSnapshotSuperseded OutboxDrop = iota // a newer snapshot replaced one not yet written
+	DropRosterSuperseded                     // a newer roster replaced one not yet written
+	DropHeldEvent                            // an event a held session missed, past the newest 64
 	numOutboxDrops
 )
 
 func (r OutboxDrop) String() string {
-	return [...]string{"snapshot_superseded", "unknown"}[min(r, numOutboxDrops)]
+	return [...]string{"snapshot_superseded", "roster_superseded", "held_event", "unknown"}[min(r, numOutboxDrops)]
+}
+
+// BudgetRefusal is which budget refused a stranger's request before it
+// cost work (label "reason").
+type BudgetRefusal uint8
+
+const (
+	BudgetSessionsPerAddress  BudgetRefusal = iota // a Hello from an address holding its most sessions (held ones count)
+	BudgetRoomsPerAddress                          // a new room for an address with its most rooms open
+	BudgetLobbyRate                                // a lobby request (list, create, join, leave) past its session's or address's rate
+	BudgetEventsPerAddress                         // an event past its address's rate
+	BudgetHTTPConnsPerAddress                      // a TCP connection past its address's limit (any route), closed at once
+	BudgetFrameRate                                // a client frame past its connection's frame or byte rate, dropped unread
+	BudgetConnRate                                 // a TCP connection past its address\'s rate of new ones, closed at once
+	numBudgetRefusals
+)
+
+func (r BudgetRefusal) String() string {
+	return [...]string{"sessions_per_address", "rooms_per_address", "lobby_rate", "events_per_address",
+		"http_conns_per_address", "frame_rate", "conn_rate", "unknown"}[min(r, numBudgetRefusals)]
 }
 
 // Counters count events by typed reason. All methods are safe for
@@ -137,6 +161,7 @@ type Counters struct {
 	inputs      [numInputRejections]atomic.Uint64
 	handshakes  [numHandshakeFailures]atomic.Uint64
 	auth        [numAuthFailures]atomic.Uint64
+	budgets     [numBudgetRefusals]atomic.Uint64
 	reconnects  atomic.Uint64
 	resumes     atomic.Uint64
 }
@@ -169,6 +194,21 @@ func (c *Counters) AuthFailed(r AuthFailure) {
 	}
 }
 
+// BudgetRefused counts a request a budget refused.
+func (c *Counters) BudgetRefused(r BudgetRefusal) {
+	if c != nil && r < numBudgetRefusals {
+		c.budgets[r].Add(1)
+	}
+}
+
+// Budget is how many requests budget r refused (for tests and tools).
+func (c *Counters) Budget(r BudgetRefusal) uint64 {
+	if c == nil || r >= numBudgetRefusals {
+		return 0
+	}
+	return c.budgets[r].Load()
+}
+
 // Reconnected counts a client that came back presenting a session.
 func (c *Counters) Reconnected() {
 	if c != nil {
@@ -191,12 +231,14 @@ type TransportStats struct {
 	Spectators   int // sessions watching a room
 	HeldSessions int // sessions without a transport, waiting for a resume
 
-	Opened           uint64 // connections accepted
-	BytesIn          uint64 // client message payload bytes received
-	MessagesIn       uint64 // client messages received
-	BytesOut         uint64 // server message payload bytes handed to the transport
-	MessagesOut      uint64 // server messages handed to the transport
-	SnapshotsDropped uint64 // snapshots a newer one replaced before they were written
+	Opened            uint64 // connections accepted
+	BytesIn           uint64 // client message payload bytes received
+	MessagesIn        uint64 // client messages received
+	BytesOut          uint64 // server message payload bytes handed to the transport
+	MessagesOut       uint64 // server messages handed to the transport
+	SnapshotsDropped  uint64 // snapshots a newer one replaced before they were written
+	RostersDropped    uint64 // rosters a newer one replaced before they were written
+	HeldEventsDropped uint64 // events a held session missed past the newest it keeps
 }
 
 // Census is every transport's stats, indexed by Transport.

@@ -91,8 +91,7 @@ type Room struct {
 	enc         netcode.Encoder
 	events      []memberEvent // events of this tick, in arrival order
 	frame       []byte
-	rosterIDs   []uint32 // roster encoding scratch
-	rosterNames []string
+	rosterState rosters // roster changes, sent at most once a tick (roster.go)
 	emptySince  time.Time
 	durations   [256]time.Duration
 	durN        int
@@ -484,6 +483,7 @@ func (r *Room) tick() (ended bool) {
 		}
 		break
 	}
+	r.flushRoster() // after joins and leaves, before this tick's snapshot
 	for _, m := range r.members {
 		if m.player != 0 {
 			m.inputAck = m.inputs.apply(r, m.player, &m.scratch)
@@ -525,7 +525,7 @@ func (r *Room) add(m *Member, requestID uint32) error {
 	}
 	r.members = append(r.members, m)
 	r.log.Debug("member joined", "player", m.player, "name", m.name, "spectator", m.spectator)
-	r.broadcastRoster()
+	r.rosterTo(m)
 	return nil
 }
 
@@ -556,25 +556,7 @@ func (r *Room) sweep(reason error) {
 	}
 	clear(r.members[len(kept):])
 	r.members = kept
-	r.broadcastRoster()
-}
-
-// broadcastRoster sends the player list to every member; members that cannot
-// take it are cut as slow consumers.
-func (r *Room) broadcastRoster() {
-	roster := &sessionpb.Roster{}
-	for _, m := range r.members {
-		if !m.spectator {
-			roster.Players = append(roster.Players, &sessionpb.PlayerInfo{Id: uint32(m.player), Name: m.name})
-		}
-	}
-	r.publishRoster(roster)
-	r.rosterIDs, r.rosterNames = r.rosterIDs[:0], r.rosterNames[:0]
-	for _, p := range roster.Players {
-		r.rosterIDs = append(r.rosterIDs, p.Id)
-		r.rosterNames = append(r.rosterNames, p.Name)
-	}
-	r.broadcast(netcode.AppendRosterFrame(nil, r.rosterIDs, r.rosterNames))
+	r.rosterChanged()
 }
 
 // broadcast pushes a reliable frame to every member. A member whose queue is

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/arenaserver/arena/game"
-	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // View is a room's state as published for watchers such as the admin
@@ -51,13 +50,10 @@ func (r *Room) Roster() []string {
 	return nil
 }
 
-// publishRoster keeps the names of roster for Roster; it runs on the room
-// goroutine whenever the roster changes.
-func (r *Room) publishRoster(roster *sessionpb.Roster) {
-	names := make([]string, len(roster.Players))
-	for i, p := range roster.Players {
-		names[i] = p.Name
-	}
+// publishRoster keeps a copy of the players' names for Roster; it runs on
+// the room goroutine whenever the roster changes.
+func (r *Room) publishRoster(players []string) {
+	names := append([]string{}, players...)
 	r.roster.Store(&names)
 }
 

@@ -41,7 +41,19 @@ func Dial(addr, path string) (*Conn, error) { return DialBuffer(addr, path, 0) }
 // before connecting (0: the default), so a client that stops reading fills
 // the server's side quickly.
 func DialBuffer(addr, path string, readBuffer int) (*Conn, error) {
-	d := net.Dialer{Timeout: 5 * time.Second}
+	return DialWith(&net.Dialer{Timeout: 5 * time.Second}, addr, path, readBuffer)
+}
+
+// DialFrom is Dial from local address ip (for example 127.0.0.2: every
+// 127.x.y.z address is loopback), so a test can play many remote
+// addresses.
+func DialFrom(ip, addr, path string) (*Conn, error) {
+	return DialWith(&net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}, addr, path, 0)
+}
+
+// DialWith is DialBuffer with the dialer d (its Control is replaced when
+// readBuffer is set).
+func DialWith(d *net.Dialer, addr, path string, readBuffer int) (*Conn, error) {
 	if readBuffer > 0 {
 		d.Control = func(_, _ string, rc syscall.RawConn) error {
 			var serr error
