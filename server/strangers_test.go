@@ -114,7 +114,7 @@ func statusOf(t *testing.T, req *http.Request) (int, string) {
 func TestEveryFlagIsRangeChecked(t *testing.T) {
 	bad := [][]string{
 		{"-tick-rate", "0"}, {"-tick-rate", "1000"}, {"-tick-rate", "fast"}, {"-snapshot-rate", "0"}, {"-snapshot-rate", "100"},
-		{"-room-size", "0"}, {"-room-size", "300"}, {"-max-rooms", "0"}, {"-empty-grace", "-1s"}, {"-max-message", "10"},
+		{"-room-size", "-1"}, {"-room-size", "300"}, {"-max-rooms", "0"}, {"-empty-grace", "-1s"}, {"-max-message", "10"},
 		{"-gc-percent", "0"}, {"-log-format", "xml"}, {"-log-level", "loud"}, {"-hold", "-1s"}, {"-hold", "0s"},
 		{"-token-ttl", "-1h"}, {"-heartbeat", "0s"}, {"-heartbeat-timeout", "500ms"}, {"-drain-grace", "-5s"},
 		{"-read-header-timeout", "0s"}, {"-idle-timeout", "-1s"}, {"-read-timeout", "-1s"}, {"-write-timeout", "0s"},

@@ -186,6 +186,7 @@ type Session struct {
 	epoch       time.Time
 	inputStart  time.Time
 	inputsSent  int64
+	noInput     bool // the last move had no input: snapshots are acknowledged without one
 	view        View
 	curConn     *client.Conn
 }
@@ -650,7 +651,7 @@ func (s *Session) snapshot(e *event) {
 	if s.pred != nil && s.pred.snapshot(sn.tick, sn.ack, st) {
 		s.net.Corrections++
 	}
-	if s.phase != PhasePlaying || !s.def.TickInputs {
+	if s.phase != PhasePlaying || !s.def.TickInputs || s.noInput {
 		if c := s.curConn; c != nil {
 			_ = c.Ack() // acknowledged without inputs: a spectator, a game of sparse inputs
 		}
@@ -686,6 +687,14 @@ func (s *Session) sendMove(now time.Time, m *game.Move) {
 		}
 		return
 	}
+	if len(m.Input) == 0 {
+		// Nothing to send (a renderer or brain gave no input): the input
+		// clock restarts when there is one, and snapshots are acknowledged
+		// without inputs meanwhile.
+		s.noInput, s.inputStart, s.inputsSent = true, time.Time{}, 0
+		return
+	}
+	s.noInput = false
 	if s.inputStart.IsZero() {
 		s.inputStart = now
 	}
