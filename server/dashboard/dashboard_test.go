@@ -139,7 +139,7 @@ func join(t *testing.T, f *fixture, name string) *room.Member {
 func TestRoomListAndRates(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		lob, err := lobby.New(lobby.Config{Logger: log, Room: room.Config{Logger: log, Totals: &room.Totals{}}})
+		lob, err := lobby.New(lobby.Config{Games: []*game.Def{arena.Def}, Logger: log, Room: room.Config{Logger: log, Totals: &room.Totals{}}})
 		require.NoError(t, err)
 		c := &metrics.Counters{}
 		dash := New(Config{Token: token, Rooms: lob.Rooms, Metrics: c, Logger: log,

@@ -107,7 +107,7 @@ func (r *Room) chat(m *Member, text []byte) ([]byte, error) {
 		return nil, errors.New("text must be 1..200 bytes of UTF-8")
 	}
 	line := netcode.Marshal(&sessionpb.ChatLine{PlayerId: uint32(m.player), Name: m.name, Text: string(text)})
-	r.broadcastExcept(eventFrame(ChatEvent, line), m)
+	r.broadcastEvent(eventFrame(ChatEvent, line), m)
 	return line, nil
 }
 
@@ -115,10 +115,14 @@ func eventFrame(name string, payload []byte) []byte {
 	return netcode.Marshal(&sessionpb.ServerMessage{Body: &sessionpb.ServerMessage_Event{Event: &sessionpb.Event{Name: name, Payload: payload}}})
 }
 
-// push queues a reliable frame for one member; a member that cannot take
-// it is cut as a slow consumer.
-func (r *Room) push(m *Member, frame []byte) {
-	if err := m.out.Push(frame); errors.Is(err, outbox.ErrFull) {
+// push queues a reliable frame (a reply: never dropped) for one member; a
+// member that cannot take it is cut as a slow consumer.
+func (r *Room) push(m *Member, frame []byte) { r.pushPolicy(m, frame, outbox.Keep) }
+
+// pushPolicy queues a frame with policy p (events are outbox.Bounded: a
+// held member keeps the newest few and its seat).
+func (r *Room) pushPolicy(m *Member, frame []byte, p outbox.Policy) {
+	if err := m.out.PushPolicy(frame, p); errors.Is(err, outbox.ErrFull) {
 		r.cutSlow(m)
 		r.sweep(ErrSlowConsumer)
 	}
@@ -134,13 +138,13 @@ func (r *Room) cutSlow(m *Member) {
 // Emit sends player p an event (game.Host).
 func (r *Room) Emit(p game.PlayerID, name string, payload []byte) {
 	if m := r.memberOf(p); m != nil {
-		r.push(m, eventFrame(name, payload))
+		r.pushPolicy(m, eventFrame(name, payload), outbox.Bounded)
 	}
 }
 
 // Broadcast sends every member but player except an event (game.Host).
 func (r *Room) Broadcast(name string, payload []byte, except game.PlayerID) {
-	r.broadcastExcept(eventFrame(name, payload), r.memberOf(except))
+	r.broadcastEvent(eventFrame(name, payload), r.memberOf(except))
 }
 
 // Name is player p's display name (game.Host).

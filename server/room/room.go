@@ -561,16 +561,22 @@ func (r *Room) sweep(reason error) {
 
 // broadcast pushes a reliable frame to every member. A member whose queue is
 // full is removed and its connection closed as a slow consumer.
-func (r *Room) broadcast(frame []byte) { r.broadcastExcept(frame, nil) }
+func (r *Room) broadcast(frame []byte) { r.broadcastPolicy(frame, nil, outbox.Keep) }
 
-// broadcastExcept pushes a reliable frame to every member but except.
-func (r *Room) broadcastExcept(frame []byte, except *Member) {
+// broadcastEvent pushes an event frame (outbox.Bounded) to every member
+// but except.
+func (r *Room) broadcastEvent(frame []byte, except *Member) {
+	r.broadcastPolicy(frame, except, outbox.Bounded)
+}
+
+// broadcastPolicy pushes a frame with policy p to every member but except.
+func (r *Room) broadcastPolicy(frame []byte, except *Member, p outbox.Policy) {
 	slow := false
 	for _, m := range r.members {
 		if m == except || m.removed {
 			continue
 		}
-		if err := m.out.Push(frame); errors.Is(err, outbox.ErrFull) {
+		if err := m.out.PushPolicy(frame, p); errors.Is(err, outbox.ErrFull) {
 			r.cutSlow(m)
 			slow = true
 		}
