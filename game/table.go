@@ -79,12 +79,7 @@ func (t *Table) Add(k int, id uint32) []int64 {
 	if n := len(r.ids); n > 0 && r.ids[n-1] >= id {
 		panic(fmt.Sprintf("game: %s entity %d added after %d: add entities in increasing id order", t.Schema.Kinds[k].Name, id, r.ids[n-1]))
 	}
-	r.ids = append(r.ids, id)
-	start := len(r.vals)
-	r.vals = slices.Grow(r.vals, r.width)[:start+r.width]
-	row := r.vals[start : start+r.width : start+r.width]
-	clear(row)
-	return row
+	return t.Append(k, id)
 }
 
 // Len is the number of entities of kind k.
