@@ -26,6 +26,7 @@ import (
 	"github.com/arenaserver/arena/server/fleet"
 	"github.com/arenaserver/arena/server/gateway"
 	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/play"
 	"github.com/arenaserver/arena/server/room"
 )
 
@@ -97,6 +98,8 @@ type options struct {
 	maxListedRooms    int
 	sendBuffer        int
 	requireFleet      bool
+	// The browser client (issue 14).
+	playDir string
 }
 
 // parseFlags reads flags, with ARENA_* environment variables as defaults.
@@ -164,6 +167,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.maxListedRooms, "max-listed-rooms", 100, "most rooms a RoomList carries (those with a free seat and the most players)")
 	fs.IntVar(&o.sendBuffer, "send-buffer", 64<<10, "kernel send buffer (SO_SNDBUF) of each connection, so a peer that never reads is cut within -write-timeout (-1: the system's autotuning)")
 	fs.BoolVar(&o.requireFleet, "require-fleet", false, "with -redis: exit with an error at start when Redis is unreachable, instead of serving alone until it answers")
+	fs.StringVar(&o.playDir, "play-dir", "bin/play", "folder with the browser client (client.wasm and wasm_exec.js, written by make build) that /play serves; /play says how to build it when missing")
 	var envErr error
 	set := map[string]bool{} // flags given, on the command line or in the environment
 	fs.VisitAll(func(f *flag.Flag) {
@@ -272,6 +276,12 @@ func (o options) validate() error {
 			return nil
 		},
 		func() error { return positive("drain-grace", o.drainGrace) },
+		func() error {
+			if err := (play.Config{Dir: o.playDir}).Validate(); err != nil {
+				return fmt.Errorf("-play-dir must be a folder (or missing), not the file %q", o.playDir)
+			}
+			return nil
+		},
 		func() error {
 			if o.redis == "" {
 				if o.requireFleet {

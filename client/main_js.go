@@ -1,0 +1,166 @@
+//go:build js
+
+package main
+
+// The browser build of the client (GOOS=js GOARCH=wasm), which the server
+// serves at /play: the same core, shell and games as the desktop, set up
+// from the page's address instead of flags.
+//
+//	/play                 the start screen
+//	/play?join=quick      quick join (also create, spectate)
+//	/play?room=ID         join room ID (the link players share)
+//	&game=NAME            the game quick join and create play
+//	&name=NAME            the player's name (1..24 bytes)
+//	&transport=ws|poll    force a transport (default auto)
+//	&netgraph=1           show the net graph (F3 toggles it)
+//
+// The server is the page's own origin (ws://HOST/ws, or wss:// on https),
+// unless the page sets window.arenaServer to a ws(s):// URL before it
+// starts the client (a page served from another origin, README "Play in
+// the browser"). The page's global window.arenaStats is refreshed twice a
+// second with what the client sees (phase, room, transport, snapshots,
+// frame times): the browser test and a curious player read it there.
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"syscall/js"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hajimehoshi/ebiten/v2"
+
+	"github.com/arenaserver/arena/client/core"
+	"github.com/arenaserver/arena/client/render"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil)) // the browser's console
+	reg, renderers := games()
+	p := readPage(js.Global().Get("location").Get("href").String(), js.Global().Get("arenaServer"))
+	cfg := core.Config{URL: p.server, Name: p.name, Transport: p.transport, Games: reg, Game: p.game, Logger: log}
+	if reg.Lookup(cfg.Game) == nil {
+		log.Warn("no such game: playing the default", "game", cfg.Game)
+		cfg.Game = ""
+	}
+	s := core.New(cfg)
+	defer s.Close()
+	g := render.New(s, renderers, render.Options{AutoJoin: p.autoJoin, NetGraph: p.netGraph})
+	ebiten.SetWindowTitle("arena server")
+	ebiten.SetRunnableOnUnfocused(true)
+	pg := &page{Game: g, s: s, opened: time.Now(), stats: js.Global().Get("Object").New()}
+	js.Global().Set("arenaStats", pg.stats)
+	if err := ebiten.RunGame(pg); err != nil {
+		log.Error("client stopped", "err", err)
+	}
+	g.Close()
+}
+
+// pageParams are the client's settings read from the page.
+type pageParams struct {
+	server, name, transport, game, autoJoin string
+	netGraph                                bool
+}
+
+// readPage reads the settings from the page's address and its
+// window.arenaServer (a ws:// or wss:// URL, else ignored).
+func readPage(href string, server js.Value) pageParams {
+	p := pageParams{name: "player", transport: "auto"}
+	u, err := url.Parse(href)
+	if err != nil {
+		u = &url.URL{Scheme: "http", Host: "127.0.0.1:8080"}
+	}
+	ws := &url.URL{Scheme: "ws", Host: u.Host, Path: "/ws"}
+	if u.Scheme == "https" {
+		ws.Scheme = "wss"
+	}
+	p.server = ws.String()
+	if server.Type() == js.TypeString {
+		if su, err := url.Parse(server.String()); err == nil && (su.Scheme == "ws" || su.Scheme == "wss") && su.Host != "" {
+			p.server = su.String()
+		}
+	}
+	q := u.Query()
+	if n := q.Get("name"); n != "" && len(n) <= 24 && utf8.ValidString(n) {
+		p.name = n
+	}
+	if t := q.Get("transport"); t == "ws" || t == "poll" {
+		p.transport = t
+	}
+	p.game = q.Get("game")
+	switch j := q.Get("join"); {
+	case q.Get("room") != "":
+		p.autoJoin = q.Get("room")
+	case j == "quick" || j == "create" || j == "spectate":
+		p.autoJoin = j
+	}
+	p.netGraph = q.Get("netgraph") == "1"
+	return p
+}
+
+// page is the shell with what the browser page shows of it: it measures
+// frame intervals and publishes window.arenaStats.
+type page struct {
+	*render.Game
+	s      *core.Session
+	opened time.Time
+	stats  js.Value
+
+	lastDraw   time.Time
+	firstDrawn time.Duration // from start to the first frame with a snapshot drawn
+	intervals  []time.Duration
+	published  time.Time
+}
+
+// statsWindow is how many frame intervals the page's figures cover.
+const statsWindow = 600
+
+func (p *page) Draw(screen *ebiten.Image) {
+	now := time.Now()
+	p.Game.Draw(screen)
+	v := p.s.View()
+	if v.Ready && p.firstDrawn == 0 {
+		p.firstDrawn = now.Sub(p.opened)
+	}
+	if !p.lastDraw.IsZero() && v.Ready {
+		if len(p.intervals) == statsWindow {
+			p.intervals = append(p.intervals[:0], p.intervals[statsWindow/2:]...)
+		}
+		p.intervals = append(p.intervals, now.Sub(p.lastDraw))
+	}
+	p.lastDraw = now
+	if now.Sub(p.published) >= 500*time.Millisecond {
+		p.published = now
+		p.publish(v)
+	}
+}
+
+// publish refreshes window.arenaStats.
+func (p *page) publish(v *core.View) {
+	o := p.stats
+	o.Set("phase", v.Phase.String())
+	o.Set("status", v.Status)
+	o.Set("room", v.RoomID)
+	o.Set("game", v.Game)
+	o.Set("ready", v.Ready)
+	self := 0
+	if v.Scene != nil {
+		self = int(v.Scene.Self)
+	}
+	o.Set("player", self)
+	n := v.Net
+	o.Set("transport", n.Transport)
+	o.Set("snapshotRate", n.SnapshotRate)
+	o.Set("rttMs", ms(n.RTT))
+	o.Set("corrections", float64(n.Corrections))
+	o.Set("predictionChecks", float64(n.PredictionChecks))
+	o.Set("firstDrawnMs", ms(p.firstDrawn))
+	o.Set("frames", len(p.intervals))
+	o.Set("frameP50Ms", ms(render.Quantile(p.intervals, 0.5)))
+	o.Set("frameP99Ms", ms(render.Quantile(p.intervals, 0.99)))
+	o.Set("updated", fmt.Sprint(time.Now().UnixMilli()))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
