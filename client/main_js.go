@@ -31,6 +31,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/inpututil"
 
 	"github.com/arenaserver/arena/client/core"
 	"github.com/arenaserver/arena/client/render"
@@ -41,7 +42,7 @@ func main() {
 	reg, renderers := games()
 	p := readPage(js.Global().Get("location").Get("href").String(), js.Global().Get("arenaServer"))
 	cfg := core.Config{URL: p.server, Name: p.name, Transport: p.transport, Games: reg, Game: p.game, Logger: log}
-	if reg.Lookup(cfg.Game) == nil {
+	if cfg.Game != "" && reg.Lookup(cfg.Game) == nil {
 		log.Warn("no such game: playing the default", "game", cfg.Game)
 		cfg.Game = ""
 	}
@@ -50,7 +51,7 @@ func main() {
 	g := render.New(s, renderers, render.Options{AutoJoin: p.autoJoin, NetGraph: p.netGraph})
 	ebiten.SetWindowTitle("arena server")
 	ebiten.SetRunnableOnUnfocused(true)
-	pg := &page{Game: g, s: s, opened: time.Now(), stats: js.Global().Get("Object").New()}
+	pg := &page{Game: g, s: s, opened: time.Now(), stats: js.Global().Get("Object").New(), autoJoin: p.autoJoin}
 	js.Global().Set("arenaStats", pg.stats)
 	if err := ebiten.RunGame(pg); err != nil {
 		log.Error("client stopped", "err", err)
@@ -104,9 +105,18 @@ func readPage(href string, server js.Value) pageParams {
 // frame intervals and publishes window.arenaStats.
 type page struct {
 	*render.Game
-	s      *core.Session
-	opened time.Time
-	stats  js.Value
+	s        *core.Session
+	opened   time.Time
+	stats    js.Value
+	autoJoin string // the page's join=/room=, "" when it has none
+
+	// Rejoining after the session was lost (rejoin).
+	room    string    // the room played or watched last
+	inRoom  bool      // in a room at the last frame
+	left    bool      // the player left with Esc: no rejoin
+	lost    bool      // out of the room without leaving: rejoin
+	tries   int       // rejoin attempts since the loss
+	nextTry time.Time // when the next attempt may start
 
 	lastDraw   time.Time
 	firstDrawn time.Duration // from start to the first frame with a snapshot drawn
@@ -116,6 +126,48 @@ type page struct {
 
 // statsWindow is how many frame intervals the page's figures cover.
 const statsWindow = 600
+
+// Update runs the shell's frame, then rejoin.
+func (p *page) Update() error {
+	if p.inRoom && inpututil.IsKeyJustPressed(ebiten.KeyEscape) {
+		p.left = true
+	}
+	err := p.Game.Update()
+	p.rejoin(time.Now())
+	return err
+}
+
+// rejoin takes the player back into a match when a page opened with a
+// join link lost its room without the player leaving: the server
+// restarted, or the session could not be resumed within its hold window.
+// The first attempt joins the same room again; later ones quick-join
+// (the room may be gone), backing off from 1 s to 8 s.
+func (p *page) rejoin(now time.Time) {
+	v := p.s.View()
+	switch v.Phase {
+	case core.PhasePlaying, core.PhaseSpectating:
+		p.inRoom, p.lost, p.left, p.tries, p.room = true, false, false, 0, v.RoomID
+		return
+	case core.PhaseJoining:
+		return
+	}
+	if p.inRoom {
+		p.inRoom = false
+		p.lost = !p.left && p.autoJoin != ""
+		p.nextTry = now.Add(time.Second)
+	}
+	if !p.lost || p.s.Busy() || now.Before(p.nextTry) {
+		return
+	}
+	spectate := p.autoJoin == "spectate"
+	if p.tries == 0 && p.room != "" {
+		p.s.JoinRoom(p.room, spectate)
+	} else {
+		p.s.QuickJoin(spectate)
+	}
+	p.tries++
+	p.nextTry = now.Add(min(time.Second<<min(p.tries, 3), 8*time.Second))
+}
 
 func (p *page) Draw(screen *ebiten.Image) {
 	now := time.Now()

@@ -659,8 +659,13 @@ func (s *Session) snapshot(e *event) {
 }
 
 // maxCatchUpInputs bounds the inputs one frame sends after a stall; past it
-// the input clock restarts instead of bursting.
-const maxCatchUpInputs = 4
+// the input clock restarts instead of bursting. It is the server's default
+// input burst (-input-burst 8): a game loop that runs slowly (a browser
+// tab drawing 8 frames a second in software) still sends one input per
+// tick, while a long stall (a background tab, whose frames the browser
+// stops) sends one input when it comes back instead of a burst the server
+// would drop.
+const maxCatchUpInputs = 8
 
 // sendMove sends the player's move. Events go at once (reliable, in
 // order). For a game with TickInputs, m.Input goes once per server tick due

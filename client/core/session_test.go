@@ -313,3 +313,29 @@ func TestLinkConditionerOnPolling(t *testing.T) {
 	assert.Equal(t, "poll", v.Net.Transport)
 	assert.GreaterOrEqual(t, v.Net.RTT, 100*time.Millisecond)
 }
+
+// TestSlowFramesStillSendEveryTick: a game loop at 8 frames a second (a
+// browser drawing in software) sends the input of every server tick, a
+// few per frame; after a long stall (a background tab) one frame sends
+// one input, not a burst.
+func TestSlowFramesStillSendEveryTick(t *testing.T) {
+	t.Parallel()
+	url := startServer(t)
+	s := New(Config{URL: url, Name: "slow", Logger: quiet(), Games: games(t)})
+	defer s.Close()
+	require.True(t, s.CreateAndJoin(2))
+	until(t, s, "a first snapshot", func(v *View) bool { return v.Ready })
+	in := arena.AppendInput(nil, sim.ButtonRight, 0)
+	m := game.Move{Input: in}
+	start := time.Now()
+	last := start
+	for now := start; now.Sub(start) < 2*time.Second; now = now.Add(125 * time.Millisecond) {
+		s.Update(now, &m)
+		last = now
+		time.Sleep(time.Until(now.Add(125 * time.Millisecond)))
+	}
+	want := int64(last.Sub(start).Seconds()*s.tickRate) + 1
+	assert.Equal(t, want, s.inputsSent, "one input per tick at 8 frames a second")
+	s.Update(time.Now().Add(5*time.Second), &m)
+	assert.EqualValues(t, 1, s.inputsSent, "after a stall the input clock restarts")
+}
