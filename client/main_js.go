@@ -14,6 +14,10 @@ package main
 //	&transport=ws|poll    force a transport (default auto)
 //	&netgraph=1           show the net graph (F3 toggles it)
 //
+// A reload resumes the tab's session (same seat, same player): the page
+// keeps its resume token, its numbering and the room's Joined in
+// sessionStorage, refreshed twice a second and when the page is hidden.
+//
 // The server is the page's own origin (ws://HOST/ws, or wss:// on https),
 // unless the page sets window.arenaServer to a ws(s):// URL before it
 // starts the client (a page served from another origin, README "Play in
@@ -22,6 +26,7 @@ package main
 // frame times): the browser test and a curious player read it there.
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -35,6 +40,7 @@ import (
 
 	"github.com/arenaserver/arena/client/core"
 	"github.com/arenaserver/arena/client/render"
+	"github.com/arenaserver/arena/netcode/client"
 )
 
 func main() {
@@ -48,11 +54,20 @@ func main() {
 	}
 	s := core.New(cfg)
 	defer s.Close()
-	g := render.New(s, renderers, render.Options{AutoJoin: p.autoJoin, NetGraph: p.netGraph})
+	// The page joins by itself (page.start): a saved session first.
+	g := render.New(s, renderers, render.Options{NetGraph: p.netGraph})
 	ebiten.SetWindowTitle("arena server")
 	ebiten.SetRunnableOnUnfocused(true)
-	pg := &page{Game: g, s: s, opened: time.Now(), stats: js.Global().Get("Object").New(), autoJoin: p.autoJoin}
+	pg := &page{Game: g, s: s, opened: time.Now(), stats: js.Global().Get("Object").New(), autoJoin: p.autoJoin,
+		server: p.server}
+	if reloaded() {
+		pg.saved = loadSession(p.server)
+	}
 	js.Global().Set("arenaStats", pg.stats)
+	// The last chance to save the newest token before the page goes.
+	onHide := js.FuncOf(func(js.Value, []js.Value) any { saveSession(s, p.server); return nil })
+	defer onHide.Release()
+	js.Global().Call("addEventListener", "pagehide", onHide)
 	if err := ebiten.RunGame(pg); err != nil {
 		log.Error("client stopped", "err", err)
 	}
@@ -109,6 +124,10 @@ type page struct {
 	opened   time.Time
 	stats    js.Value
 	autoJoin string // the page's join=/room=, "" when it has none
+	server   string
+	saved    *client.Saved // the session of this tab before a reload, if any
+	started  bool          // start has acted
+	resuming bool          // the saved session's resume is in flight
 
 	// Rejoining after the session was lost (rejoin).
 	room    string    // the room played or watched last
@@ -117,6 +136,7 @@ type page struct {
 	lost    bool      // out of the room without leaving: rejoin
 	tries   int       // rejoin attempts since the loss
 	nextTry time.Time // when the next attempt may start
+	savedAt time.Time // when the session was last saved (sessionKey)
 
 	lastDraw   time.Time
 	firstDrawn time.Duration // from start to the first frame with a snapshot drawn
@@ -127,14 +147,117 @@ type page struct {
 // statsWindow is how many frame intervals the page's figures cover.
 const statsWindow = 600
 
-// Update runs the shell's frame, then rejoin.
+// Update runs the shell's frame, then start and rejoin.
 func (p *page) Update() error {
 	if p.inRoom && inpututil.IsKeyJustPressed(ebiten.KeyEscape) {
 		p.left = true
 	}
 	err := p.Game.Update()
-	p.rejoin(time.Now())
+	now := time.Now()
+	p.start()
+	p.rejoin(now)
+	if now.Sub(p.savedAt) >= 500*time.Millisecond {
+		p.savedAt = now
+		saveSession(p.s, p.server)
+	}
 	return err
+}
+
+// start resumes the session this tab had before a reload, if it saved
+// one; otherwise, or when the server refuses that resume, it follows the
+// page's join link.
+func (p *page) start() {
+	switch {
+	case !p.started && p.saved != nil:
+		p.started = p.s.Resume(*p.saved)
+		p.resuming = p.started
+	case !p.started:
+		p.started = true
+		p.join(p.autoJoin)
+	case p.resuming && !p.s.Busy():
+		p.resuming = false
+		if v := p.s.View(); v.Phase == core.PhaseLobby {
+			p.join(p.autoJoin) // refused, or resumed outside a room
+		}
+	}
+}
+
+// join acts on a join link: quick, create, spectate or a room id.
+func (p *page) join(what string) {
+	switch what {
+	case "":
+	case "quick":
+		p.s.QuickJoin(false)
+	case "create":
+		p.s.CreateAndJoin(0)
+	case "spectate":
+		p.s.QuickJoin(true)
+	default:
+		p.s.JoinRoom(what, false)
+	}
+}
+
+// sessionKey is where a tab keeps its session in sessionStorage, so that a
+// reload resumes it (same seat, same player) instead of starting anew.
+// sessionStorage belongs to the tab: two tabs are two players.
+const sessionKey = "arena.session"
+
+// storedSession is the JSON kept under sessionKey.
+type storedSession struct {
+	Server   string `json:"server"`
+	Token    []byte `json:"token"`
+	LastSeq  uint32 `json:"last_seq"`
+	InputSeq uint32 `json:"input_seq"`
+	Joined   []byte `json:"joined,omitempty"`
+}
+
+// reloaded reports whether the page was reloaded (not opened from a link,
+// which may name another room): only a reload resumes the saved session.
+func reloaded() bool {
+	perf := js.Global().Get("performance")
+	if perf.Type() != js.TypeObject || perf.Get("getEntriesByType").Type() != js.TypeFunction {
+		return false
+	}
+	nav := perf.Call("getEntriesByType", "navigation")
+	return nav.Length() > 0 && nav.Index(0).Get("type").String() == "reload"
+}
+
+func storage() (js.Value, bool) {
+	st := js.Global().Get("sessionStorage")
+	return st, st.Type() == js.TypeObject
+}
+
+// loadSession reads the session this tab saved for server, if any.
+func loadSession(server string) *client.Saved {
+	st, ok := storage()
+	if !ok {
+		return nil
+	}
+	v := st.Call("getItem", sessionKey)
+	if v.Type() != js.TypeString {
+		return nil
+	}
+	var ss storedSession
+	if json.Unmarshal([]byte(v.String()), &ss) != nil || ss.Server != server || len(ss.Token) == 0 {
+		return nil
+	}
+	return &client.Saved{Token: ss.Token, LastSeq: ss.LastSeq, InputSeq: ss.InputSeq, Joined: ss.Joined}
+}
+
+// saveSession keeps what resumes s after a reload, or forgets it when s
+// has no live session.
+func saveSession(s *core.Session, server string) {
+	st, ok := storage()
+	if !ok {
+		return
+	}
+	sv, live := s.Save()
+	if !live || len(sv.Token) == 0 {
+		st.Call("removeItem", sessionKey)
+		return
+	}
+	b, _ := json.Marshal(storedSession{Server: server, Token: sv.Token, LastSeq: sv.LastSeq, InputSeq: sv.InputSeq, Joined: sv.Joined})
+	st.Call("setItem", sessionKey, string(b))
 }
 
 // rejoin takes the player back into a match when a page opened with a

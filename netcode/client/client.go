@@ -90,6 +90,25 @@ type Config struct {
 	// OnResume, if set, is called on the read goroutine when a session has
 	// been resumed on a new transport, before any replayed frame.
 	OnResume func(Resume)
+	// Resume, when set, makes Dial resume a session that another Conn
+	// started (the same program before a browser page reloaded, say), from
+	// what that Conn's Save returned: Dial says Hello with its token, and
+	// the Conn goes on in its room with its numbering. A refused resume
+	// (the session expired, the token was spent) is Dial's error; start a
+	// new session then.
+	Resume *Saved
+}
+
+// Saved is what another Conn needs to resume a session (Config.Resume):
+// the token and where both sides' numbering stands. It holds no
+// decoded state: the resumed session gets a full snapshot first.
+type Saved struct {
+	Token    []byte
+	LastSeq  uint32 // highest server seq processed
+	InputSeq uint32 // last input sequence number sent
+	// Joined is the room's Joined message (netcode.Marshal of a
+	// ServerMessage), nil outside a room.
+	Joined []byte
 }
 
 // Backoff is the reconnection policy: attempt n (from 0) waits a random
@@ -198,6 +217,7 @@ type Conn struct {
 	lostAt    time.Time // when the transport being replaced was lost
 	attempts  int       // connection attempts of the reconnection under way
 	resuming  int       // resume handshakes under way on new connections
+	restored  bool      // resumed from Config.Resume and no state decoded yet
 
 	bytesIn, bytesOut, framesIn atomic.Uint64
 	unknown                     atomic.Uint64 // frames with a body this client does not know
@@ -260,7 +280,14 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		rnd: rand.New(rand.NewPCG(seed, 0x7ec0)), hbTimeout: 15 * time.Second}
 	c.history.init(64) // resized on Welcome
 	c.events.init()
-	l, err := c.connect(ctx, &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name, FollowsRedirects: true}, cfg.Transport)
+	hello := &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name, FollowsRedirects: true}
+	if sv := cfg.Resume; sv != nil {
+		if err := c.restore(sv); err != nil {
+			return nil, err
+		}
+		hello.ResumeToken, hello.LastSeq = sv.Token, sv.LastSeq
+	}
+	l, err := c.connect(ctx, hello, cfg.Transport)
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +386,45 @@ func (c *Conn) connectWith(ctx context.Context, hello *sessionpb.Hello, kind str
 		_ = l.t.Close()
 		return nil, fmt.Errorf("client: handshake: %w", ctx.Err())
 	}
+}
+
+// restore takes the numbering and the room of a saved session before its
+// resume (Config.Resume).
+func (c *Conn) restore(sv *Saved) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastSeq, c.ackedSeq = sv.LastSeq, sv.LastSeq
+	c.restored = true
+	c.inputs.nextSeq, c.inputs.acked = sv.InputSeq, sv.InputSeq
+	if len(sv.Joined) == 0 {
+		return nil
+	}
+	var m sessionpb.ServerMessage
+	if err := netcode.DecodeServer(sv.Joined, &m); err != nil || m.GetJoined() == nil {
+		return fmt.Errorf("client: saved session: the Joined does not parse: %v", err)
+	}
+	schema, err := netcode.SchemaFromProto(m.GetJoined().GetSchema())
+	if err != nil {
+		return fmt.Errorf("client: saved session: %w", err)
+	}
+	c.joined, c.schema = m.GetJoined(), schema
+	return nil
+}
+
+// Save returns what another Conn needs to resume this session
+// (Config.Resume). The token in it is spent by that resume; call Save
+// again after any resume. Reliable frames the server has not acknowledged
+// yet are not in it: a resume from it loses them.
+func (c *Conn) Save() Saved {
+	c.sendMu.Lock() // the input numbering
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sv := Saved{Token: append([]byte(nil), c.token...), LastSeq: c.lastSeq, InputSeq: c.inputs.nextSeq}
+	if c.joined != nil {
+		sv.Joined = netcode.Marshal(&sessionpb.ServerMessage{Body: &sessionpb.ServerMessage_Joined{Joined: c.joined}})
+	}
+	return sv
 }
 
 // URL is the WebSocket URL of the server the session is on (Config.URL
@@ -1008,6 +1074,11 @@ func (c *Conn) handshakeFrame(l *link) {
 		}
 		c.lastFrame = time.Now()
 		t := l.t
+		if w.GetResumed() && c.outSeq < c.msg.GetAckSeq() {
+			// A session saved by another Conn (Config.Resume): number the
+			// next reliable frame after what the server has processed.
+			c.outSeq = c.msg.GetAckSeq()
+		}
 		c.trimLocked(c.msg.GetAckSeq())
 		resend := make([][]byte, len(c.unacked))
 		for i, f := range c.unacked {
@@ -1193,6 +1264,10 @@ func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int)
 		var base *game.Table
 		if age != 0 {
 			base = c.history.find(tick - age)
+			if base == nil && c.restored {
+				c.mu.Unlock()
+				return nil // sent before the server heard that this Conn holds no state: a full one follows
+			}
 			if base == nil {
 				c.mu.Unlock()
 				return fmt.Errorf("%w: tick %d", ErrUnknownBaseline, tick-age)
@@ -1206,6 +1281,7 @@ func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int)
 		}
 	}
 	c.ackTick = tick
+	c.restored = false
 	now := time.Now()
 	acked := c.inputs.ack(inputAck, now)
 	c.mu.Unlock()

@@ -277,6 +277,8 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 	if m := s.member(); m != nil {
 		if h.GetLastTick() != 0 {
 			m.Ack(h.GetLastTick())
+		} else {
+			m.ForgetAck() // the client holds no state (a reloaded page): a full snapshot first
 		}
 		m.SetHeld(false)
 	}

@@ -357,6 +357,11 @@ func (m *Member) Ack(tick uint32) {
 	}
 }
 
+// ForgetAck drops the member's acknowledged baseline: its next snapshot is
+// a full one. For a client that resumed without the states it had decoded
+// (Hello.last_tick 0). Safe for concurrent use.
+func (m *Member) ForgetAck() { m.acked.Store(0) }
+
 // InputsDropped is how many of this member's inputs were dropped because its
 // queue was full.
 func (m *Member) InputsDropped() uint64 {
