@@ -299,8 +299,11 @@ type Member struct {
 	// Owned by the room goroutine.
 	inputAck uint32
 	removed  bool
-	held     bool         // the connection is lost; the seat is held
-	scratch  pendingInput // the input the match is reading
+	held     bool // the connection is lost; the seat is held
+	// unflushed: frames were pushed held (pushHeld) and not yet written
+	// with a snapshot or flushed.
+	unflushed bool
+	scratch   pendingInput // the input the match is reading
 	// With a game that filters what members see (game.Viewer): what this
 	// member saw of each history slot, and its hash.
 	vis  []game.Visibility
@@ -501,8 +504,10 @@ func (r *Room) tick() (ended bool) {
 	}
 	if res, ok := r.ctx.Ended(); ok {
 		r.end(res)
+		r.flushHeld()
 		return true
 	}
+	r.flushHeld()
 	return false
 }
 
@@ -544,6 +549,10 @@ func (r *Room) sweep(reason error) {
 			kept = append(kept, m)
 			continue
 		}
+		if m.unflushed {
+			m.unflushed = false
+			m.out.Flush()
+		}
 		if m.spectator {
 			r.watchers.Add(-1)
 		} else {
@@ -576,7 +585,7 @@ func (r *Room) broadcastPolicy(frame []byte, except *Member, p outbox.Policy) {
 		if m == except || m.removed {
 			continue
 		}
-		if err := m.out.PushPolicy(frame, p); errors.Is(err, outbox.ErrFull) {
+		if err := r.pushHeld(m, frame, p); errors.Is(err, outbox.ErrFull) {
 			r.cutSlow(m)
 			slow = true
 		}
