@@ -46,6 +46,8 @@ func run() int {
 	flag.IntVar(&o.loadProcs, "load-procs", 1, "GOMAXPROCS of the load generator")
 	flag.IntVar(&o.connectRate, "connect-rate", 400, "bot connections per second")
 	flag.BoolVar(&o.noStop, "no-stop", false, "run every point even past capacity")
+	flag.IntVar(&o.inputBatch, "input-batch", 1, "inputs per input frame of the bots in modes game and naive (bots -input-batch); the floor and before keep one a tick")
+	flag.BoolVar(&o.baselineOld, "baseline-old", false, "the -baseline-rev server predates the load-generator flags (-admin-token, per-address budgets): run it with -max-conns-per-ip -1 only")
 	flag.Parse()
 	if o.scenario != "arena-16" {
 		fmt.Fprintf(os.Stderr, "benchmarks: unknown scenario %q (known: arena-16)\n", o.scenario)
@@ -58,6 +60,10 @@ func run() int {
 			return 2
 		}
 		o.sweep = append(o.sweep, n)
+	}
+	if o.inputBatch < 1 || o.inputBatch > 4 {
+		fmt.Fprintln(os.Stderr, "benchmarks: -input-batch must be 1..4")
+		return 2
 	}
 	for _, m := range strings.Split(*modes, ",") {
 		o.modes = append(o.modes, strings.TrimSpace(m))
@@ -113,6 +119,8 @@ type options struct {
 	serverProcs, loadProcs int
 	connectRate            int
 	noStop                 bool
+	inputBatch             int
+	baselineOld            bool
 	baselineRev            string
 	command                string
 	bins                   binaries

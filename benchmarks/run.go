@@ -261,7 +261,7 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 func runGame(ctx context.Context, o *options, n int, mode, serverBin, botsBin string) (*Point, error) {
 	args := []string{"-addr", "127.0.0.1:0", "-tick-rate", strconv.Itoa(tickRate),
 		"-snapshot-rate", strconv.Itoa(snapshotRate), "-room-size", strconv.Itoa(roomSize), "-log-level", "info"}
-	if mode == "before" {
+	if mode == "before" && o.baselineOld {
 		args = append(args, "-max-conns-per-ip", "-1")
 	} else {
 		args = append(args, "-admin-token", metricsToken)
@@ -276,9 +276,13 @@ func runGame(ctx context.Context, o *options, n int, mode, serverBin, botsBin st
 	}
 	defer srv.stop()
 	report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-bench-%d.json", n))
-	load, err := startPinned(o.loadCPU, o.loadProcs, botsBin, "-server", "ws://"+addr+"/ws",
+	botArgs := []string{"-server", "ws://" + addr + "/ws",
 		"-n", strconv.Itoa(n), "-room-size", strconv.Itoa(roomSize), "-duration", o.duration.String(),
-		"-json", report, "-quiet", "-cheap", "-connect-rate", strconv.Itoa(o.connectRate))
+		"-json", report, "-quiet", "-cheap", "-connect-rate", strconv.Itoa(o.connectRate)}
+	if mode != "before" && o.inputBatch > 1 {
+		botArgs = append(botArgs, "-input-batch", strconv.Itoa(o.inputBatch))
+	}
+	load, err := startPinned(o.loadCPU, o.loadProcs, botsBin, botArgs...)
 	if err != nil {
 		return nil, err
 	}

@@ -145,14 +145,21 @@ func (c *leanConn) write(frame []byte) error {
 
 // sendInput numbers in (copied) and sends it with up to two
 // unacknowledged inputs, the newest snapshot tick and the newest reliable
-// seq as acknowledgements.
+// seq as acknowledgements. With an input batch k above 1 only every k-th
+// input sends a frame, with the k-1 held before it (and two more
+// unacknowledged); each input's latency counts from when it was made.
 func (c *leanConn) sendInput(in []byte) error {
 	c.mu.Lock()
 	c.nextSeq++
 	seq := c.nextSeq
 	c.sent[seq%128] = time.Now().UnixNano()
 	c.ins[seq%128] = append(c.ins[seq%128][:0], in...)
-	first := max(c.inputAck+1, seq-min(seq-1, 2))
+	k := uint32(max(c.b.inputBatch, 1))
+	if seq%k != 0 {
+		c.mu.Unlock()
+		return nil // held: it goes with the next input
+	}
+	first := max(c.inputAck+1, seq-min(seq-1, 2+k-1))
 	c.batch = c.batch[:0]
 	for s := first; s <= seq; s++ {
 		c.batch = append(c.batch, c.ins[s%128])

@@ -58,6 +58,12 @@ type Config struct {
 	// Resend is how many unacknowledged inputs ride along with each new one.
 	// Default 2.
 	Resend int
+	// InputBatch is how many inputs go out in one frame: with 2, SendInput
+	// holds every other input and sends it with the next one, so a player
+	// sends half the frames (and the server reads half as often) at the
+	// cost of one tick of latency for each held input. Between 1 and
+	// MaxInputBatch; default 1 (every input at once).
+	InputBatch int
 	// Reconnect is how the connection comes back after its transport breaks.
 	Reconnect Backoff
 	// MaxUnacked bounds the client's reliable frames (requests, events)
@@ -245,6 +251,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	} else if cfg.Resend == 0 {
 		cfg.Resend = 2
 	}
+	cfg.InputBatch = min(max(cfg.InputBatch, 1), MaxInputBatch)
 	if cfg.Transport == "" {
 		cfg.Transport = "auto"
 	}
@@ -807,7 +814,8 @@ func (c *Conn) Joined() *sessionpb.Joined {
 // SendInput numbers input (a game's bytes, at most game.MaxInputSize) with
 // the next sequence number and sends it, together with up to Config.Resend
 // older inputs the server has not acknowledged, and the newest snapshot
-// tick as an acknowledgement. viewTick, when not 0, goes with the batch as
+// tick as an acknowledgement. With Config.InputBatch k above 1, only every
+// k-th input sends a frame, carrying the k-1 held before it as well. viewTick, when not 0, goes with the batch as
 // its view tick (the tick of the world the player saw: lag compensation).
 // It returns the sequence number. While the transport is down the input is
 // kept (and resent after the resume if still unacknowledged); an error
@@ -825,7 +833,11 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 		return 0, err
 	}
 	seq := c.inputs.add(input, time.Now())
-	n := c.cfg.Resend + 1
+	if k := uint32(c.cfg.InputBatch); k > 1 && seq%k != 0 {
+		c.mu.Unlock()
+		return seq, nil // held: it goes with the next input (Config.InputBatch)
+	}
+	n := c.cfg.Resend + c.cfg.InputBatch
 	if c.cur != nil {
 		if _, queues := c.cur.t.(latestSender); queues {
 			// A queued batch is replaced by the next one, so each must
@@ -871,6 +883,10 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 	c.bytesOut.Add(uint64(len(frame)))
 	return seq, nil
 }
+
+// MaxInputBatch is the most inputs Config.InputBatch may hold for one
+// frame.
+const MaxInputBatch = 4
 
 // maxBatch is the most inputs one InputBatch may carry (PROTOCOL.md 6.2).
 const maxBatch = 32
