@@ -466,7 +466,28 @@ func TestLeanBotBatchesInputs(t *testing.T) {
 	require.NoError(t, c.step(b)) // input 62 sends both
 	require.Len(t, ws.frames, 31)
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	assert.GreaterOrEqual(t, time.Duration(c.sent[62]-c.sent[61]), 3*time.Millisecond,
 		"the held input's latency counts from when it was made, not from when it was sent")
+	c.mu.Unlock()
+
+	// Snapshots arriving before odd steps: the frame goes right after
+	// each, acknowledging it, with the input held since the one before.
+	for n := uint32(63); n <= 72; n++ {
+		before := len(ws.frames)
+		if n%2 == 1 {
+			frame := netcode.AppendSnapshotFrame(nil, 1000+n, 0, 0, []byte{0})
+			c.OnMessage(nil, &gws.Message{Opcode: gws.OpcodeBinary, Data: bytes.NewBuffer(frame)})
+		}
+		require.NoError(t, c.step(b))
+		if n%2 == 0 {
+			assert.Len(t, ws.frames, before, "step %d holds its input", n)
+			continue
+		}
+		require.Len(t, ws.frames, before+1, "step %d sends at once: a snapshot needs acknowledging", n)
+		var m sessionpb.ClientMessage
+		require.NoError(t, netcode.DecodeClient(ws.frames[before], &m))
+		assert.Equal(t, 1000+n, m.GetInputs().GetAckTick())
+		in := m.GetInputs()
+		assert.Equal(t, n, in.GetFirstSeq()+uint32(len(in.GetInputs()))-1)
+	}
 }

@@ -427,7 +427,7 @@ func (r *Room) run() {
 // the schedule ahead rather than bursting.
 func (r *Room) loop() error {
 	period := time.Second / time.Duration(r.cfg.TickRate)
-	start := time.Now()
+	start := alignedStart(time.Now(), period)
 	timer := time.NewTimer(period)
 	defer timer.Stop()
 	for n := int64(1); ; n++ {
@@ -472,6 +472,15 @@ func (r *Room) loop() error {
 			r.emptySince = time.Time{}
 		}
 	}
+}
+
+// alignedStart is the instant a room's schedule counts from: now rounded
+// down to a multiple of period on the wall clock, keeping now's monotonic
+// reading (the schedule after it ignores wall-clock steps). Rooms of one
+// tick rate then tick at the same instants, so a process hosting many
+// rooms wakes once per tick for all of them instead of once per room.
+func alignedStart(now time.Time, period time.Duration) time.Time {
+	return now.Add(-now.Sub(now.Truncate(period)))
 }
 
 // tick is one step of the match: requests, inputs, events, Step,
