@@ -38,7 +38,7 @@ func run() int {
 	sweep := flag.String("sweep", "160,480,960,1920", "comma-separated player counts")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measurement window per point, after every bot connected")
 	flag.StringVar(&o.out, "out", "benchmarks/results", "directory for the table, JSON and plots")
-	modes := flag.String("modes", "game,naive,floor", "what to run per point: game (delta), before (-baseline-rev's build), naive (full snapshots), floor (bare transport)")
+	modes := flag.String("modes", "game,batched,floor", "what to run per point: game (delta), batched (game, bots batching -input-batch inputs a frame), before (-baseline-rev's build), naive (full snapshots), floor (bare transport)")
 	flag.StringVar(&o.baselineRev, "baseline-rev", "", "git revision whose server and bots the \"before\" mode runs, built in a temporary worktree (a before/after comparison in one run)")
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "CPU list for the server process (taskset -c)")
 	flag.StringVar(&o.loadCPU, "load-cpu", "1", "CPU list for the load generator (taskset -c)")
@@ -46,6 +46,8 @@ func run() int {
 	flag.IntVar(&o.loadProcs, "load-procs", 1, "GOMAXPROCS of the load generator")
 	flag.IntVar(&o.connectRate, "connect-rate", 400, "bot connections per second")
 	flag.BoolVar(&o.noStop, "no-stop", false, "run every point even past capacity")
+	flag.IntVar(&o.inputBatch, "input-batch", 2, "inputs per input frame of the bots in mode batched (bots -input-batch); every other mode sends one a tick")
+	flag.BoolVar(&o.baselineOld, "baseline-old", false, "the -baseline-rev server predates the load-generator flags (-admin-token, per-address budgets): run it with -max-conns-per-ip -1 only")
 	flag.Parse()
 	if o.scenario != "arena-16" {
 		fmt.Fprintf(os.Stderr, "benchmarks: unknown scenario %q (known: arena-16)\n", o.scenario)
@@ -58,6 +60,10 @@ func run() int {
 			return 2
 		}
 		o.sweep = append(o.sweep, n)
+	}
+	if o.inputBatch < 1 || o.inputBatch > 4 {
+		fmt.Fprintln(os.Stderr, "benchmarks: -input-batch must be 1..4")
+		return 2
 	}
 	for _, m := range strings.Split(*modes, ",") {
 		o.modes = append(o.modes, strings.TrimSpace(m))
@@ -113,6 +119,8 @@ type options struct {
 	serverProcs, loadProcs int
 	connectRate            int
 	noStop                 bool
+	inputBatch             int
+	baselineOld            bool
 	baselineRev            string
 	command                string
 	bins                   binaries

@@ -178,6 +178,18 @@ type Point struct {
 	LoadCPU float64 `json:"load_cpu"`
 	// ServerCPU is the server's CPU use in cores.
 	ServerCPU float64 `json:"server_cpu"`
+	// Reads, Writes and Switches are the server's read and write system
+	// calls and context switches per player-second: what a server costs
+	// beyond its own code is mostly these.
+	Reads    float64 `json:"reads_per_player_s"`
+	Writes   float64 `json:"writes_per_player_s"`
+	Switches float64 `json:"switches_per_player_s"`
+}
+
+// perPlayer fills the point's per-player-second system-call figures.
+func (p *Point) perPlayer(sp span, players float64) {
+	d := sp.secs * players
+	p.Reads, p.Writes, p.Switches = float64(sp.reads)/d, float64(sp.writes)/d, float64(sp.switches)/d
 }
 
 // Results is a whole sweep.
@@ -202,7 +214,7 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 	period := 1000.0 / tickRate
 	for _, n := range o.sweep {
 		var game *Point
-		for _, mode := range []string{"game", "before", "naive", "floor"} {
+		for _, mode := range []string{"game", "batched", "before", "naive", "floor"} {
 			if !o.has(mode) {
 				continue
 			}
@@ -255,13 +267,13 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 	return res, nil
 }
 
-// runGame measures the game server: mode "game", "naive" (full snapshots
-// every time) or "before" (the baseline revision's server and bots, with
-// the flags that revision knew).
+// runGame measures the game server: mode "game", "batched" (its bots send
+// -input-batch inputs a frame), "naive" (full snapshots every time) or
+// "before" (the baseline revision's server and bots).
 func runGame(ctx context.Context, o *options, n int, mode, serverBin, botsBin string) (*Point, error) {
 	args := []string{"-addr", "127.0.0.1:0", "-tick-rate", strconv.Itoa(tickRate),
 		"-snapshot-rate", strconv.Itoa(snapshotRate), "-room-size", strconv.Itoa(roomSize), "-log-level", "info"}
-	if mode == "before" {
+	if mode == "before" && o.baselineOld {
 		args = append(args, "-max-conns-per-ip", "-1")
 	} else {
 		args = append(args, "-admin-token", metricsToken)
@@ -270,15 +282,20 @@ func runGame(ctx context.Context, o *options, n int, mode, serverBin, botsBin st
 	if mode == "naive" {
 		args = append(args, "-delta=false")
 	}
+
 	srv, addr, err := startServerProc(o, serverBin, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
 	report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-bench-%d.json", n))
-	load, err := startPinned(o.loadCPU, o.loadProcs, botsBin, "-server", "ws://"+addr+"/ws",
+	botArgs := []string{"-server", "ws://" + addr + "/ws",
 		"-n", strconv.Itoa(n), "-room-size", strconv.Itoa(roomSize), "-duration", o.duration.String(),
-		"-json", report, "-quiet", "-cheap", "-connect-rate", strconv.Itoa(o.connectRate))
+		"-json", report, "-quiet", "-cheap", "-connect-rate", strconv.Itoa(o.connectRate)}
+	if mode == "batched" { // the game's server; the bots batch their inputs
+		botArgs = append(botArgs, "-input-batch", strconv.Itoa(o.inputBatch))
+	}
+	load, err := startPinned(o.loadCPU, o.loadProcs, botsBin, botArgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -310,6 +327,7 @@ func runGame(ctx context.Context, o *options, n int, mode, serverBin, botsBin st
 		AckP50Ms: rep.InputAckMs.P50, AckP99Ms: rep.InputAckMs.P99,
 		ServerCPU: sp.server / sp.secs, LoadCPU: sp.load / sp.secs,
 	}
+	pt.perPlayer(sp, players)
 	if m0 != nil && m1 != nil {
 		d := m1.sub(m0)
 		pt.TickP50Ms, pt.TickP99Ms, pt.Overruns = 1000*d.quantile(0.5), 1000*d.quantile(0.99), d.overruns
@@ -352,14 +370,16 @@ func runFloor(ctx context.Context, o *options, n int, game *Point) (*Point, erro
 		return nil, err
 	}
 	conns := float64(max(rep.Connections, 1))
-	return &Point{
+	pt := &Point{
 		Mode: "floor", Players: n, Connected: rep.Connections,
 		CPUMsPerPlayerS: 1000 * sp.server / sp.secs / conns,
 		RSSBytes:        sp.rss, RSSPerPlayer: float64(sp.rss) / conns,
 		Delivery: rep.FramesPerConnS / snapshotRate, BytesDown: rep.BytesDownPerS,
 		BytesUp:   rep.InputsPerConnS * float64(input),
 		ServerCPU: sp.server / sp.secs, LoadCPU: sp.load / sp.secs,
-	}, nil
+	}
+	pt.perPlayer(sp, conns)
+	return pt, nil
 }
 
 // readReport reads a load generator's JSON report into v.
@@ -391,6 +411,9 @@ type span struct {
 	server, load float64 // CPU seconds used in the window
 	rss          int64   // the server's resident memory at the end
 	secs         float64
+	// The server's read and write system calls and context switches in
+	// the window.
+	reads, writes, switches int64
 }
 
 // measure waits until load announces its measurement window, then samples
@@ -424,7 +447,8 @@ func measure(ctx context.Context, srv, load *proc, window, connect time.Duration
 		atEnd()
 	}
 	<-load.done
-	return span{server: s1.cpuSeconds - s0.cpuSeconds, load: l1.cpuSeconds - l0.cpuSeconds, rss: s1.rssBytes, secs: secs}, nil
+	return span{server: s1.cpuSeconds - s0.cpuSeconds, load: l1.cpuSeconds - l0.cpuSeconds, rss: s1.rssBytes, secs: secs,
+		reads: s1.reads - s0.reads, writes: s1.writes - s0.writes, switches: s1.switches - s0.switches}, nil
 }
 
 // tickHist is a cumulative Prometheus histogram of tick durations.

@@ -58,6 +58,14 @@ type Config struct {
 	// Resend is how many unacknowledged inputs ride along with each new one.
 	// Default 2.
 	Resend int
+	// InputBatch is how many inputs go out in one frame at most: with 2,
+	// SendInput holds an input for the next one unless a snapshot arrived
+	// since the last frame (its acknowledgement goes at once, riding on
+	// the input). At 60 ticks and 30 snapshots a second a player sends a
+	// frame every other tick, right after each snapshot: half the frames
+	// (and half the server's reads) for one tick of latency on the held
+	// input. Between 1 and MaxInputBatch; default 1 (every input at once).
+	InputBatch int
 	// Reconnect is how the connection comes back after its transport breaks.
 	Reconnect Backoff
 	// MaxUnacked bounds the client's reliable frames (requests, events)
@@ -208,6 +216,8 @@ type Conn struct {
 	history   history
 	inputs    inputLog
 	ackTick   uint32 // newest snapshot tick decoded
+	sentTick  uint32 // the snapshot tick the last input frame acknowledged
+	held      int    // inputs held for the next input frame (Config.InputBatch)
 	ending    error  // a fatal error that ends the session when the transport closes
 	closing   bool   // Close was called
 	closeErr  error
@@ -265,6 +275,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	} else if cfg.Resend == 0 {
 		cfg.Resend = 2
 	}
+	cfg.InputBatch = min(max(cfg.InputBatch, 1), MaxInputBatch)
 	if cfg.Transport == "" {
 		cfg.Transport = "auto"
 	}
@@ -841,7 +852,7 @@ func (c *Conn) startOverLocked() {
 	c.unacked = c.unacked[:0]
 	c.joined = nil
 	c.history.reset()
-	c.ackTick = 0
+	c.ackTick, c.sentTick = 0, 0
 	for rid, ch := range c.waiters {
 		select {
 		case ch <- &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_Error{Error: errMoved}}:
@@ -873,7 +884,9 @@ func (c *Conn) Joined() *sessionpb.Joined {
 // SendInput numbers input (a game's bytes, at most game.MaxInputSize) with
 // the next sequence number and sends it, together with up to Config.Resend
 // older inputs the server has not acknowledged, and the newest snapshot
-// tick as an acknowledgement. viewTick, when not 0, goes with the batch as
+// tick as an acknowledgement. With Config.InputBatch k above 1 an input is
+// held until k wait or a snapshot arrived since the last frame (whose
+// acknowledgement then goes at once); the frame carries the held ones. viewTick, when not 0, goes with the batch as
 // its view tick (the tick of the world the player saw: lag compensation).
 // It returns the sequence number. While the transport is down the input is
 // kept (and resent after the resume if still unacknowledged); an error
@@ -891,7 +904,17 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 		return 0, err
 	}
 	seq := c.inputs.add(input, time.Now())
-	n := c.cfg.Resend + 1
+	if c.cfg.InputBatch > 1 {
+		// Held until InputBatch inputs wait, or sooner when a snapshot
+		// arrived since the last frame: its acknowledgement rides at once,
+		// so the server's next delta is against it.
+		if c.held++; c.held < c.cfg.InputBatch && c.ackTick <= c.sentTick {
+			c.mu.Unlock()
+			return seq, nil
+		}
+		c.held = 0
+	}
+	n := c.cfg.Resend + c.cfg.InputBatch
 	if c.cur != nil {
 		if _, queues := c.cur.t.(latestSender); queues {
 			// A queued batch is replaced by the next one, so each must
@@ -906,6 +929,7 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 		c.batchBuf = append(c.batchBuf, batch[i].bytes())
 	}
 	ackTick, ackSeq, cur := c.ackTick, c.lastSeq, c.cur
+	c.sentTick = ackTick
 	if cur != nil {
 		c.ackedSeq = c.lastSeq
 	}
@@ -937,6 +961,10 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 	c.bytesOut.Add(uint64(len(frame)))
 	return seq, nil
 }
+
+// MaxInputBatch is the most inputs Config.InputBatch may hold for one
+// frame.
+const MaxInputBatch = 4
 
 // maxBatch is the most inputs one InputBatch may carry (PROTOCOL.md 6.2).
 const maxBatch = 32
@@ -1173,7 +1201,7 @@ func (c *Conn) dispatch(l *link, size int) {
 		c.joined = b.Joined
 		c.schema = schema
 		c.history.reset()
-		c.ackTick = 0
+		c.ackTick, c.sentTick = 0, 0
 		c.mu.Unlock()
 	case *sessionpb.ServerMessage_Left:
 		c.leftRoom()
@@ -1231,7 +1259,7 @@ func (c *Conn) leftRoom() {
 	c.mu.Lock()
 	c.joined = nil
 	c.history.reset()
-	c.ackTick = 0
+	c.ackTick, c.sentTick = 0, 0
 	c.mu.Unlock()
 }
 

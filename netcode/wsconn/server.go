@@ -180,15 +180,16 @@ type serverConn struct {
 	rdl  time.Time // the read deadline last set; read side only
 }
 
-// tryWrite is the link's direct path: it writes one frame with a single
-// non-blocking write when no other write is under way. Bytes the socket does
-// not take at once become the writer's to finish (it is woken); a socket
-// that takes nothing leaves the frame to the queue.
+// tryWrite is the link's direct path: it writes frames (a member's
+// reliable frames and snapshot of one tick) with a single non-blocking
+// write when no other write is under way. Bytes the socket does not take
+// at once become the writer's to finish (it is woken); a socket that takes
+// nothing leaves the frames to the queue.
 //
 // It runs on the producer's goroutine (a room's tick): a panic here is
 // recovered and the frame left to the writer goroutine, whose own failure
 // then closes this connection only.
-func (c *serverConn) tryWrite(frame []byte) (ok bool) {
+func (c *serverConn) tryWrite(frames [][]byte) (ok bool) {
 	if !c.wmu.TryLock() {
 		return false
 	}
@@ -202,8 +203,11 @@ func (c *serverConn) tryWrite(frame []byte) (ok bool) {
 	if len(c.rest) > 0 {
 		return false
 	}
-	c.wbuf = appendFrameHeader(c.wbuf[:0], gws.OpcodeBinary, len(frame))
-	c.wbuf = append(c.wbuf, frame...)
+	c.wbuf = c.wbuf[:0]
+	for _, f := range frames {
+		c.wbuf = appendFrameHeader(c.wbuf, gws.OpcodeBinary, len(f))
+		c.wbuf = append(c.wbuf, f...)
+	}
 	var n int
 	var werr error
 	err := c.raw.Write(func(fd uintptr) bool {

@@ -299,8 +299,11 @@ type Member struct {
 	// Owned by the room goroutine.
 	inputAck uint32
 	removed  bool
-	held     bool         // the connection is lost; the seat is held
-	scratch  pendingInput // the input the match is reading
+	held     bool // the connection is lost; the seat is held
+	// unflushed: frames were pushed held (pushHeld) and not yet written
+	// with a snapshot or flushed.
+	unflushed bool
+	scratch   pendingInput // the input the match is reading
 	// With a game that filters what members see (game.Viewer): what this
 	// member saw of each history slot, and its hash.
 	vis  []game.Visibility
@@ -429,7 +432,7 @@ func (r *Room) run() {
 // the schedule ahead rather than bursting.
 func (r *Room) loop() error {
 	period := time.Second / time.Duration(r.cfg.TickRate)
-	start := time.Now()
+	start := alignedStart(time.Now(), period)
 	timer := time.NewTimer(period)
 	defer timer.Stop()
 	for n := int64(1); ; n++ {
@@ -476,6 +479,15 @@ func (r *Room) loop() error {
 	}
 }
 
+// alignedStart is the instant a room's schedule counts from: now rounded
+// down to a multiple of period on the wall clock, keeping now's monotonic
+// reading (the schedule after it ignores wall-clock steps). Rooms of one
+// tick rate then tick at the same instants, so a process hosting many
+// rooms wakes once per tick for all of them instead of once per room.
+func alignedStart(now time.Time, period time.Duration) time.Time {
+	return now.Add(-now.Sub(now.Truncate(period)))
+}
+
 // tick is one step of the match: requests, inputs, events, Step,
 // snapshots. It reports whether the match ended.
 func (r *Room) tick() (ended bool) {
@@ -506,8 +518,10 @@ func (r *Room) tick() (ended bool) {
 	}
 	if res, ok := r.ctx.Ended(); ok {
 		r.end(res)
+		r.flushHeld()
 		return true
 	}
+	r.flushHeld()
 	return false
 }
 
@@ -549,6 +563,10 @@ func (r *Room) sweep(reason error) {
 			kept = append(kept, m)
 			continue
 		}
+		if m.unflushed {
+			m.unflushed = false
+			m.out.Flush()
+		}
 		if m.spectator {
 			r.watchers.Add(-1)
 		} else {
@@ -581,7 +599,7 @@ func (r *Room) broadcastPolicy(frame []byte, except *Member, p outbox.Policy) {
 		if m == except || m.removed {
 			continue
 		}
-		if err := m.out.PushPolicy(frame, p); errors.Is(err, outbox.ErrFull) {
+		if err := r.pushHeld(m, frame, p); errors.Is(err, outbox.ErrFull) {
 			r.cutSlow(m)
 			slow = true
 		}
