@@ -185,8 +185,10 @@ type Server struct {
 	framesDropped     atomic.Uint64 // client frames dropped unread for a rate
 	rtt               rttStats
 
-	movesMu sync.Mutex // guards moves
-	moves   MoveStats
+	movesMu     sync.Mutex // guards moves
+	moves       MoveStats
+	movingLinks sync.WaitGroup // one per moved session's connection, until it wrote its Move
+	moving      atomic.Int64   // of which not done
 }
 
 type endedSession struct {

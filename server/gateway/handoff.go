@@ -76,6 +76,18 @@ func (s *Server) MoveRooms(ctx context.Context) (moved, stayed int) {
 		})
 	}
 	wg.Wait()
+	// The clients must read their Move before the server goes: wait until
+	// every moved session's connection wrote it and closed (bounded).
+	flushed := make(chan struct{})
+	go func() { s.movingLinks.Wait(); close(flushed) }()
+	t := time.NewTimer(s.cfg.HandoffTimeout)
+	defer t.Stop()
+	select {
+	case <-flushed:
+	case <-t.C:
+		s.log.Warn("moved sessions' connections still writing their Move; going on", "left", s.moving.Load())
+	case <-ctx.Done():
+	}
 	return moved, stayed
 }
 
@@ -135,6 +147,14 @@ func (s *Server) moveRoom(ctx context.Context, r *room.Room) error {
 	for _, p := range order {
 		p.mu.Lock()
 		p.movedTo, p.movedRoom, p.movedTick = addr, r.ID(), f.Tick
+		if p.link != nil {
+			s.moving.Add(1)
+			l := p.link
+			s.movingLinks.Go(func() {
+				defer s.moving.Add(-1)
+				<-l.Done() // its writer wrote the Move and closed it
+			})
+		}
 		p.mu.Unlock()
 		p.end(errMovedAway, frame)
 	}
