@@ -137,7 +137,11 @@ func (x *ops) drainThenStop(o options, log *slog.Logger, srv *http.Server, gw *g
 		_ = x.fleet.Leave(context.Background()) // at once: no server sends players here any more
 		defer x.fleet.Close()
 	}
-	drain.Run(context.Background(), &x.drain, lob, gw, drain.Config{Grace: o.drainGrace, Logger: log})
+	dcfg := drain.Config{Grace: o.drainGrace, Logger: log}
+	if x.fleet != nil && o.handoff {
+		dcfg.Move = gw.MoveRooms // before the clients left are told
+	}
+	drain.Run(context.Background(), &x.drain, lob, gw, dcfg)
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	x.dash.Close()

@@ -105,6 +105,14 @@ type Config struct {
 	// (the session expired, the token was spent) is Dial's error; start a
 	// new session then.
 	Resume *Saved
+	// NoMoves makes a client that does not follow Moves
+	// (Hello.follows_moves false): a draining server of a fleet keeps its
+	// room, and its match ends with the drain as on a lone server.
+	NoMoves bool
+	// OnMove, if set, is called on the read goroutine when the server
+	// hands the session to another one (Move), before the client resumes
+	// there; Resume.Moved then says it arrived.
+	OnMove func(*sessionpb.Move)
 }
 
 // Saved is what another Conn needs to resume a session (Config.Resume):
@@ -160,6 +168,10 @@ type Resume struct {
 	Transport string        // the new transport, "ws" or "poll"
 	Down      time.Duration // from losing the transport to the resume
 	Attempts  int           // connection attempts it took
+	// Moved is true when the session was resumed on the server it was
+	// handed to (a Move, Welcome.moved); Down is then the pause the move
+	// cost, from the Move to the Welcome.
+	Moved bool
 }
 
 // Snapshot is one decoded snapshot.
@@ -225,6 +237,8 @@ type Conn struct {
 	rtt       time.Duration
 	events    eventState
 	lostAt    time.Time // when the transport being replaced was lost
+	moveTo    string    // a Move's address, until the reconnection goes there
+	movedAt   time.Time // when the last Move arrived; zero once the session arrived
 	attempts  int       // connection attempts of the reconnection under way
 	resuming  int       // resume handshakes under way on new connections
 	restored  bool      // resumed from Config.Resume and no state decoded yet
@@ -235,6 +249,7 @@ type Conn struct {
 	resumes                     atomic.Uint64
 	upgrades                    atomic.Uint64
 	moves                       atomic.Uint64
+	handoffs                    atomic.Uint64
 	done                        chan struct{}
 	rnd                         *rand.Rand // backoff jitter; used by the reconnect goroutine only
 	wg                          sync.WaitGroup
@@ -291,7 +306,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		rnd: rand.New(rand.NewPCG(seed, 0x7ec0)), hbTimeout: 15 * time.Second}
 	c.history.init(64) // resized on Welcome
 	c.events.init()
-	hello := &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name, FollowsRedirects: true}
+	hello := c.hello()
 	if sv := cfg.Resume; sv != nil {
 		if err := c.restore(sv); err != nil {
 			return nil, err
@@ -315,6 +330,12 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		c.wg.Go(c.probeUpgrade)
 	}
 	return c, nil
+}
+
+// hello is a Hello for a new session; a resume adds its token and
+// positions.
+func (c *Conn) hello() *sessionpb.Hello {
+	return &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name, FollowsRedirects: true, FollowsMoves: !c.cfg.NoMoves}
 }
 
 // connect opens a transport of the given mode, sends hello on it and waits
@@ -383,6 +404,10 @@ func (c *Conn) connectWith(ctx context.Context, hello *sessionpb.Hello, kind str
 	c.bytesOut.Add(uint64(len(b)))
 	select {
 	case m := <-l.welcome:
+		if mv := m.GetMove(); mv != nil {
+			_ = l.t.Close()
+			return nil, fmt.Errorf("%w to %s", errFollowMove, mv.GetAddress())
+		}
 		if e := m.GetError(); e != nil {
 			_ = l.t.Close()
 			return nil, &netcode.Error{Code: e.Code, Message: e.Message, Fatal: e.Fatal}
@@ -582,6 +607,12 @@ func (c *Conn) reconnect(lost time.Time) {
 	c.mu.Unlock()
 	for n := 0; ; n++ {
 		wait := c.cfg.Reconnect.Delay(n, c.rnd)
+		c.mu.Lock()
+		if c.moveTo != "" {
+			// A Move: go there at once (its address is c.url already).
+			c.moveTo, wait = "", 0
+		}
+		c.mu.Unlock()
 		if time.Now().Add(wait).After(deadline) {
 			c.finish(fmt.Errorf("%w: not resumed within the server's hold window of %v", ErrSessionLost, hold))
 			return
@@ -593,8 +624,7 @@ func (c *Conn) reconnect(lost time.Time) {
 		}
 		c.mu.Lock()
 		c.attempts = n + 1
-		hello := &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name,
-			ResumeToken: c.token, LastSeq: c.lastSeq, LastTick: c.ackTick}
+		hello := c.hello()
 		c.mu.Unlock()
 		c.connectMu.Lock()
 		if c.Transport() != "" {
@@ -826,7 +856,7 @@ func (c *Conn) move(ctx context.Context, url string) error {
 	prev, wasPoll := c.url, c.cur != nil && c.cur.kind == "poll"
 	c.url = url
 	c.mu.Unlock()
-	l, err := c.connect(ctx, &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name, FollowsRedirects: true}, c.cfg.Transport)
+	l, err := c.connect(ctx, c.hello(), c.cfg.Transport)
 	if err != nil {
 		c.mu.Lock()
 		c.url = prev
@@ -839,6 +869,11 @@ func (c *Conn) move(ctx context.Context, url string) error {
 	}
 	return nil
 }
+
+// errFollowMove fails a resume that the server answered with a Move (the
+// session was handed to another server while this client was away): the
+// reconnection tries again there at once.
+var errFollowMove = errors.New("client: session moved")
 
 // errMoved answers requests the old server never answered.
 var errMoved = &sessionpb.Error{Code: sessionpb.ErrorCode_ERROR_CODE_INTERNAL,
@@ -991,13 +1026,15 @@ type Stats struct {
 	Resumes                     uint64 // successful resumes after a lost connection
 	Upgrades                    uint64 // moves from polling to WebSocket
 	Moves                       uint64 // sessions moved to another server by a redirect
+	Handoffs                    uint64 // sessions handed to another server by a drain (Move) and resumed there
 	Duplicates                  uint64 // replayed reliable frames dropped as already processed
 }
 
 // Stats returns the traffic counters.
 func (c *Conn) Stats() Stats {
 	return Stats{BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), FramesIn: c.framesIn.Load(),
-		Resumes: c.resumes.Load(), Upgrades: c.upgrades.Load(), Duplicates: c.duplicates.Load(), Moves: c.moves.Load()}
+		Resumes: c.resumes.Load(), Upgrades: c.upgrades.Load(), Duplicates: c.duplicates.Load(), Moves: c.moves.Load(),
+		Handoffs: c.handoffs.Load()}
 }
 
 // onFrame runs on a transport's read goroutine for every server frame.
@@ -1131,14 +1168,27 @@ func (c *Conn) handshakeFrame(l *link) {
 			// polling channel first lets its queue drain.
 			c.wg.Go(func() { _ = old.t.Close() })
 		}
+		if w.GetMoved() {
+			c.handoffs.Add(1)
+		}
 		if w.GetResumed() && c.cfg.OnResume != nil {
 			c.mu.Lock()
-			r := Resume{Transport: l.kind, Down: time.Since(c.lostAt), Attempts: c.attempts}
+			r := Resume{Transport: l.kind, Down: time.Since(c.lostAt), Attempts: c.attempts, Moved: w.GetMoved()}
+			if r.Moved && !c.movedAt.IsZero() {
+				r.Down = time.Since(c.movedAt)
+			}
+			c.movedAt = time.Time{}
 			c.mu.Unlock()
 			c.cfg.OnResume(r)
 		}
 		l.welcome <- &sessionpb.ServerMessage{Body: b}
 	case *sessionpb.ServerMessage_Error:
+		select {
+		case l.welcome <- &sessionpb.ServerMessage{Body: b}:
+		default:
+		}
+	case *sessionpb.ServerMessage_Move:
+		c.followMove(b.Move)
 		select {
 		case l.welcome <- &sessionpb.ServerMessage{Body: b}:
 		default:
@@ -1182,6 +1232,14 @@ func (c *Conn) dispatch(l *link, size int) {
 		_ = c.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Heartbeat{Heartbeat: &sessionpb.Heartbeat{Time: b.Heartbeat.GetTime()}}}, false)
 		return
 	case *sessionpb.ServerMessage_Ack:
+		return
+	case *sessionpb.ServerMessage_Move:
+		// The server handed the session to another: its connection closes
+		// next, and the reconnection resumes there at once.
+		c.followMove(b.Move)
+		if c.cfg.OnMove != nil {
+			c.cfg.OnMove(b.Move)
+		}
 		return
 	case *sessionpb.ServerMessage_Token:
 		c.mu.Lock()
@@ -1244,6 +1302,21 @@ func (c *Conn) dispatch(l *link, size int) {
 			}
 		}
 	}
+}
+
+// followMove points the session at the server a Move names; the
+// reconnection that follows the transport's close goes there without
+// waiting.
+func (c *Conn) followMove(m *sessionpb.Move) {
+	if m.GetAddress() == "" {
+		return
+	}
+	c.mu.Lock()
+	c.url, c.moveTo = m.GetAddress(), m.GetAddress()
+	if c.movedAt.IsZero() {
+		c.movedAt = time.Now()
+	}
+	c.mu.Unlock()
 }
 
 // transportOnlyLocked reports whether a fatal error ends only the

@@ -96,6 +96,12 @@ type Config struct {
 	// session here (gateway.EmitLocal). Called on the node's subscriber
 	// goroutine, one at a time. Nil drops them.
 	Deliver func(name string, payload []byte)
+	// Adopt restores a room another server hands over (a bundle made by
+	// that server's gateway; gateway.Server.Adopt). Called on a goroutine
+	// of the node, at most 8 at once. Nil: this node takes no hand-offs.
+	Adopt func(bundle []byte) error
+	// HandoffBytes bounds a hand-off bundle, sent or adopted. Default 8 MiB.
+	HandoffBytes int
 	// Logger receives lifecycle logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -122,6 +128,9 @@ func (c *Config) Fill() {
 	}
 	if c.Prefix == "" {
 		c.Prefix = "arena:"
+	}
+	if c.HandoffBytes <= 0 {
+		c.HandoffBytes = 8 << 20
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -198,6 +207,9 @@ type Node struct {
 
 	heartbeats, failures                           atomic.Uint64
 	broadcastsOut, broadcastsIn, broadcastsDropped atomic.Uint64
+
+	adopting                        chan struct{} // hand-offs being adopted; bounded (maxAdopting)
+	handedOut, adopted, adoptFailed atomic.Uint64
 }
 
 var (
@@ -216,7 +228,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("fleet: Redis URL: %w", err)
 	}
 	n := &Node{cfg: cfg, id: "n" + randomHex(6), log: cfg.Logger, published: map[string]bool{}, stop: make(chan struct{}),
-		outbox: make(chan string, outboundBroadcasts)}
+		outbox: make(chan string, outboundBroadcasts), adopting: make(chan struct{}, maxAdopting)}
 	opt.ClientName = "arena-" + n.id
 	opt.DialTimeout = cfg.OpTimeout
 	opt.ReadTimeout = cfg.OpTimeout
@@ -246,7 +258,7 @@ func (n *Node) Start(ctx context.Context) {
 	n.beat(ctx)
 	n.log.Info("fleet: node started", "redis", n.rdb.Options().Addr, "addr", n.cfg.Addr, "mode", n.cfg.Mode,
 		"heartbeat", n.cfg.Heartbeat, "ttl", n.cfg.TTL, "in_directory", n.healthy.Load())
-	n.sub = n.rdb.Subscribe(context.Background(), n.channel())
+	n.sub = n.rdb.Subscribe(context.Background(), n.channel(), n.nodeChannel(n.id))
 	n.wg.Go(n.heartbeatLoop)
 	n.wg.Go(n.publishLoop)
 	n.wg.Go(n.receive)
@@ -380,6 +392,9 @@ type Stats struct {
 	BroadcastsOut     uint64 // broadcasts published
 	BroadcastsIn      uint64 // broadcasts from other servers delivered here
 	BroadcastsDropped uint64 // broadcasts not published (Redis away, or the queue full)
+	HandedOut         uint64 // rooms another node adopted from this one
+	Adopted           uint64 // rooms this node adopted from others
+	AdoptFailed       uint64 // hand-offs this node refused or could not take
 }
 
 // Stats returns the node's counters.
@@ -388,6 +403,7 @@ func (n *Node) Stats() Stats {
 		Heartbeats: n.heartbeats.Load(), Failures: n.failures.Load(),
 		InDirectory:   n.healthy.Load() && !n.left.Load(),
 		BroadcastsOut: n.broadcastsOut.Load(), BroadcastsIn: n.broadcastsIn.Load(), BroadcastsDropped: n.broadcastsDropped.Load(),
+		HandedOut: n.handedOut.Load(), Adopted: n.adopted.Load(), AdoptFailed: n.adoptFailed.Load(),
 	}
 }
 

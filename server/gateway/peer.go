@@ -68,6 +68,9 @@ type session struct {
 	display atomic.Pointer[string] // the name, for other goroutines (admin views, tests)
 	// redirects: the client follows a Redirect (Hello.follows_redirects).
 	redirects bool
+	// moves: the client follows a Move (Hello.follows_moves): a drain may
+	// hand the session to another server (handoff.go).
+	moves bool
 
 	// frameMu serializes frame handling: after a transport switch, the old
 	// connection's last frames may race the new one's first.
@@ -97,6 +100,10 @@ type session struct {
 	confirmed bool
 	issuedAt  time.Time
 	nextAck   uint32                              // last Event.ack_id given out
+	movedTo   string                              // the server this session was handed to (ended here) ...
+	movedRoom string                              // ... with this room ...
+	movedTick uint32                              // ... frozen at this tick
+	movedIn   bool                                // adopted from another server; not resumed here yet
 	acks      map[uint32]chan *sessionpb.EventAck // EmitAck callers waiting
 }
 
@@ -193,7 +200,7 @@ func (c *conn) handshake(rid uint32, h *sessionpb.Hello) error {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_HANDSHAKE, "%v", err))
 	}
-	s, err := c.srv.newSession(name, c.ip, h.GetFollowsRedirects())
+	s, err := c.srv.newSession(name, c.ip, h.GetFollowsRedirects(), h.GetFollowsMoves())
 	if errors.Is(err, errAddressSessions) {
 		c.srv.cfg.Metrics.BudgetRefused(metrics.BudgetSessionsPerAddress)
 		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_OVER_BUDGET,
@@ -211,7 +218,7 @@ func (c *conn) handshake(rid uint32, h *sessionpb.Hello) error {
 	s.link, s.kind = c.link, c.kind
 	s.mu.Unlock()
 	c.sess.Store(s)
-	c.link.Send(c.srv.welcome(rid, s, tok, exp, false, 0))
+	c.link.Send(netcode.Marshal(c.srv.welcome(rid, s, tok, exp, false, 0)))
 	c.srv.tellDraining(c.link)
 	s.out.Attach(c.link, 0)
 	c.srv.log.Debug("session started", "session", s.id.String(), "name", name, "transport", c.kind)
@@ -235,10 +242,16 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 		srv.resumeFailures.Add(1)
 		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "resume token is not valid for this server"))
 	}
-	s, why := srv.lookup(claims.Session)
+	s, gone := srv.lookup(claims.Session)
+	if s == nil && gone.movedTo != "" {
+		// Handed to another server while this client was away: send it
+		// there, as the Move it missed would have.
+		c.link.Close(moveFrame(gone.movedTo, gone.roomID, gone.tick), errMovedAway)
+		return errMovedAway
+	}
 	if s == nil {
 		srv.resumeFailures.Add(1)
-		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended: %s; the seat is gone, start a new session", why))
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended: %s; the seat is gone, start a new session", gone.why))
 	}
 	// Serialize with frame handling: a takeover must not interleave with a
 	// frame of the old connection.
@@ -282,7 +295,15 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 		}
 		m.SetHeld(false)
 	}
-	c.link.Send(srv.welcome(rid, s, tok, exp, true, s.clientSeq))
+	s.mu.Lock()
+	moved := s.movedIn
+	s.movedIn = false
+	s.mu.Unlock()
+	w := srv.welcome(rid, s, tok, exp, true, s.clientSeq)
+	if moved {
+		w.GetWelcome().Moved = true
+	}
+	c.link.Send(netcode.Marshal(w))
 	s.ackedOut = s.clientSeq
 	s.out.Attach(c.link, h.GetLastSeq())
 	srv.resumes.Add(1)
@@ -301,8 +322,8 @@ func (s *session) issueLocked() ([]byte, time.Time) {
 	return tok, exp
 }
 
-func (srv *Server) welcome(rid uint32, s *session, tok []byte, exp time.Time, resumed bool, ackSeq uint32) []byte {
-	return netcode.Marshal(&sessionpb.ServerMessage{RequestId: rid, AckSeq: ackSeq, Body: &sessionpb.ServerMessage_Welcome{Welcome: &sessionpb.Welcome{
+func (srv *Server) welcome(rid uint32, s *session, tok []byte, exp time.Time, resumed bool, ackSeq uint32) *sessionpb.ServerMessage {
+	return (&sessionpb.ServerMessage{RequestId: rid, AckSeq: ackSeq, Body: &sessionpb.ServerMessage_Welcome{Welcome: &sessionpb.Welcome{
 		ProtocolVersion: netcode.ProtocolVersion, TickRate: srv.cfg.TickRate, SnapshotRate: srv.cfg.SnapshotRate,
 		Server: srv.cfg.ServerName, SessionId: s.id.String(), ResumeToken: tok, TokenExpiresMs: uint64(exp.UnixMilli()),
 		Resumed: resumed, HoldMs: uint32(srv.cfg.Hold.Milliseconds()),

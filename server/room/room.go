@@ -98,6 +98,7 @@ type Room struct {
 	lastStats   time.Time
 	tally       tally
 	viewAcc     uint32
+	released    bool // a Frozen's Release: the room ends with ErrMoved
 }
 
 // TickStats summarises recent tick durations (the last 256 ticks, refreshed
@@ -297,9 +298,10 @@ type Member struct {
 	leaving   atomic.Bool
 
 	// Owned by the room goroutine.
-	inputAck uint32
-	removed  bool
-	held     bool // the connection is lost; the seat is held
+	inputAck  uint32
+	removed   bool
+	savedHeld bool // restore: the held flag the member was saved with
+	held      bool // the connection is lost; the seat is held
 	// unflushed: frames were pushed held (pushHeld) and not yet written
 	// with a snapshot or flushed.
 	unflushed bool
@@ -458,6 +460,9 @@ func (r *Room) loop() error {
 		}
 		t0 := time.Now()
 		ended := r.tick()
+		if r.released {
+			return ErrMoved
+		}
 		work := time.Since(t0)
 		r.record(t0, work, period)
 		if r.cfg.OnTick != nil {
@@ -495,6 +500,9 @@ func (r *Room) tick() (ended bool) {
 		select {
 		case f := <-r.ctrl:
 			f()
+			if r.released {
+				return false // handed off (Freeze): not one more step
+			}
 			continue
 		default:
 		}
@@ -613,10 +621,13 @@ func (r *Room) broadcastPolicy(frame []byte, except *Member, p outbox.Policy) {
 func (r *Room) closeMembers(reason error) {
 	code := sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED
 	frame := netcode.ErrorFrame(0, code, false, reason.Error())
+	moved := errors.Is(reason, ErrMoved) // the server that moved them tells them
 	for _, m := range r.members {
-		_ = m.out.Push(frame)
+		if !moved {
+			_ = m.out.Push(frame)
+		}
 		m.removed = true
-		if m.onRemoved != nil {
+		if m.onRemoved != nil && !moved {
 			m.onRemoved(reason)
 		}
 		if m.spectator {
