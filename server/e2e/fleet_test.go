@@ -319,10 +319,11 @@ func TestFleetSurvivesRedisOutage(t *testing.T) {
 }
 
 // TestFleetDrainingNodeLeavesDirectoryAtOnce: a server told to stop leaves
-// the directory at once (nobody else is sent there) while its match runs.
+// the directory at once (nobody else is sent there) while its match runs
+// (without hand-off: with it the match would move away at once).
 func TestFleetDrainingNodeLeavesDirectoryAtOnce(t *testing.T) {
 	rd := redistest.Start(t)
-	nodes := startFleet(t, rd, 2, "-room-size", "4", "-drain-grace", "20s")
+	nodes := startFleet(t, rd, 2, "-room-size", "4", "-drain-grace", "20s", "-handoff=false")
 	a, b := nodes[0], nodes[1]
 	var snaps atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
