@@ -24,7 +24,9 @@ package main
 // starts the client (a page served from another origin, README "Play in
 // the browser"). The page's global window.arenaStats is refreshed twice a
 // second with what the client sees (phase, room, transport, snapshots,
-// frame times): the browser test and a curious player read it there.
+// frame times, when the client started and drew its first snapshot in ms
+// since the page was opened): the browser test and a curious player read
+// it there.
 
 import (
 	"encoding/json"
@@ -60,7 +62,7 @@ func main() {
 	g := render.New(s, renderers, render.Options{NetGraph: p.netGraph, Zoom: p.zoom})
 	ebiten.SetWindowTitle("arena server")
 	ebiten.SetRunnableOnUnfocused(true)
-	pg := &page{Game: g, s: s, opened: time.Now(), stats: js.Global().Get("Object").New(), autoJoin: p.autoJoin,
+	pg := &page{Game: g, s: s, startedMs: sinceNavigation(), stats: js.Global().Get("Object").New(), autoJoin: p.autoJoin,
 		server: p.server, want: p.autoJoin != ""}
 	if reloaded() {
 		pg.saved = loadSession(p.server)
@@ -126,12 +128,12 @@ func readPage(href string, server js.Value) pageParams {
 // frame intervals and publishes window.arenaStats.
 type page struct {
 	*render.Game
-	s        *core.Session
-	opened   time.Time
-	stats    js.Value
-	autoJoin string // the page's join=/room=, "" when it has none
-	server   string
-	saved    *client.Saved // the session of this tab before a reload, until follow resumes it
+	s         *core.Session
+	startedMs float64 // when main began, in ms since the page was opened (sinceNavigation)
+	stats     js.Value
+	autoJoin  string // the page's join=/room=, "" when it has none
+	server    string
+	saved     *client.Saved // the session of this tab before a reload, until follow resumes it
 
 	// Staying in a match (follow).
 	want     bool      // in a room, or trying to be
@@ -144,7 +146,7 @@ type page struct {
 	savedAt  time.Time // when the session was last saved (sessionKey)
 
 	lastDraw   time.Time
-	firstDrawn time.Duration // from start to the first frame with a snapshot drawn
+	firstDrawn float64 // when the first snapshot was drawn, in ms since the page was opened
 	intervals  []time.Duration
 	published  time.Time
 }
@@ -293,7 +295,7 @@ func (p *page) Draw(screen *ebiten.Image) {
 	p.Game.Draw(screen)
 	v := p.s.View()
 	if v.Ready && p.firstDrawn == 0 {
-		p.firstDrawn = now.Sub(p.opened)
+		p.firstDrawn = sinceNavigation()
 	}
 	if !p.lastDraw.IsZero() && v.Ready {
 		if len(p.intervals) == statsWindow {
@@ -308,9 +310,14 @@ func (p *page) Draw(screen *ebiten.Image) {
 	}
 }
 
-// publish refreshes window.arenaStats.
+// publish refreshes window.arenaStats. Setting its reset to true (a
+// measurement starting) empties the frame intervals.
 func (p *page) publish(v *core.View) {
 	o := p.stats
+	if o.Get("reset").Truthy() {
+		o.Set("reset", false)
+		p.intervals = p.intervals[:0]
+	}
 	o.Set("phase", v.Phase.String())
 	o.Set("status", v.Status)
 	o.Set("room", v.RoomID)
@@ -327,11 +334,22 @@ func (p *page) publish(v *core.View) {
 	o.Set("rttMs", ms(n.RTT))
 	o.Set("corrections", float64(n.Corrections))
 	o.Set("predictionChecks", float64(n.PredictionChecks))
-	o.Set("firstDrawnMs", ms(p.firstDrawn))
+	o.Set("startedMs", p.startedMs)
+	o.Set("firstDrawnMs", p.firstDrawn)
 	o.Set("frames", len(p.intervals))
 	o.Set("frameP50Ms", ms(render.Quantile(p.intervals, 0.5)))
 	o.Set("frameP99Ms", ms(render.Quantile(p.intervals, 0.99)))
 	o.Set("updated", fmt.Sprint(time.Now().UnixMilli()))
+}
+
+// sinceNavigation is the time since the page was opened (the navigation
+// began: the request for /play), in milliseconds.
+func sinceNavigation() float64 {
+	perf := js.Global().Get("performance")
+	if perf.Type() != js.TypeObject {
+		return 0
+	}
+	return perf.Call("now").Float()
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

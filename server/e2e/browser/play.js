@@ -8,6 +8,7 @@
 //                                         window.arenaStats s
 //   {"op":"reload"}                       reload the page
 //   {"op":"stats"}                        window.arenaStats now
+//   {"op":"resetFrames"}                  start the frame figures anew
 //   {"op":"keys","key":K,"ms":MS}         hold key K (KeyboardEvent.code) MS
 //   {"op":"shot","path":P}                screenshot into P (PNG)
 //   {"op":"quit"}
@@ -55,6 +56,9 @@ async function main() {
           break;
         case "reload":
           await page.reload({ waitUntil: "load", timeout: 30000 });
+          break;
+        case "resetFrames":
+          await page.evaluate(() => { if (window.arenaStats) window.arenaStats.reset = true; });
           break;
         case "stats":
           break;
