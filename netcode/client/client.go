@@ -150,7 +150,7 @@ func (b Backoff) Delay(n int, rnd *rand.Rand) time.Duration {
 // Resume describes a successful resume.
 type Resume struct {
 	Transport string        // the new transport, "ws" or "poll"
-	Down      time.Duration // from losing the transport to the resume
+	Down      time.Duration // from losing the transport to the resume; 0 for an upgrade (nothing was lost)
 	Attempts  int           // connection attempts it took
 }
 
@@ -1105,7 +1105,10 @@ func (c *Conn) handshakeFrame(l *link) {
 		}
 		if w.GetResumed() && c.cfg.OnResume != nil {
 			c.mu.Lock()
-			r := Resume{Transport: l.kind, Down: time.Since(c.lostAt), Attempts: c.attempts}
+			r := Resume{Transport: l.kind, Attempts: c.attempts}
+			if old == nil && !c.lostAt.IsZero() {
+				r.Down = time.Since(c.lostAt) // a reconnection; an upgrade lost nothing
+			}
 			c.mu.Unlock()
 			c.cfg.OnResume(r)
 		}

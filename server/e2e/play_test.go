@@ -415,13 +415,13 @@ func TestPlayInBrowser(t *testing.T) {
 	// proxy is replaced on the same address by one that does not pass
 	// them: the page falls back to polling by itself, in the same session.
 	proxy := freeAddr(t)
-	stopProxy := startPlayNginx(t, proxy, srv.Addr, true)
+	ngx := startPlayNginx(t, proxy, srv.Addr, true)
 	b.do(map[string]any{"op": "open", "url": "http://" + proxy + "/play?join=quick&name=proxied" + zoomParam()})
 	s = b.wait(`s.ready && s.phase === "playing"`, 40*time.Second)
 	assert.Equal(t, "ws", s.Transport, "upgrades pass this proxy")
 	player, room := s.Player, s.Room
-	stopProxy()
-	startPlayNginx(t, proxy, srv.Addr, false)
+	ngx.stop()
+	ngx = startPlayNginx(t, proxy, srv.Addr, false)
 	s = b.wait(`s.transport === "poll" && s.status.startsWith("resumed over poll")`, 40*time.Second)
 	t.Logf("fallback: %s", s.Status)
 	assert.Equal(t, player, s.Player, "the same session on polling")
@@ -439,6 +439,15 @@ func TestPlayInBrowser(t *testing.T) {
 	s = b.wait(`s.ready && s.phase === "playing"`, 40*time.Second)
 	assert.Equal(t, "poll", s.Transport)
 	t.Logf("poll via nginx from the start: first snapshot drawn %.0f ms after the page opened", s.FirstDrawnMs)
+	// The proxy starts passing upgrades (a graceful reload: the polling
+	// channel goes on): the session moves back to WebSocket by itself.
+	player = s.Player
+	ngx.reload(true)
+	upgraded := time.Now()
+	s = b.wait(`s.transport === "ws" && s.status === "moved to ws"`, 45*time.Second)
+	assert.Equal(t, player, s.Player, "the same session, upgraded")
+	t.Logf("upgrade: back on WebSocket %v after the proxy passed upgrades (%s)", time.Since(upgraded).Round(time.Millisecond), s.Status)
+	b.moves(base, s, "after the upgrade")
 
 	// 3. The server restarts mid-match (same address, same -secret): the
 	// page comes back into a match by itself.
@@ -457,11 +466,16 @@ func TestPlayInBrowser(t *testing.T) {
 	b.do(map[string]any{"op": "quit"})
 }
 
+// playNginx is a running nginx in front of the server.
+type playNginx struct {
+	stop   func()             // fast shutdown: every connection closes
+	reload func(upgrade bool) // a graceful reload with or without upgrades: open connections go on
+}
+
 // startPlayNginx runs Debian's nginx on listen in front of backend the
 // way README "Behind nginx" configures it, with or without WebSocket
-// upgrades passed on, /play included. It returns a function that stops it
-// (also called at the end of the test).
-func startPlayNginx(t *testing.T, listen, backend string, upgrade bool) (stop func()) {
+// upgrades passed on, /play included. It is stopped at the end of the test.
+func startPlayNginx(t *testing.T, listen, backend string, upgrade bool) playNginx {
 	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
@@ -471,14 +485,16 @@ func startPlayNginx(t *testing.T, listen, backend string, upgrade bool) (stop fu
 	}
 	dir := t.TempDir()
 	user := ""
-	ws := `proxy_set_header Connection "";`
-	if upgrade {
-		ws = "proxy_set_header Upgrade $http_upgrade;\n      proxy_set_header Connection \"upgrade\";"
-	}
 	if os.Geteuid() == 0 {
 		user = "user root;"
 	}
-	conf := fmt.Sprintf(`%s
+	path := filepath.Join(dir, "nginx.conf")
+	write := func(upgrade bool) {
+		ws := `proxy_set_header Connection "";`
+		if upgrade {
+			ws = "proxy_set_header Upgrade $http_upgrade;\n      proxy_set_header Connection \"upgrade\";"
+		}
+		conf := fmt.Sprintf(`%s
 worker_processes 1;
 pid %[2]s/nginx.pid;
 error_log %[2]s/error.log warn;
@@ -518,8 +534,9 @@ http {
   }
 }
 `, user, dir, listen, backend, ws)
-	path := filepath.Join(dir, "nginx.conf")
-	require.NoError(t, os.WriteFile(path, []byte(conf), 0o644))
+		require.NoError(t, os.WriteFile(path, []byte(conf), 0o644))
+	}
+	write(upgrade)
 	cmd := exec.Command(bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
 	require.NoError(t, cmd.Start())
 	done := make(chan struct{})
@@ -531,7 +548,7 @@ http {
 		}
 	})
 	var once sync.Once
-	stop = func() {
+	stop := func() {
 		once.Do(func() {
 			// TERM: a fast shutdown that closes every connection (a killed
 			// master would leave its workers serving them).
@@ -552,5 +569,9 @@ http {
 		}
 		return err == nil
 	}, 5*time.Second, 20*time.Millisecond, "nginx listens on %s", listen)
-	return stop
+	reload := func(upgrade bool) {
+		write(upgrade)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	}
+	return playNginx{stop: stop, reload: reload}
 }
