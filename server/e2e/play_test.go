@@ -198,7 +198,7 @@ func position(t *testing.T, base, room string, id int) (x, y float64, alive bool
 // moves holds a movement key for a second, towards the side of the arena
 // with more room (1280 units wide), and checks from the server's side that
 // the page's player moved that way: the dashboard's view of the room,
-// read once the player has stopped. The bots shoot: a player that is dead
+// read once the player stands still again. The bots shoot: a player that is dead
 // is waited for, and one that died meanwhile (grey, or respawned
 // elsewhere) is tried again, three times at most.
 func (b *browser) moves(base string, s *playStats, when string) {
@@ -216,8 +216,17 @@ func (b *browser) moves(base string, s *playStats, when string) {
 			key, dir = "KeyA", -1.0
 		}
 		b.do(map[string]any{"op": "keys", "key": key, "ms": 1000})
-		time.Sleep(500 * time.Millisecond)
+		// Inputs still on their way (a slow page, polling) keep moving it:
+		// read until it stands still.
 		x1, y1, alive := position(t, base, s.Room, s.Player)
+		for settle := time.Now().Add(3 * time.Second); time.Now().Before(settle); {
+			time.Sleep(300 * time.Millisecond)
+			x2, y2, alive2 := position(t, base, s.Room, s.Player)
+			if x2 == x1 && y2 == y1 {
+				break
+			}
+			x1, y1, alive = x2, y2, alive2
+		}
 		t.Logf("%s: the server saw player %d move from (%.0f, %.0f) to (%.0f, %.0f) while %s was held (alive after: %v)", when, s.Player, x0, y0, x1, y1, key, alive)
 		if (x1-x0)*dir > 50 {
 			return
@@ -410,6 +419,21 @@ func TestPlayInBrowser(t *testing.T) {
 	b.moves(base, s, "after a reload")
 	s = b.stats()
 	t.Logf("reload: first snapshot drawn %.0f ms after the page opened; %v of %v predictions corrected since", s.FirstDrawnMs, s.Corrections, s.PredictionChecks)
+
+	// A background tab, at its harshest: the page is frozen for 3 s (no
+	// frames, timers or events; the server holds on: its heartbeat
+	// timeout is 5 s). When it runs again it catches up without a storm
+	// of prediction corrections, keeps its player and plays.
+	before = b.stats()
+	b.do(map[string]any{"op": "freeze", "ms": 3000})
+	time.Sleep(2 * time.Second)
+	s = b.stats()
+	assert.Equal(t, before.Player, s.Player, "the same player after the freeze")
+	assert.Equal(t, before.Room, s.Room)
+	assert.LessOrEqual(t, s.Corrections-before.Corrections, 2.0, "no storm of corrections when the tab comes back")
+	b.moves(base, s, "after a frozen tab")
+	s = b.stats()
+	t.Logf("frozen 3 s: %v corrections before, %v after (of %v predictions); transport %s; %s", before.Corrections, s.Corrections, s.PredictionChecks, s.Transport, s.Status)
 
 	// 2. Through nginx: first with upgrades passed (WebSocket), then the
 	// proxy is replaced on the same address by one that does not pass

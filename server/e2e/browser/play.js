@@ -7,6 +7,7 @@
 //   {"op":"wait","expr":E,"timeout":MS}   wait until (s) => E holds for
 //                                         window.arenaStats s
 //   {"op":"reload"}                       reload the page
+//   {"op":"freeze","ms":MS}               freeze the page MS (a background tab)
 //   {"op":"stats"}                        window.arenaStats now
 //   {"op":"resetFrames"}                  start the frame figures anew
 //   {"op":"keys","key":K,"ms":MS}         hold key K (KeyboardEvent.code) MS
@@ -57,6 +58,17 @@ async function main() {
         case "reload":
           await page.reload({ waitUntil: "load", timeout: 30000 });
           break;
+        case "freeze": {
+          // What a browser does to a background tab, at its harshest: the
+          // page runs no script at all (no frames, no timers, no events)
+          // for ms, then goes on.
+          const cdp = await page.context().newCDPSession(page);
+          await cdp.send("Page.setWebLifecycleState", { state: "frozen" });
+          await new Promise((r) => setTimeout(r, cmd.ms));
+          await cdp.send("Page.setWebLifecycleState", { state: "active" });
+          await cdp.detach();
+          break;
+        }
         case "resetFrames":
           await page.evaluate(() => { if (window.arenaStats) window.arenaStats.reset = true; });
           break;
