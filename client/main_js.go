@@ -13,6 +13,7 @@ package main
 //	&name=NAME            the player's name (1..24 bytes)
 //	&transport=ws|poll    force a transport (default auto)
 //	&netgraph=1           show the net graph (F3 toggles it)
+//	&zoom=0.5             scale of the match view (0.25..2; fewer pixels to draw)
 //
 // A reload resumes the tab's session (same seat, same player): the page
 // keeps its resume token, its numbering and the room's Joined in
@@ -23,7 +24,9 @@ package main
 // starts the client (a page served from another origin, README "Play in
 // the browser"). The page's global window.arenaStats is refreshed twice a
 // second with what the client sees (phase, room, transport, snapshots,
-// frame times): the browser test and a curious player read it there.
+// frame times, when the client started and drew its first snapshot in ms
+// since the page was opened): the browser test and a curious player read
+// it there.
 
 import (
 	"encoding/json"
@@ -31,6 +34,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"syscall/js"
 	"time"
 	"unicode/utf8"
@@ -55,11 +59,11 @@ func main() {
 	s := core.New(cfg)
 	defer s.Close()
 	// The page joins by itself (page.start): a saved session first.
-	g := render.New(s, renderers, render.Options{NetGraph: p.netGraph})
+	g := render.New(s, renderers, render.Options{NetGraph: p.netGraph, Zoom: p.zoom})
 	ebiten.SetWindowTitle("arena server")
 	ebiten.SetRunnableOnUnfocused(true)
-	pg := &page{Game: g, s: s, opened: time.Now(), stats: js.Global().Get("Object").New(), autoJoin: p.autoJoin,
-		server: p.server}
+	pg := &page{Game: g, s: s, startedMs: sinceNavigation(), stats: js.Global().Get("Object").New(), autoJoin: p.autoJoin,
+		server: p.server, want: p.autoJoin != ""}
 	if reloaded() {
 		pg.saved = loadSession(p.server)
 	}
@@ -78,6 +82,7 @@ func main() {
 type pageParams struct {
 	server, name, transport, game, autoJoin string
 	netGraph                                bool
+	zoom                                    float64
 }
 
 // readPage reads the settings from the page's address and its
@@ -113,6 +118,9 @@ func readPage(href string, server js.Value) pageParams {
 		p.autoJoin = j
 	}
 	p.netGraph = q.Get("netgraph") == "1"
+	if z, err := strconv.ParseFloat(q.Get("zoom"), 64); err == nil && z >= 0.25 && z <= 2 {
+		p.zoom = z
+	}
 	return p
 }
 
@@ -120,26 +128,25 @@ func readPage(href string, server js.Value) pageParams {
 // frame intervals and publishes window.arenaStats.
 type page struct {
 	*render.Game
-	s        *core.Session
-	opened   time.Time
-	stats    js.Value
-	autoJoin string // the page's join=/room=, "" when it has none
-	server   string
-	saved    *client.Saved // the session of this tab before a reload, if any
-	started  bool          // start has acted
-	resuming bool          // the saved session's resume is in flight
+	s         *core.Session
+	startedMs float64 // when main began, in ms since the page was opened (sinceNavigation)
+	stats     js.Value
+	autoJoin  string // the page's join=/room=, "" when it has none
+	server    string
+	saved     *client.Saved // the session of this tab before a reload, until follow resumes it
 
-	// Rejoining after the session was lost (rejoin).
-	room    string    // the room played or watched last
-	inRoom  bool      // in a room at the last frame
-	left    bool      // the player left with Esc: no rejoin
-	lost    bool      // out of the room without leaving: rejoin
-	tries   int       // rejoin attempts since the loss
-	nextTry time.Time // when the next attempt may start
-	savedAt time.Time // when the session was last saved (sessionKey)
+	// Staying in a match (follow).
+	want     bool      // in a room, or trying to be
+	room     string    // the room played or watched last
+	spectate bool      // watching it
+	inRoom   bool      // in a room at the last frame
+	left     bool      // the player left with Esc: no rejoin
+	tries    int       // join attempts since the last membership
+	nextTry  time.Time // when the next attempt may start
+	savedAt  time.Time // when the session was last saved (sessionKey)
 
 	lastDraw   time.Time
-	firstDrawn time.Duration // from start to the first frame with a snapshot drawn
+	firstDrawn float64 // when the first snapshot was drawn, in ms since the page was opened
 	intervals  []time.Duration
 	published  time.Time
 }
@@ -147,39 +154,19 @@ type page struct {
 // statsWindow is how many frame intervals the page's figures cover.
 const statsWindow = 600
 
-// Update runs the shell's frame, then start and rejoin.
+// Update runs the shell's frame, then follow.
 func (p *page) Update() error {
 	if p.inRoom && inpututil.IsKeyJustPressed(ebiten.KeyEscape) {
 		p.left = true
 	}
 	err := p.Game.Update()
 	now := time.Now()
-	p.start()
-	p.rejoin(now)
+	p.follow(now)
 	if now.Sub(p.savedAt) >= 500*time.Millisecond {
 		p.savedAt = now
 		saveSession(p.s, p.server)
 	}
 	return err
-}
-
-// start resumes the session this tab had before a reload, if it saved
-// one; otherwise, or when the server refuses that resume, it follows the
-// page's join link.
-func (p *page) start() {
-	switch {
-	case !p.started && p.saved != nil:
-		p.started = p.s.Resume(*p.saved)
-		p.resuming = p.started
-	case !p.started:
-		p.started = true
-		p.join(p.autoJoin)
-	case p.resuming && !p.s.Busy():
-		p.resuming = false
-		if v := p.s.View(); v.Phase == core.PhaseLobby {
-			p.join(p.autoJoin) // refused, or resumed outside a room
-		}
-	}
 }
 
 // join acts on a join link: quick, create, spectate or a room id.
@@ -260,36 +247,47 @@ func saveSession(s *core.Session, server string) {
 	st.Call("setItem", sessionKey, string(b))
 }
 
-// rejoin takes the player back into a match when a page opened with a
-// join link lost its room without the player leaving: the server
-// restarted, or the session could not be resumed within its hold window.
-// The first attempt joins the same room again; later ones quick-join
-// (the room may be gone), backing off from 1 s to 8 s.
-func (p *page) rejoin(now time.Time) {
+// follow keeps the player in a match: it resumes the session this tab had
+// before a reload (if it saved one), follows the page's join link, and
+// when the room is lost without the player leaving (the server restarted,
+// the session could not be resumed in time) joins again: the same room
+// first, then a quick join. Attempts that fail (a proxy answering 502, a
+// server still starting) are retried, backing off from 1 s to 8 s. A
+// player who leaves with Esc stays on the start screen.
+func (p *page) follow(now time.Time) {
 	v := p.s.View()
-	switch v.Phase {
-	case core.PhasePlaying, core.PhaseSpectating:
-		p.inRoom, p.lost, p.left, p.tries, p.room = true, false, false, 0, v.RoomID
-		return
-	case core.PhaseJoining:
+	if v.Phase == core.PhasePlaying || v.Phase == core.PhaseSpectating {
+		p.want, p.inRoom, p.tries = true, true, 0
+		p.room, p.spectate = v.RoomID, v.Phase == core.PhaseSpectating
 		return
 	}
-	if p.inRoom {
+	if p.inRoom { // just out of the room
 		p.inRoom = false
-		p.lost = !p.left && p.autoJoin != ""
+		p.want = !p.left
+		p.left = false
 		p.nextTry = now.Add(time.Second)
 	}
-	if !p.lost || p.s.Busy() || now.Before(p.nextTry) {
+	if p.s.Busy() || now.Before(p.nextTry) {
 		return
 	}
-	spectate := p.autoJoin == "spectate"
-	if p.tries == 0 && p.room != "" {
-		p.s.JoinRoom(p.room, spectate)
-	} else {
-		p.s.QuickJoin(spectate)
+	switch {
+	case p.saved != nil:
+		sv := *p.saved
+		p.saved = nil
+		if p.s.Resume(sv) {
+			return // in the room, or back here to follow the link
+		}
+	case !p.want:
+		return
+	case p.room != "" && p.tries == 0:
+		p.s.JoinRoom(p.room, p.spectate)
+	case p.room != "":
+		p.s.QuickJoin(p.spectate)
+	default:
+		p.join(p.autoJoin)
 	}
 	p.tries++
-	p.nextTry = now.Add(min(time.Second<<min(p.tries, 3), 8*time.Second))
+	p.nextTry = now.Add(time.Second << min(p.tries-1, 3))
 }
 
 func (p *page) Draw(screen *ebiten.Image) {
@@ -297,7 +295,7 @@ func (p *page) Draw(screen *ebiten.Image) {
 	p.Game.Draw(screen)
 	v := p.s.View()
 	if v.Ready && p.firstDrawn == 0 {
-		p.firstDrawn = now.Sub(p.opened)
+		p.firstDrawn = sinceNavigation()
 	}
 	if !p.lastDraw.IsZero() && v.Ready {
 		if len(p.intervals) == statsWindow {
@@ -312,9 +310,14 @@ func (p *page) Draw(screen *ebiten.Image) {
 	}
 }
 
-// publish refreshes window.arenaStats.
+// publish refreshes window.arenaStats. Setting its reset to true (a
+// measurement starting) empties the frame intervals.
 func (p *page) publish(v *core.View) {
 	o := p.stats
+	if o.Get("reset").Truthy() {
+		o.Set("reset", false)
+		p.intervals = p.intervals[:0]
+	}
 	o.Set("phase", v.Phase.String())
 	o.Set("status", v.Status)
 	o.Set("room", v.RoomID)
@@ -331,11 +334,22 @@ func (p *page) publish(v *core.View) {
 	o.Set("rttMs", ms(n.RTT))
 	o.Set("corrections", float64(n.Corrections))
 	o.Set("predictionChecks", float64(n.PredictionChecks))
-	o.Set("firstDrawnMs", ms(p.firstDrawn))
+	o.Set("startedMs", p.startedMs)
+	o.Set("firstDrawnMs", p.firstDrawn)
 	o.Set("frames", len(p.intervals))
 	o.Set("frameP50Ms", ms(render.Quantile(p.intervals, 0.5)))
 	o.Set("frameP99Ms", ms(render.Quantile(p.intervals, 0.99)))
 	o.Set("updated", fmt.Sprint(time.Now().UnixMilli()))
+}
+
+// sinceNavigation is the time since the page was opened (the navigation
+// began: the request for /play), in milliseconds.
+func sinceNavigation() float64 {
+	perf := js.Global().Get("performance")
+	if perf.Type() != js.TypeObject {
+		return 0
+	}
+	return perf.Call("now").Float()
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -333,7 +333,11 @@ func (s *Session) dial(ctx context.Context, name string, saved *client.Saved) (*
 			s.post(event{kind: evStatus, msg: fmt.Sprintf("connection lost (%v); reconnecting…", err), conn: cp.Load()})
 		},
 		OnResume: func(r client.Resume) {
-			s.post(event{kind: evStatus, msg: fmt.Sprintf("resumed over %s after %v", r.Transport, r.Down.Round(time.Millisecond)), conn: cp.Load()})
+			msg := fmt.Sprintf("resumed over %s after %v", r.Transport, r.Down.Round(time.Millisecond))
+			if r.Down == 0 {
+				msg = "moved to " + r.Transport // an upgrade from polling
+			}
+			s.post(event{kind: evStatus, msg: msg, conn: cp.Load()})
 		},
 	})
 	if err != nil {

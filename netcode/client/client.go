@@ -166,7 +166,7 @@ func (b Backoff) Delay(n int, rnd *rand.Rand) time.Duration {
 // Resume describes a successful resume.
 type Resume struct {
 	Transport string        // the new transport, "ws" or "poll"
-	Down      time.Duration // from losing the transport to the resume
+	Down      time.Duration // from losing the transport to the resume; 0 for an upgrade (nothing was lost)
 	Attempts  int           // connection attempts it took
 	// Moved is true when the session was resumed on the server it was
 	// handed to (a Move, Welcome.moved); Down is then the pause the move
@@ -1173,7 +1173,10 @@ func (c *Conn) handshakeFrame(l *link) {
 		}
 		if w.GetResumed() && c.cfg.OnResume != nil {
 			c.mu.Lock()
-			r := Resume{Transport: l.kind, Down: time.Since(c.lostAt), Attempts: c.attempts, Moved: w.GetMoved()}
+			r := Resume{Transport: l.kind, Attempts: c.attempts, Moved: w.GetMoved()}
+			if old == nil && !c.lostAt.IsZero() {
+				r.Down = time.Since(c.lostAt) // a reconnection; an upgrade lost nothing
+			}
 			if r.Moved && !c.movedAt.IsZero() {
 				r.Down = time.Since(c.movedAt)
 			}
