@@ -91,8 +91,14 @@ func markdown(o *options, res *Results) string {
 		cpuModel(), runtime.NumCPU(), o.serverCPU, o.serverProcs, o.loadCPU, o.loadProcs)
 	fmt.Fprintf(&b, "- Go: %s, commit: %s, date: %s\n", runtime.Version(), strings.TrimSpace(string(commit)), time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- command: `%s`\n", o.command)
-	fmt.Fprintf(&b, "- scenario: rooms of %d, %d Hz ticks, %d Hz snapshots, 60 inputs/s per player (mode batched: %d inputs a frame), %v measured per point after all connected\n",
-		roomSize, tickRate, snapshotRate, o.inputBatch, o.duration)
+	fmt.Fprintf(&b, "- scenario: %s; %d Hz ticks, %d Hz snapshots, 60 inputs/s per player (mode batched: %d inputs a frame), %v measured per point after all connected\n",
+		o.sc.about, tickRate, snapshotRate, o.inputBatch, o.duration)
+	if o.scenario == "rooms-64" {
+		fmt.Fprintf(&b, "- view radius: %d world units (the arena is 1280×720)\n", o.viewRadius)
+	}
+	if o.loadSplit > 1 {
+		fmt.Fprintf(&b, "- load: %d bot processes\n", o.loadSplit)
+	}
 	fmt.Fprintf(&b, "- machine load: load average %s at the end\n\n", loadAvg())
 	fmt.Fprintf(&b, "**Capacity: %d players** (tick p99 %.2f ms at that load; a point fails when delivery < 95%%, tick p99 > 16.7 ms, or the load generator saturates its core). ",
 		res.Capacity, res.CapacityTickP99Ms)
@@ -126,6 +132,16 @@ func markdown(o *options, res *Results) string {
 	b.WriteString("| mode | players | reads | writes | context switches |\n| --- | ---: | ---: | ---: | ---: |\n")
 	for _, p := range res.Points {
 		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f | %.1f |\n", p.Mode, p.Players, p.Reads, p.Writes, p.Switches)
+	}
+	if o.sc.watch {
+		b.WriteString("\nThe desktop client core seated in the last room (client/core, walking; counted after a second to settle):\n\n")
+		b.WriteString("| mode | players | predictions checked | corrections | frames interpolated | dry frames | interpolation delay ms | its down B/s |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		for _, p := range res.Points {
+			if w := p.Watch; w != nil {
+				fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %.0f | %.0f |\n", p.Mode, p.Players, w.PredictionChecks, w.Corrections,
+					w.InterpFrames, w.DryFrames, w.InterpDelayMs, w.DownBps)
+			}
+		}
 	}
 	b.WriteString("\nRatios from the same run:\n\n| players | naive/game bytes | naive/game CPU | game/floor CPU | batched/floor CPU | game/before bytes | game/before CPU |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	by := map[string]map[int]Point{}
