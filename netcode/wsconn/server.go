@@ -280,6 +280,9 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 			err, handled = errors.New("wsconn: read panicked"), true
 		}
 	}()
+	if c.raw != nil {
+		return c.readDirect()
+	}
 	for {
 		msg, rerr := c.socket.ReadMessage()
 		if rerr != nil {
