@@ -40,7 +40,7 @@ func run() int {
 	sweep := flag.String("sweep", "160,480,960,1920", "comma-separated player counts")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measurement window per point, after every bot connected")
 	flag.StringVar(&o.out, "out", "benchmarks/results", "directory for the table, JSON and plots")
-	modes := flag.String("modes", "game,batched,floor", "what to run per point: game (delta), batched (game, bots batching -input-batch inputs a frame), before (-baseline-rev's build), naive (full snapshots), floor (bare transport)")
+	modes := flag.String("modes", "game,batched,floor", "what to run per point: game (delta), batched (game, bots batching -input-batch inputs a frame), before (-baseline-rev's build), colyseus (the Colyseus 0.18 peer in benchmarks/colyseus, after npm ci there), naive (full snapshots), floor (bare transport)")
 	flag.StringVar(&o.baselineRev, "baseline-rev", "", "git revision whose server and bots the \"before\" mode runs, built in a temporary worktree (a before/after comparison in one run)")
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "CPU list for the server process (taskset -c)")
 	flag.StringVar(&o.loadCPU, "load-cpu", "1", "CPU list for the load generator (taskset -c)")

