@@ -276,6 +276,9 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 			err, handled = errors.New("wsconn: read panicked"), true
 		}
 	}()
+	if c.raw != nil {
+		return c.readDirect()
+	}
 	for {
 		msg, rerr := c.socket.ReadMessage()
 		if rerr != nil {
@@ -372,10 +375,11 @@ func (c *serverConn) writeLoop() {
 	// A second watch, on the peer's receive window: a peer that stops
 	// reading closes it once its socket buffer is full, and our writes
 	// still succeed until ours is full too (tens of seconds at a
-	// snapshot's pace). Closed for WriteTimeout, the peer is cut.
+	// snapshot's pace). Closed for WriteTimeout (seen at most half of it
+	// later), the peer is cut.
 	var stall <-chan time.Time
 	if c.raw != nil {
-		t := time.NewTicker(c.opt.WriteTimeout / 4)
+		t := time.NewTicker(c.opt.WriteTimeout / 2) // a look a second at the default: a fixed cost per player, kept small
 		defer t.Stop()
 		stall = t.C
 	}
