@@ -291,7 +291,9 @@ func (s *Server) adopt(bundle []byte, crashed bool) error {
 	for i := range seats {
 		seats[i] = &seat{}
 	}
+	wired := 0
 	r, err := s.lobby.Adopt(roomID, gameName, saved, func(i int, m *room.Member) room.Wiring {
+		wired++
 		if i >= len(ps) {
 			return room.Wiring{}
 		}
@@ -305,7 +307,7 @@ func (s *Server) adopt(bundle []byte, crashed bool) error {
 	if err != nil {
 		return err
 	}
-	if len(ps) != len(seats) || slices.ContainsFunc(seats, func(st *seat) bool { return st.m == nil }) {
+	if wired != len(ps) || slices.ContainsFunc(seats, func(st *seat) bool { return st.m == nil }) {
 		r.Close(room.ErrShutdown)
 		return fmt.Errorf("%w: sessions and members differ", ErrBundle)
 	}
