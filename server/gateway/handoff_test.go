@@ -44,76 +44,80 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 // applied again, events sent before the move delivered once, and the
 // match goes on there.
 func TestDrainMovesTheRoomAndItsSessions(t *testing.T) {
-	b := startServer(t, room.Config{}, Config{Secret: secret})
-	a := startServer(t, room.Config{}, Config{Secret: secret, Mover: &directMover{to: func() *testServer { return b }}})
+	for _, transport := range []string{"ws", "poll"} {
+		t.Run(transport, func(t *testing.T) {
+			b := startServer(t, room.Config{}, Config{Secret: secret})
+			a := startServer(t, room.Config{}, Config{Secret: secret, Mover: &directMover{to: func() *testServer { return b }}})
 
-	walker := dialResumer(t, a.url, "walker", "ws")
-	j, err := walker.conn.Join(context.Background(), "", false)
-	require.NoError(t, err)
-	id := sim.PlayerID(j.GetPlayerId())
-	watcher := dialResumer(t, a.url, "watcher", "ws")
-	_, err = watcher.conn.Join(context.Background(), j.GetRoom().GetId(), false)
-	require.NoError(t, err)
-	require.Eventually(t, func() bool { s, _ := walker.state(); return s.Player(id) != nil }, 2*time.Second, 5*time.Millisecond)
-	start, _ := walker.state()
-	cfg := rulesOf(j)
-	walker.walk(t, scriptedWalk(start.Player(id), cfg, 30, 0))
-	before, ackBefore := walker.state()
-	want := *before.Player(id)
-	pl := playerNamed(t, a.gw, "walker")
-	for i := range 3 {
-		require.NoError(t, pl.Emit("note", []byte(fmt.Sprint(i))))
+			walker := dialResumer(t, a.url, "walker", transport)
+			j, err := walker.conn.Join(context.Background(), "", false)
+			require.NoError(t, err)
+			id := sim.PlayerID(j.GetPlayerId())
+			watcher := dialResumer(t, a.url, "watcher", transport)
+			_, err = watcher.conn.Join(context.Background(), j.GetRoom().GetId(), false)
+			require.NoError(t, err)
+			require.Eventually(t, func() bool { s, _ := walker.state(); return s.Player(id) != nil }, 2*time.Second, 5*time.Millisecond)
+			start, _ := walker.state()
+			cfg := rulesOf(j)
+			walker.walk(t, scriptedWalk(start.Player(id), cfg, 30, 0))
+			before, ackBefore := walker.state()
+			want := *before.Player(id)
+			pl := playerNamed(t, a.gw, "walker")
+			for i := range 3 {
+				require.NoError(t, pl.Emit("note", []byte(fmt.Sprint(i))))
+			}
+
+			require.Eventually(t, func() bool { return a.gw.rooms.size() == 2 }, 2*time.Second, time.Millisecond, "the seats are indexed")
+			moved, stayed := a.gw.MoveRooms(context.Background())
+			require.Equal(t, 1, moved)
+			require.Equal(t, 0, stayed)
+			assert.Empty(t, a.lob.Rooms(), "the room left this server")
+			require.NotNil(t, b.lob.Room(j.GetRoom().GetId()), "the other server hosts it, under the same id")
+
+			for _, c := range []*resumer{walker, watcher} {
+				require.Eventually(t, func() bool {
+					c.mu.Lock()
+					defer c.mu.Unlock()
+					return len(c.resumes) == 1 && len(c.afterResume) == 1
+				}, 5*time.Second, 5*time.Millisecond, "resumed on the other server")
+				c.mu.Lock()
+				res, first := c.resumes[0], c.afterResume[0]
+				c.mu.Unlock()
+				assert.True(t, res.Moved, "Welcome.moved")
+				assert.Equal(t, b.url, c.conn.URL())
+				assert.NotZero(t, first.BaselineAge, "the first snapshot after the move is a delta")
+				assert.Equal(t, uint64(1), c.conn.Stats().Handoffs)
+				assert.Zero(t, c.conn.Stats().Duplicates)
+			}
+			assert.Equal(t, j.GetRoom().GetId(), walker.conn.Joined().GetRoom().GetId(), "no rejoin")
+			walker.mu.Lock()
+			first := walker.afterResume[0]
+			walker.mu.Unlock()
+			require.NotNil(t, first.State.Get(arena.KindPlayer, uint32(id)), "same entity")
+			assert.GreaterOrEqual(t, first.InputAck, ackBefore, "the input ack never goes back")
+			now, _ := walker.state()
+			assert.Equal(t, want.X, now.Player(id).X, "acknowledged inputs are not applied again")
+			assert.Equal(t, want.Y, now.Player(id).Y)
+			require.Eventually(t, func() bool { walker.mu.Lock(); defer walker.mu.Unlock(); return len(walker.events) >= 3 }, 2*time.Second, 5*time.Millisecond)
+			walker.mu.Lock()
+			assert.Equal(t, []string{"0", "1", "2"}, walker.events, "events queued before the move arrive once")
+			walker.mu.Unlock()
+
+			// The match goes on there: inputs, events and lobby requests.
+			last := walker.walk(t, scriptedWalk(now.Player(id), cfg, 30, 1))
+			end, ack := walker.state()
+			assert.GreaterOrEqual(t, ack, last)
+			assert.NotEqual(t, want, *end.Player(id), "the player walked on")
+			require.NoError(t, playerNamed(t, b.gw, "walker").Emit("note", []byte("3")))
+			require.Eventually(t, func() bool { walker.mu.Lock(); defer walker.mu.Unlock(); return len(walker.events) == 4 }, 2*time.Second, 5*time.Millisecond)
+			_, err = walker.conn.ListRooms(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, 2, b.lob.List()[0].Players)
+			st := a.gw.Moves()
+			assert.Equal(t, MoveStats{RoomsOut: 1, SessionsOut: 2}, st)
+			assert.Equal(t, MoveStats{RoomsIn: 1, SessionsIn: 2}, b.gw.Moves())
+		})
 	}
-
-	require.Eventually(t, func() bool { return a.gw.rooms.size() == 2 }, 2*time.Second, time.Millisecond, "the seats are indexed")
-	moved, stayed := a.gw.MoveRooms(context.Background())
-	require.Equal(t, 1, moved)
-	require.Equal(t, 0, stayed)
-	assert.Empty(t, a.lob.Rooms(), "the room left this server")
-	require.NotNil(t, b.lob.Room(j.GetRoom().GetId()), "the other server hosts it, under the same id")
-
-	for _, c := range []*resumer{walker, watcher} {
-		require.Eventually(t, func() bool {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			return len(c.resumes) == 1 && len(c.afterResume) == 1
-		}, 5*time.Second, 5*time.Millisecond, "resumed on the other server")
-		c.mu.Lock()
-		res, first := c.resumes[0], c.afterResume[0]
-		c.mu.Unlock()
-		assert.True(t, res.Moved, "Welcome.moved")
-		assert.Equal(t, b.url, c.conn.URL())
-		assert.NotZero(t, first.BaselineAge, "the first snapshot after the move is a delta")
-		assert.Equal(t, uint64(1), c.conn.Stats().Handoffs)
-		assert.Zero(t, c.conn.Stats().Duplicates)
-	}
-	assert.Equal(t, j.GetRoom().GetId(), walker.conn.Joined().GetRoom().GetId(), "no rejoin")
-	walker.mu.Lock()
-	first := walker.afterResume[0]
-	walker.mu.Unlock()
-	require.NotNil(t, first.State.Get(arena.KindPlayer, uint32(id)), "same entity")
-	assert.GreaterOrEqual(t, first.InputAck, ackBefore, "the input ack never goes back")
-	now, _ := walker.state()
-	assert.Equal(t, want.X, now.Player(id).X, "acknowledged inputs are not applied again")
-	assert.Equal(t, want.Y, now.Player(id).Y)
-	require.Eventually(t, func() bool { walker.mu.Lock(); defer walker.mu.Unlock(); return len(walker.events) >= 3 }, 2*time.Second, 5*time.Millisecond)
-	walker.mu.Lock()
-	assert.Equal(t, []string{"0", "1", "2"}, walker.events, "events queued before the move arrive once")
-	walker.mu.Unlock()
-
-	// The match goes on there: inputs, events and lobby requests.
-	last := walker.walk(t, scriptedWalk(now.Player(id), cfg, 30, 1))
-	end, ack := walker.state()
-	assert.GreaterOrEqual(t, ack, last)
-	assert.NotEqual(t, want, *end.Player(id), "the player walked on")
-	require.NoError(t, playerNamed(t, b.gw, "walker").Emit("note", []byte("3")))
-	require.Eventually(t, func() bool { walker.mu.Lock(); defer walker.mu.Unlock(); return len(walker.events) == 4 }, 2*time.Second, 5*time.Millisecond)
-	_, err = walker.conn.ListRooms(context.Background())
-	require.NoError(t, err)
-	assert.Equal(t, 2, b.lob.List()[0].Players)
-	st := a.gw.Moves()
-	assert.Equal(t, MoveStats{RoomsOut: 1, SessionsOut: 2}, st)
-	assert.Equal(t, MoveStats{RoomsIn: 1, SessionsIn: 2}, b.gw.Moves())
 }
 
 // TestFailedHandOffKeepsTheRoom: when no server takes the room it thaws
