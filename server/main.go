@@ -465,8 +465,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return 2
 		}
 		dir, locator = x.fleet, x.fleet
-		if o.handoff {
+		if o.handoff && o.secret != "" {
 			mover = x.fleet
+		}
+		if o.secret == "" && (o.handoff || o.checkpoint > 0) {
+			log.Warn("fleet: no -secret: a session's resume token works only on this server, so rooms are not handed to other servers on a drain nor restored elsewhere after a crash; give every server of the fleet the same -secret")
 		}
 	}
 	gw = gateway.New(lob, gateway.Config{
@@ -554,6 +557,11 @@ func newFleet(o options, listen string, log *slog.Logger, lob *lobby.Lobby, deli
 		Redis: o.redis, Addr: public, Mode: o.mode, RoomSize: fleetRoomSize(o),
 		Heartbeat: o.fleetHeartbeat, TTL: o.fleetTTL, ReservationTTL: o.reservationTTL,
 		Rooms: lob.List, Deliver: deliver, Logger: log, HandoffBytes: o.handoffMaxBytes,
+	}
+	if o.secret == "" {
+		// Tokens signed with a random secret work nowhere else: neither
+		// hand-offs nor checkpoints could be resumed.
+		return fleet.New(cfg)
 	}
 	if o.handoff {
 		cfg.Adopt = func(b []byte) error { return gw().Adopt(b) } // this server takes other servers' rooms
