@@ -541,8 +541,14 @@ func (c *Conn) reconnect(lost time.Time) {
 	c.lostAt = lost
 	c.mu.Unlock()
 	unreachable := 0 // attempts whose server could not be reached (no answer at all)
+	notYet := false  // the last attempt was told to retry: the fleet is restoring the session
 	for n := 0; ; n++ {
 		wait := c.cfg.Reconnect.Delay(n, c.rnd)
+		if notYet {
+			// Restored within moments (a heartbeat or two): keep asking
+			// often rather than backing off to seconds.
+			wait = c.cfg.Reconnect.Delay(min(n, 2), c.rnd)
+		}
 		c.mu.Lock()
 		c.tryURL = ""
 		if c.moveTo != "" {
@@ -598,9 +604,12 @@ func (c *Conn) reconnect(lost time.Time) {
 		case errors.As(err, &pe) && pe.Fatal:
 			c.finish(fmt.Errorf("%w: %w", ErrSessionLost, pe))
 			return
-		case errors.As(err, &pe), errors.Is(err, errFollowMove):
-			// Not here (yet), or sent on: try again.
+		case errors.As(err, &pe):
+			notYet = true // not here yet: try again soon
+		case errors.Is(err, errFollowMove):
+			// Sent on: the next attempt goes there at once.
 		default:
+			notYet = false
 			unreachable++
 		}
 		select {
