@@ -42,9 +42,9 @@ func TestJSONReportHasExactlyTheAgreedFields(t *testing.T) {
 	}
 	sort.Strings(keys)
 	assert.Equal(t, []string{"acked_inputs_lost_or_doubled", "bots", "bytes_down_per_bot_s", "bytes_up_per_bot_s",
-		"connected", "duration_s", "errors", "game", "input_ack_ms", "matches_ended", "move_bytes",
+		"connected", "crash_inputs_lost", "crash_pause_s", "crash_play_lost_s", "duration_s", "errors", "game", "input_ack_ms", "matches_ended", "move_bytes",
 		"move_full_snapshot_bytes", "move_full_snapshots", "move_pause_ms", "move_snapshot_bytes", "moves",
-		"sessions_lost", "snapshots_per_bot_s", "transport"}, keys)
+		"restores", "sessions_lost", "snapshots_per_bot_s", "transport"}, keys)
 	var nested struct {
 		InputAck  map[string]float64 `json:"input_ack_ms"`
 		Transport map[string]int     `json:"transport"`

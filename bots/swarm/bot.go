@@ -64,8 +64,17 @@ type bot struct {
 	enc        netcode.Encoder
 	encBuf     []byte
 	ackBack    uint64 // acknowledged inputs the server later no longer counted (the input ack went back)
-	ended      string // why the bot's match or session ended before the run did ("" while it plays)
-	lost       bool   // its session ended before the run did
+	// Crashes: restores from a checkpoint (a resume at the server that
+	// restored the session, with no Move before it), and per restore the
+	// acknowledged inputs lost (one per tick: the play lost in ticks).
+	restoring   bool   // such a resume happened; no snapshot since
+	restoredAt  uint32 // the tick the match was restored at (its checkpoint's)
+	restores    uint64
+	ticksLost   []uint32
+	crashPauses []float64 // seconds from the last snapshot before the crash to the first after the restore
+	crashInputs uint64
+	ended       string // why the bot's match or session ended before the run did ("" while it plays)
+	lost        bool   // its session ended before the run did
 
 	// Owned by the input loop (set by joined before it starts).
 	out     sender
@@ -115,10 +124,25 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 		}
 		b.moveFull = append(b.moveFull, full)
 	}
-	b.lastSnapAt = now
-	if s.InputAck < b.ack {
+	switch {
+	case b.restoring:
+		// The first snapshot of a match its server's crash sent back to a
+		// checkpoint: what went back is counted apart.
+		b.restoring = false
+		b.restores++
+		if s.InputAck < b.ack {
+			b.crashInputs += uint64(b.ack - s.InputAck)
+		}
+		lost := uint32(0)
+		if b.restoredAt != 0 && b.tick > b.restoredAt {
+			lost = b.tick - b.restoredAt // what the dead server played past the checkpoint
+		}
+		b.ticksLost = append(b.ticksLost, lost)
+		b.crashPauses = append(b.crashPauses, now.Sub(b.lastSnapAt).Seconds())
+	case s.InputAck < b.ack:
 		b.ackBack += uint64(b.ack - s.InputAck)
 	}
+	b.lastSnapAt = now
 	b.ack, b.tick = s.InputAck, s.Tick
 	if s.State == nil { // cheap: nothing decoded, only acknowledged
 		return
@@ -147,6 +171,17 @@ func (b *bot) onMove(*sessionpb.Move) {
 	defer b.mu.Unlock()
 	if b.conn != nil && !b.moving {
 		b.moving, b.moveIn = true, b.conn.Stats().BytesIn
+	}
+}
+
+// onResume runs on the client's read goroutine after a resume.
+func (b *bot) onResume(r client.Resume) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r.Moved && !b.moving {
+		// Moved without a Move on its connection: its server died, and
+		// another restored the match at r.Tick.
+		b.restoring, b.restoredAt = true, r.Tick
 	}
 }
 

@@ -119,6 +119,20 @@ type Report struct {
 	MoveFullSnapshotBytes    Sizes   `json:"move_full_snapshot_bytes"`
 	MoveFullSnapshots        uint64  `json:"move_full_snapshots"`
 	AckedInputsLostOrDoubled uint64  `json:"acked_inputs_lost_or_doubled"`
+	// Crashes (issue 16): Restores counts the sessions that resumed on a
+	// server that restored their match from a checkpoint after theirs
+	// died (Welcome.moved without a Move on their connection);
+	// CrashPlayLostS, per restore, the play that went back: from the
+	// checkpoint's tick (Move.tick) to the newest tick the bot saw from
+	// the dead server, in seconds; CrashInputsLost the acknowledged inputs
+	// the first snapshot after the restore no longer counted (a lower
+	// bound: inputs sent after the restore may already cover them).
+	Restores        uint64  `json:"restores"`
+	CrashPlayLostS  Seconds `json:"crash_play_lost_s"`
+	CrashInputsLost uint64  `json:"crash_inputs_lost"`
+	// CrashPauseS is, per restore, the time from the last snapshot before
+	// the crash to the first one after the restore.
+	CrashPauseS Seconds `json:"crash_pause_s"`
 
 	// Not part of the JSON report.
 	PredictionChecks uint64 `json:"-"` // own-player predictions compared
@@ -152,6 +166,12 @@ type Report struct {
 type Latency struct {
 	P50 float64 `json:"p50"`
 	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Seconds summarises durations in seconds.
+type Seconds struct {
+	P50 float64 `json:"p50"`
 	Max float64 `json:"max"`
 }
 
@@ -306,7 +326,7 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Game: s.cfg.Game.Name, Dial: dial, Poll: poll,
 		Transport: s.cfg.Transport, Seed: s.cfg.Seed + uint64(b.id) + 1, InputBatch: b.inputBatch,
 		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck, OnRoster: b.onRoster, SkipState: s.cfg.Cheap,
-		OnMove: b.onMove,
+		OnMove: b.onMove, OnResume: b.onResume,
 		OnError: func(e *netcode.Error) {
 			b.onError(e)
 			select {
@@ -483,6 +503,7 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 	r.FullSnapshots = end.fulls - base.fulls
 	var lat, joinDirect, joinRedirect, pauses Histogram
 	var moveBytes, moveSnap, moveFull []uint64
+	var lost, pauses2 []float64
 	endedRooms := map[string]bool{}
 	for i, b := range s.bots {
 		b.mu.Lock()
@@ -492,6 +513,14 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 		moveSnap = append(moveSnap, b.moveSnap...)
 		moveFull = append(moveFull, b.moveFull...)
 		r.MoveFullSnapshots += b.moveFulls
+		r.Restores += b.restores
+		r.CrashInputsLost += b.crashInputs
+		pauses2 = append(pauses2, b.crashPauses...)
+		for _, tl := range b.ticksLost {
+			if b.tickRate > 0 {
+				lost = append(lost, float64(tl)/float64(b.tickRate))
+			}
+		}
 		r.AckedInputsLostOrDoubled += b.ackBack
 		if b.lost {
 			r.SessionsLost++
@@ -528,6 +557,7 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 	r.MatchesEnded = len(endedRooms)
 	r.MovePauseMs = Latency{P50: ms(pauses.Quantile(0.5)), P99: ms(pauses.Quantile(0.99)), Max: ms(pauses.Max())}
 	r.MoveBytes, r.MoveSnapshotBytes, r.MoveFullSnapshotBytes = sizes(moveBytes), sizes(moveSnap), sizes(moveFull)
+	r.CrashPlayLostS, r.CrashPauseS = seconds(lost), seconds(pauses2)
 	r.InputAckMs = Latency{P50: ms(lat.Quantile(0.5)), P99: ms(lat.Quantile(0.99)), Max: ms(lat.Max())}
 	r.JoinDirectMs = Latency{P50: ms(joinDirect.Quantile(0.5)), P99: ms(joinDirect.Quantile(0.99)), Max: ms(joinDirect.Max())}
 	r.JoinRedirectMs = Latency{P50: ms(joinRedirect.Quantile(0.5)), P99: ms(joinRedirect.Quantile(0.99)), Max: ms(joinRedirect.Max())}
@@ -547,6 +577,14 @@ func delivery(got uint64, from, to, tickRate, snapshotRate uint32) float64 {
 	}
 	sent := float64(to-from) * float64(snapshotRate) / float64(tickRate)
 	return float64(got) / sent
+}
+
+func seconds(v []float64) Seconds {
+	if len(v) == 0 {
+		return Seconds{}
+	}
+	slices.Sort(v)
+	return Seconds{P50: v[len(v)/2], Max: v[len(v)-1]}
 }
 
 func sizes(v []uint64) Sizes {

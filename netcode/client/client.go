@@ -172,6 +172,9 @@ type Resume struct {
 	// handed to (a Move, Welcome.moved); Down is then the pause the move
 	// cost, from the Move to the Welcome.
 	Moved bool
+	// Tick is, for a move, the tick the room was taken over at (Move.tick):
+	// the tick it stopped at for a drain, its checkpoint's after a crash.
+	Tick uint32
 }
 
 // Snapshot is one decoded snapshot.
@@ -238,6 +241,10 @@ type Conn struct {
 	events    eventState
 	lostAt    time.Time // when the transport being replaced was lost
 	moveTo    string    // a Move's address, until the reconnection goes there
+	peers     []string  // the fleet's other servers (Welcome.peers): where to resume when url is unreachable
+	tryURL    string    // the URL the connection under way dials instead of url ("": url)
+	afterMove bool      // resumed at the server the session moved to; no snapshot since
+	moveTick  uint32    // the tick of the last Move followed
 	movedAt   time.Time // when the last Move arrived; zero once the session arrived
 	attempts  int       // connection attempts of the reconnection under way
 	resuming  int       // resume handshakes under way on new connections
@@ -374,6 +381,11 @@ func (c *Conn) connectWith(ctx context.Context, hello *sessionpb.Hello, kind str
 	var err error
 	cfg := c.cfg
 	cfg.URL = c.URL()
+	c.mu.Lock()
+	if c.tryURL != "" {
+		cfg.URL = c.tryURL
+	}
+	c.mu.Unlock()
 	switch kind {
 	case "ws":
 		t, err = wsconn.Dial(ctx, cfg.URL, cfg.Dial, onFrame, onClose)
@@ -605,12 +617,25 @@ func (c *Conn) reconnect(lost time.Time) {
 	deadline := lost.Add(hold)
 	c.lostAt = lost
 	c.mu.Unlock()
+	unreachable := 0 // attempts whose server could not be reached (no answer at all)
+	notYet := false  // the last attempt was told to retry: the fleet is restoring the session
 	for n := 0; ; n++ {
 		wait := c.cfg.Reconnect.Delay(n, c.rnd)
+		if notYet {
+			// Restored within moments (a heartbeat or two): keep asking
+			// often rather than backing off to seconds.
+			wait = c.cfg.Reconnect.Delay(min(n, 2), c.rnd)
+		}
 		c.mu.Lock()
+		c.tryURL = ""
 		if c.moveTo != "" {
 			// A Move: go there at once (its address is c.url already).
 			c.moveTo, wait = "", 0
+		} else if unreachable > 0 && unreachable%2 == 1 && len(c.peers) > 0 {
+			// The server does not answer (it may have crashed): every
+			// other attempt asks another server of the fleet, which
+			// knows where the session went.
+			c.tryURL = c.peers[(unreachable/2)%len(c.peers)]
 		}
 		c.mu.Unlock()
 		if time.Now().Add(wait).After(deadline) {
@@ -653,9 +678,16 @@ func (c *Conn) reconnect(lost time.Time) {
 				c.wg.Go(c.probeUpgrade)
 			}
 			return
-		case errors.As(err, &pe):
+		case errors.As(err, &pe) && pe.Fatal:
 			c.finish(fmt.Errorf("%w: %w", ErrSessionLost, pe))
 			return
+		case errors.As(err, &pe):
+			notYet = true // not here yet: try again soon
+		case errors.Is(err, errFollowMove):
+			// Sent on: the next attempt goes there at once.
+		default:
+			notYet = false
+			unreachable++
 		}
 		select {
 		case <-c.done:
@@ -1134,6 +1166,17 @@ func (c *Conn) handshakeFrame(l *link) {
 		c.cur, l.up = l, true
 		c.token = w.GetResumeToken()
 		c.hold = time.Duration(w.GetHoldMs()) * time.Millisecond
+		c.peers = w.GetPeers()
+		if w.GetMoved() {
+			// Another server holds the room now. After a crash it goes on
+			// from a checkpoint, at an older tick: take its snapshots
+			// from there (the history stays: after a drain the first one
+			// is a delta from the newest held).
+			c.ackTick, c.afterMove = 0, true
+		}
+		if c.tryURL != "" {
+			c.url, c.tryURL = c.tryURL, "" // resumed at a peer: the session is there now
+		}
 		if t := w.GetHeartbeatTimeoutMs(); t != 0 {
 			c.hbTimeout = time.Duration(t) * time.Millisecond
 		}
@@ -1176,6 +1219,9 @@ func (c *Conn) handshakeFrame(l *link) {
 			r := Resume{Transport: l.kind, Attempts: c.attempts, Moved: w.GetMoved()}
 			if old == nil && !c.lostAt.IsZero() {
 				r.Down = time.Since(c.lostAt) // a reconnection; an upgrade lost nothing
+			}
+			if r.Moved {
+				r.Tick = c.moveTick
 			}
 			if r.Moved && !c.movedAt.IsZero() {
 				r.Down = time.Since(c.movedAt)
@@ -1231,6 +1277,9 @@ func (c *Conn) dispatch(l *link, size int) {
 	case *sessionpb.ServerMessage_Heartbeat:
 		c.mu.Lock()
 		c.rtt = time.Duration(b.Heartbeat.GetRttUs()) * time.Microsecond
+		if p := b.Heartbeat.GetPeers(); len(p) > 0 {
+			c.peers = p
+		}
 		c.mu.Unlock()
 		_ = c.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Heartbeat{Heartbeat: &sessionpb.Heartbeat{Time: b.Heartbeat.GetTime()}}}, false)
 		return
@@ -1315,7 +1364,7 @@ func (c *Conn) followMove(m *sessionpb.Move) {
 		return
 	}
 	c.mu.Lock()
-	c.url, c.moveTo = m.GetAddress(), m.GetAddress()
+	c.url, c.moveTo, c.moveTick = m.GetAddress(), m.GetAddress(), m.GetTick()
 	if c.movedAt.IsZero() {
 		c.movedAt = time.Now()
 	}
@@ -1362,6 +1411,18 @@ func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int)
 	if tick <= c.ackTick {
 		c.mu.Unlock()
 		return nil // stale or repeated; the newest state stands
+	}
+	if c.afterMove {
+		// The first snapshot after a move. The room may have gone back to
+		// a checkpoint (its server crashed), so the states held past it
+		// may be of a timeline that is gone: keep only this snapshot's
+		// baseline (the state the room was saved at), if any.
+		c.afterMove = false
+		if age == 0 {
+			c.history.reset()
+		} else {
+			c.history.keepOnly(tick - age)
+		}
 	}
 	var out *game.Table
 	if !c.cfg.SkipState {

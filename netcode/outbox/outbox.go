@@ -753,6 +753,18 @@ func (l *Link) count(b *Batch) {
 	l.takenBytes.Add(uint64(n))
 }
 
+// Resync forgets the frames numbered up to lastSeq and, when lastSeq is
+// past the last number given out, continues the numbering after it: for a
+// session restored from a checkpoint whose client processed frames of a
+// server that crashed after it (those frames are gone; new ones must not
+// look like repeats to the client).
+func (o *Outbox) Resync(lastSeq uint32) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ackLocked(lastSeq)
+	o.seq = max(o.seq, lastSeq)
+}
+
 // State is what an outbox holds for its client: the reliable frames not
 // acknowledged, in order, and the sequence numbering. Export and Import
 // carry a session's delivery to another outbox (another server).

@@ -1000,7 +1000,13 @@ type Welcome struct {
 	// True when this resume reached the server the session was moved to (a
 	// Move, or a restore after its server stopped): same session, seat,
 	// sequence numbers and token chain; what the client missed follows.
-	Moved         bool `protobuf:"varint,28,opt,name=moved,proto3" json:"moved,omitempty"`
+	Moved bool `protobuf:"varint,28,opt,name=moved,proto3" json:"moved,omitempty"`
+	// Fleets: the WebSocket URLs of the other live servers of the fleet. A
+	// client whose server cannot be reached at all (it crashed) resumes at
+	// one of these: the fleet restores a crashed server's rooms elsewhere
+	// from their checkpoints, and any server answers a resume for such a
+	// session with a Move to where it is now (PROTOCOL.md section 16.4).
+	Peers         []string `protobuf:"bytes,29,rep,name=peers,proto3" json:"peers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1124,6 +1130,13 @@ func (x *Welcome) GetMoved() bool {
 		return x.Moved
 	}
 	return false
+}
+
+func (x *Welcome) GetPeers() []string {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
 }
 
 // Error reports a failed request (request_id set) or a problem pushed by the
@@ -2434,7 +2447,11 @@ type Heartbeat struct {
 	Time uint64 `protobuf:"varint,1,opt,name=time,proto3" json:"time,omitempty"`
 	// Server to client: the last round-trip time measured on this connection,
 	// microseconds (0 before the first).
-	RttUs         uint32 `protobuf:"varint,2,opt,name=rtt_us,json=rttUs,proto3" json:"rtt_us,omitempty"`
+	RttUs uint32 `protobuf:"varint,2,opt,name=rtt_us,json=rttUs,proto3" json:"rtt_us,omitempty"`
+	// Server to client, fleets: the other live servers' WebSocket URLs, as in
+	// Welcome.peers, when they changed since this connection's last
+	// heartbeat (empty otherwise: keep the list you have).
+	Peers         []string `protobuf:"bytes,3,rep,name=peers,proto3" json:"peers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2481,6 +2498,13 @@ func (x *Heartbeat) GetRttUs() uint32 {
 		return x.RttUs
 	}
 	return 0
+}
+
+func (x *Heartbeat) GetPeers() []string {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
 }
 
 // Ack carries only an acknowledgement (ClientMessage.ack_seq or
@@ -3066,7 +3090,7 @@ const file_session_proto_rawDesc = "" +
 	"\blast_seq\x18\x15 \x01(\rR\alastSeq\x12\x1b\n" +
 	"\tlast_tick\x18\x16 \x01(\rR\blastTick\x12+\n" +
 	"\x11follows_redirects\x18< \x01(\bR\x10followsRedirects\x12#\n" +
-	"\rfollows_moves\x18= \x01(\bR\ffollowsMoves\"\xae\x03\n" +
+	"\rfollows_moves\x18= \x01(\bR\ffollowsMoves\"\xc4\x03\n" +
 	"\aWelcome\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x1b\n" +
 	"\ttick_rate\x18\x02 \x01(\rR\btickRate\x12#\n" +
@@ -3081,7 +3105,8 @@ const file_session_proto_rawDesc = "" +
 	"\fheartbeat_ms\x18\x19 \x01(\rR\vheartbeatMs\x120\n" +
 	"\x14heartbeat_timeout_ms\x18\x1a \x01(\rR\x12heartbeatTimeoutMs\x12\x14\n" +
 	"\x05games\x18\x1b \x03(\tR\x05games\x12\x14\n" +
-	"\x05moved\x18\x1c \x01(\bR\x05moved\"b\n" +
+	"\x05moved\x18\x1c \x01(\bR\x05moved\x12\x14\n" +
+	"\x05peers\x18\x1d \x03(\tR\x05peers\"b\n" +
 	"\x05Error\x12)\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x15.session.v3.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
@@ -3164,10 +3189,11 @@ const file_session_proto_rawDesc = "" +
 	"\bEventAck\x12\x15\n" +
 	"\x06ack_id\x18\x01 \x01(\rR\x05ackId\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"6\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"L\n" +
 	"\tHeartbeat\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x04R\x04time\x12\x15\n" +
-	"\x06rtt_us\x18\x02 \x01(\rR\x05rttUs\"\x05\n" +
+	"\x06rtt_us\x18\x02 \x01(\rR\x05rttUs\x12\x14\n" +
+	"\x05peers\x18\x03 \x03(\tR\x05peers\"\x05\n" +
 	"\x03Ack\"\x05\n" +
 	"\x03Bye\"I\n" +
 	"\x05Token\x12!\n" +

@@ -99,6 +99,16 @@ func (n *Node) answer(roomID, node, addr, reply string) (string, error) {
 	}
 	n.handedOut.Add(1)
 	n.log.Debug("fleet: room handed off", "room", roomID, "to", node)
+	// Its checkpoint here is stale now: were this server to die before its
+	// next checkpoint, nobody must restore the room a second time.
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.OpTimeout)
+	defer cancel()
+	set := n.cfg.Prefix + "ckpt:" + n.id
+	_, _ = n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SRem(ctx, set, roomID)
+		p.Del(ctx, set+":"+roomID)
+		return nil
+	})
 	return addr, nil
 }
 

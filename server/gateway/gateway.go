@@ -85,6 +85,11 @@ type Config struct {
 	// HandoffTimeout bounds one room's hand-off, from freezing it to the
 	// other server's answer; past it the room ticks on here. Default 2 s.
 	HandoffTimeout time.Duration
+	// Locator, if not nil, records the sessions this server adopts and
+	// finds where the fleet moved or restored a session this server does
+	// not hold, so that a resume that comes here is sent there (and
+	// Welcome lists the other servers). Default nil.
+	Locator Locator
 	// HandoffBytes bounds a room's hand-off bundle (its saved match and
 	// its sessions' unacknowledged frames). Default 8 MiB.
 	HandoffBytes int

@@ -41,6 +41,8 @@ var (
 type MoveStats struct {
 	RoomsOut, RoomsIn       uint64 // rooms handed to another server, adopted from one
 	SessionsOut, SessionsIn uint64 // their sessions
+	RoomsRestored           uint64 // rooms restored here from a crashed server's checkpoints
+	SessionsRestored        uint64 // their sessions
 	Failed                  uint64 // hand-offs that failed (the room stayed)
 	NotMovable              uint64 // rooms that stayed because a client does not follow moves
 }
@@ -127,7 +129,7 @@ func (s *Server) moveRoom(ctx context.Context, r *room.Room) error {
 			return fmt.Errorf("%w: member %d has no session here", ErrNotMovable, m.PlayerID())
 		}
 	}
-	bundle := s.encodeBundle(r, f, order)
+	bundle := encodeBundle(r.ID(), r.Game().Name, f.Saved, order)
 	if max := s.cfg.HandoffBytes; len(bundle) > max {
 		f.Thaw()
 		s.moveStats(func(m *MoveStats) { m.Failed++ })
@@ -199,11 +201,11 @@ const bundleVersion = 1
 
 var bundleMagic = []byte("AHB")
 
-func (s *Server) encodeBundle(r *room.Room, f *room.Frozen, order []*session) []byte {
+func encodeBundle(roomID, gameName string, saved []byte, order []*session) []byte {
 	w := bw{buf: append(append([]byte(nil), bundleMagic...), bundleVersion)}
-	w.str(r.ID())
-	w.str(r.Game().Name)
-	w.bytes(f.Saved)
+	w.str(roomID)
+	w.str(gameName)
+	w.bytes(saved)
 	w.u(uint64(len(order)))
 	for i, p := range order {
 		w.u(uint64(i))
@@ -236,7 +238,17 @@ func (s *Server) encodeBundle(r *room.Room, f *room.Frozen, order []*session) []
 // client resumes (Hello with its token; Welcome.moved). It fails without
 // a trace when the bundle does not decode, a session is here already, or
 // the lobby refuses the room.
-func (s *Server) Adopt(bundle []byte) error {
+func (s *Server) Adopt(bundle []byte) error { return s.adopt(bundle, false) }
+
+// Restore is Adopt for a checkpoint of a server that crashed (its
+// heartbeat lapsed): the room goes on from the checkpoint's tick, and each
+// session, when its client resumes here, skips over what it cannot have:
+// the server frames it got and the client frames the crashed server
+// processed after the checkpoint (at most one checkpoint interval of play
+// is lost, and nothing is applied twice).
+func (s *Server) Restore(bundle []byte) error { return s.adopt(bundle, true) }
+
+func (s *Server) adopt(bundle []byte, crashed bool) error {
 	rd := br{buf: bundle}
 	if !rd.prefix(bundleMagic) || rd.u() != bundleVersion {
 		return ErrBundle
@@ -279,7 +291,9 @@ func (s *Server) Adopt(bundle []byte) error {
 	for i := range seats {
 		seats[i] = &seat{}
 	}
+	wired := 0
 	r, err := s.lobby.Adopt(roomID, gameName, saved, func(i int, m *room.Member) room.Wiring {
+		wired++
 		if i >= len(ps) {
 			return room.Wiring{}
 		}
@@ -293,7 +307,7 @@ func (s *Server) Adopt(bundle []byte) error {
 	if err != nil {
 		return err
 	}
-	if len(ps) != len(seats) || slices.ContainsFunc(seats, func(st *seat) bool { return st.m == nil }) {
+	if wired != len(ps) || slices.ContainsFunc(seats, func(st *seat) bool { return st.m == nil }) {
 		r.Close(room.ErrShutdown)
 		return fmt.Errorf("%w: sessions and members differ", ErrBundle)
 	}
@@ -305,6 +319,10 @@ func (s *Server) Adopt(bundle []byte) error {
 	}
 	now := time.Now()
 	for i, p := range ps {
+		if crashed {
+			seats[i].m.Resync()
+			p.restored = true
+		}
 		p.lim.inputHigh = seats[i].m.InputHigh()
 		p.seat.Store(seats[i])
 		p.movedIn = true
@@ -317,9 +335,76 @@ func (s *Server) Adopt(bundle []byte) error {
 	for i, p := range ps {
 		s.rooms.add(roomID, p, seats[i])
 	}
-	s.moveStats(func(m *MoveStats) { m.RoomsIn++; m.SessionsIn += uint64(len(ps)) })
-	s.log.Info("room adopted", "room", roomID, "game", gameName, "tick", r.Info().Tick, "sessions", len(ps))
+	tick := r.Info().Tick
+	if l := s.cfg.Locator; l != nil {
+		ids := make([]string, len(ps))
+		for i, p := range ps {
+			ids[i] = p.id.String()
+		}
+		l.HoldSessions(ids, roomID, tick, s.cfg.Hold)
+	}
+	s.moveStats(func(m *MoveStats) {
+		if crashed {
+			m.RoomsRestored++
+			m.SessionsRestored += uint64(len(ps))
+		} else {
+			m.RoomsIn++
+			m.SessionsIn += uint64(len(ps))
+		}
+	})
+	s.log.Info("room adopted", "room", roomID, "game", gameName, "tick", tick, "sessions", len(ps), "from_checkpoint", crashed)
 	return nil
+}
+
+// Locator finds the server of the fleet that holds a session it adopted or
+// restored (fleet.Node implements it). Safe for concurrent use.
+type Locator interface {
+	// HoldSessions records that this server holds the sessions ids, in
+	// room roomID taken over at tick, for ttl.
+	HoldSessions(ids []string, roomID string, tick uint32, ttl time.Duration)
+	// Locate returns the public address of the server that holds session
+	// id, its room and the tick it was taken over at; "" when none does.
+	Locate(ctx context.Context, id string) (addr, roomID string, tick uint32, err error)
+	// Peers are the public addresses of the other live servers, for
+	// Welcome.peers.
+	Peers() []string
+}
+
+// CheckpointBundles saves every room of this server that has members,
+// with its sessions, as bundles (room id to bundle) for crash recovery
+// (Restore on another server). Each room pauses between two ticks while
+// it is saved and its sessions' unacknowledged frames are copied. A room
+// whose members are not all indexed with a session yet is left out until
+// the next checkpoint.
+func (s *Server) CheckpointBundles(ctx context.Context) map[string][]byte {
+	out := map[string][]byte{}
+	for _, r := range s.lobby.Rooms() {
+		info := r.Info()
+		if info.Players+info.Spectators == 0 {
+			continue
+		}
+		sessions := s.rooms.members(r.ID(), nil)
+		bySeat := make(map[*room.Member]*session, len(sessions))
+		for _, p := range sessions {
+			if m := p.member(); m != nil {
+				bySeat[m] = p
+			}
+		}
+		var bundle []byte
+		err := r.Checkpoint(ctx, func(saved []byte, _ uint32, members []*room.Member) {
+			order := make([]*session, len(members))
+			for i, m := range members {
+				if order[i] = bySeat[m]; order[i] == nil {
+					return
+				}
+			}
+			bundle = encodeBundle(r.ID(), r.Game().Name, saved, order)
+		})
+		if err == nil && bundle != nil && len(bundle) <= s.cfg.HandoffBytes {
+			out[r.ID()] = bundle
+		}
+	}
+	return out
 }
 
 type bw struct{ buf []byte }
@@ -402,4 +487,12 @@ func (r *br) count(min int) int {
 		return 0
 	}
 	return int(v)
+}
+
+// peers lists the other servers of the fleet for Welcome (nil alone).
+func (s *Server) peers() []string {
+	if s.cfg.Locator == nil {
+		return nil
+	}
+	return s.cfg.Locator.Peers()
 }

@@ -83,6 +83,7 @@ type session struct {
 	clientSeq uint32        // highest ClientMessage.seq processed; guarded by frameMu and mu
 	ackedOut  uint32        // clientSeq last acknowledged to the client; guarded by frameMu
 	ackSeen   uint32        // highest ClientMessage.ack_seq handed to the outbox; guarded by frameMu
+	seqGap    bool          // restored from a checkpoint: the next client seq may skip; guarded by frameMu
 
 	mu        sync.Mutex // guards the fields below
 	link      *outbox.Link
@@ -104,6 +105,7 @@ type session struct {
 	movedRoom string                              // ... with this room ...
 	movedTick uint32                              // ... frozen at this tick
 	movedIn   bool                                // adopted from another server; not resumed here yet
+	restored  bool                                // restored from a checkpoint; not resumed here yet
 	acks      map[uint32]chan *sessionpb.EventAck // EmitAck callers waiting
 }
 
@@ -249,6 +251,23 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 		c.link.Close(moveFrame(gone.movedTo, gone.roomID, gone.tick), errMovedAway)
 		return errMovedAway
 	}
+	if s == nil && gone.id == (token.SessionID{}) && srv.cfg.Locator != nil {
+		// Maybe another server of the fleet holds it (its server crashed
+		// and it was restored elsewhere, or it moved): send the client
+		// there, or have it retry while the fleet restores it.
+		ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.JoinTimeout)
+		addr, roomID, tick, err := srv.cfg.Locator.Locate(ctx, claims.Session.String())
+		cancel()
+		if err == nil && addr != "" {
+			c.link.Close(moveFrame(addr, roomID, tick), errMovedAway)
+			return errMovedAway
+		}
+		srv.resumeFailures.Add(1)
+		e := netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE,
+			"no server of the fleet holds this session now (%s); retry within the hold window", gone.why)
+		c.link.Close(e.Frame(0), e)
+		return e
+	}
 	if s == nil {
 		srv.resumeFailures.Add(1)
 		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended: %s; the seat is gone, start a new session", gone.why))
@@ -278,6 +297,9 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 		s.hold = nil
 	}
 	s.lastUsed, s.confirmed = claims.Gen, false
+	s.nextGen = max(s.nextGen, claims.Gen+1) // a restored session's client may hold newer tokens
+	restored := s.restored
+	s.restored = false
 	tok, exp := s.issueLocked()
 	s.minGen = s.nextGen - 1 // only the token just issued stays valid
 	s.link, s.kind = c.link, c.kind
@@ -288,7 +310,10 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 	}
 	c.sess.Store(s)
 	if m := s.member(); m != nil {
-		if h.GetLastTick() != 0 {
+		if h.GetLastTick() != 0 && !restored {
+			// (After a restore from a checkpoint, the client's newest tick
+			// is of the crashed server's match: the room here may hold
+			// another state under that number.)
 			m.Ack(h.GetLastTick())
 		} else {
 			m.ForgetAck() // the client holds no state (a reloaded page): a full snapshot first
@@ -305,6 +330,13 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 	}
 	c.link.Send(netcode.Marshal(w))
 	s.ackedOut = s.clientSeq
+	if restored {
+		// What the client got from the crashed server after the
+		// checkpoint is gone: number on from what it has, and take its
+		// reliable frames from wherever it goes on.
+		s.out.Resync(h.GetLastSeq())
+		s.seqGap = true
+	}
 	s.out.Attach(c.link, h.GetLastSeq())
 	srv.resumes.Add(1)
 	srv.cfg.Metrics.Resumed()
@@ -328,7 +360,7 @@ func (srv *Server) welcome(rid uint32, s *session, tok []byte, exp time.Time, re
 		Server: srv.cfg.ServerName, SessionId: s.id.String(), ResumeToken: tok, TokenExpiresMs: uint64(exp.UnixMilli()),
 		Resumed: resumed, HoldMs: uint32(srv.cfg.Hold.Milliseconds()),
 		HeartbeatMs: uint32(srv.cfg.Heartbeat.Milliseconds()), HeartbeatTimeoutMs: uint32(srv.cfg.HeartbeatTimeout.Milliseconds()),
-		Games: srv.lobby.Games(),
+		Games: srv.lobby.Games(), Peers: srv.peers(),
 	}}})
 }
 
@@ -439,6 +471,14 @@ func (s *session) handle(c *conn, msg *sessionpb.ClientMessage) error {
 		s.out.Ack(a)
 	}
 	if seq := msg.GetSeq(); seq != 0 {
+		if s.seqGap && seq > s.clientSeq {
+			// The first reliable frame after a restore from a checkpoint:
+			// the crashed server processed those before it.
+			s.seqGap = false
+			s.mu.Lock()
+			s.clientSeq = seq - 1
+			s.mu.Unlock()
+		}
 		switch {
 		case seq <= s.clientSeq:
 			return nil // already processed before a resume; its reply is in the log

@@ -167,6 +167,17 @@ func (r *Room) seed() {
 	}
 }
 
+// Resync makes the member's next batch of inputs set where its input
+// numbers continue, for a room restored from a checkpoint whose client
+// went on (with a server that crashed) past it: inputs numbered before the
+// batch's first are then skipped, never waited for. Call it before the
+// member's first Submit.
+func (m *Member) Resync() {
+	m.inputs.mu.Lock()
+	m.inputs.resync = true
+	m.inputs.mu.Unlock()
+}
+
 // InputHigh is the highest input sequence number the room applied or holds
 // queued for the member: a later input with this number or below is a
 // resend.
@@ -179,4 +190,36 @@ func (m *Member) InputHigh() uint32 {
 		high = max(high, p.seq)
 	}
 	return high
+}
+
+// Checkpoint saves the room between two ticks, as Save does, and calls fn
+// with the saved bytes and the members in their saved order, on the room
+// goroutine: fn should be quick (the room waits for it) and must not call
+// the room. Unlike Freeze it changes nothing: no extra snapshot, pending
+// events stay for their tick.
+func (r *Room) Checkpoint(ctx context.Context, fn func(saved []byte, tick uint32, members []*Member)) error {
+	ch := make(chan error, 1)
+	if err := r.post(ctx, func() {
+		b, err := r.save(nil)
+		if err == nil {
+			var ms []*Member
+			for _, m := range r.members {
+				if !m.removed {
+					ms = append(ms, m)
+				}
+			}
+			fn(b, r.ctx.Tick(), ms)
+		}
+		ch <- err
+	}); err != nil {
+		return err
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-r.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
