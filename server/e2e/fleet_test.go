@@ -125,7 +125,9 @@ func TestFleetQuickJoinSpreadsOverNodes(t *testing.T) {
 	require.False(t, rep.Failed(), "bots failed: %v", rep.ErrorList)
 	assert.Equal(t, bots, rep.Connected)
 	assert.Equal(t, 2*bots/3, rep.Redirected, "the bots seated on the two other servers got there by redirect")
-	assert.InDelta(t, 30, rep.SnapshotsPerBotS, 6, "redirected or not, every bot plays")
+	// Every bot plays, redirected or not: a rate far from zero (30 on an
+	// idle machine; a loaded one delivers fewer, so no tight bound).
+	assert.Greater(t, rep.SnapshotsPerBotS, 5.0, "redirected or not, every bot plays")
 }
 
 // TestFleetKilledNodeLeavesDirectory: a server killed without a drain is
