@@ -145,8 +145,9 @@ type Resume struct {
 	// handed to (a Move, Welcome.moved); Down is then the pause the move
 	// cost, from the Move to the Welcome.
 	Moved bool
-	// Tick is, for a move, the tick the room was taken over at (Move.tick):
-	// the tick it stopped at for a drain, its checkpoint's after a crash.
+	// Tick is, for a move, the tick the room was taken over at
+	// (Welcome.moved_tick): the tick it stopped at for a drain, its
+	// checkpoint's after a crash.
 	Tick uint32
 }
 
@@ -215,7 +216,6 @@ type Conn struct {
 	peers     []string  // the fleet's other servers (Welcome.peers): where to resume when url is unreachable
 	tryURL    string    // the URL the connection under way dials instead of url ("": url)
 	afterMove bool      // resumed at the server the session moved to; no snapshot since
-	moveTick  uint32    // the tick of the last Move followed
 	movedAt   time.Time // when the last Move arrived; zero once the session arrived
 	attempts  int       // connection attempts of the reconnection under way
 	resuming  int       // resume handshakes under way on new connections
@@ -1119,7 +1119,7 @@ func (c *Conn) handshakeFrame(l *link) {
 			c.mu.Lock()
 			r := Resume{Transport: l.kind, Down: time.Since(c.lostAt), Attempts: c.attempts, Moved: w.GetMoved()}
 			if r.Moved {
-				r.Tick = c.moveTick
+				r.Tick = w.GetMovedTick()
 			}
 			if r.Moved && !c.movedAt.IsZero() {
 				r.Down = time.Since(c.movedAt)
@@ -1262,7 +1262,7 @@ func (c *Conn) followMove(m *sessionpb.Move) {
 		return
 	}
 	c.mu.Lock()
-	c.url, c.moveTo, c.moveTick = m.GetAddress(), m.GetAddress(), m.GetTick()
+	c.url, c.moveTo = m.GetAddress(), m.GetAddress()
 	if c.movedAt.IsZero() {
 		c.movedAt = time.Now()
 	}
