@@ -81,6 +81,8 @@ func (s *Server) MoveRooms(ctx context.Context) (moved, stayed int) {
 	// The clients must read their Move before the server goes: wait until
 	// every moved session's connection wrote it and closed (bounded).
 	flushed := make(chan struct{})
+	// Exits when the last moved connection has closed: at once here, or
+	// at the latest when Close closes every connection.
 	go func() { s.movingLinks.Wait(); close(flushed) }()
 	t := time.NewTimer(s.cfg.HandoffTimeout)
 	defer t.Stop()
