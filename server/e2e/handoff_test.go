@@ -73,7 +73,7 @@ func TestRollingRestartLosesNothing(t *testing.T) {
 		return strings.Count(l, "msg=\"room opened\"") - strings.Count(l, "msg=\"room closed\"")
 	}
 	victim := 0
-	rep = playWhile(t, nodes[0].ws, bots, 12*time.Second, func() {
+	rep = playWhile(t, nodes[0].ws, bots, 15*time.Second, func() {
 		time.Sleep(2 * time.Second) // every room has a checkpoint
 		for i, n := range nodes {
 			if hosted(n) > hosted(nodes[victim]) {
