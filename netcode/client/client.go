@@ -939,6 +939,11 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 	return seq, nil
 }
 
+// resumeInputs is the most unacknowledged inputs resent at once after a
+// resume: the server's input burst (8), so that none is refused for the
+// rate.
+const resumeInputs = 8
+
 // maxBatch is the most inputs one InputBatch may carry (PROTOCOL.md 6.2).
 const maxBatch = 32
 
@@ -1092,6 +1097,18 @@ func (c *Conn) handshakeFrame(l *link) {
 		resend := make([][]byte, len(c.unacked))
 		for i, f := range c.unacked {
 			resend[i] = f.frame
+		}
+		if w.GetResumed() && c.joined != nil {
+			// The inputs made while the transport was down, in one batch
+			// (each later one carries only the newest few): none is
+			// skipped, so the prediction that used them stays right.
+			if first, batch := c.inputs.unacked(resumeInputs); len(batch) > 0 {
+				ins := make([][]byte, len(batch))
+				for i := range batch {
+					ins[i] = batch[i].bytes()
+				}
+				resend = append(resend, netcode.AppendInputFrame(nil, c.lastSeq, first, ins, c.ackTick, 0))
+			}
 		}
 		c.mu.Unlock()
 		c.welcome.Store(w)
