@@ -118,6 +118,8 @@ func TestBadFlags(t *testing.T) {
 	assert.Equal(t, 2, run(context.Background(), []string{"-nope"}, &stdout, &stderr))
 	assert.Equal(t, 2, run(context.Background(), []string{"-transport", "carrier-pigeon"}, &stdout, &stderr))
 	assert.Equal(t, 2, run(context.Background(), []string{"-lag", "-1s"}, &stdout, &stderr))
+	assert.Equal(t, 2, run(context.Background(), []string{"-input-batch", "0"}, &stdout, &stderr))
+	assert.Equal(t, 2, run(context.Background(), []string{"-input-batch", "5"}, &stdout, &stderr))
 	stderr.Reset()
 	assert.Equal(t, 2, run(context.Background(), []string{"-game", "chess"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), `no game "chess" (known: arena`)

@@ -26,6 +26,7 @@ import (
 	"github.com/arenaserver/arena/server/fleet"
 	"github.com/arenaserver/arena/server/gateway"
 	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/play"
 	"github.com/arenaserver/arena/server/room"
 )
 
@@ -102,6 +103,8 @@ type options struct {
 	maxListedRooms    int
 	sendBuffer        int
 	requireFleet      bool
+	// The browser client (issue 14).
+	playDir string
 }
 
 // parseFlags reads flags, with ARENA_* environment variables as defaults.
@@ -173,6 +176,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.handoffMaxBytes, "handoff-max-bytes", 8<<20, "with -redis: the largest hand-off bundle (a room's saved match and its sessions' unacknowledged frames) sent or taken; a bigger room stays")
 	fs.DurationVar(&o.checkpoint, "checkpoint", time.Second, "with -redis: how often every room is saved to Redis with its sessions, so that when this server dies the fleet restores its rooms elsewhere and its clients resume there (a crash loses at most this much play); 0 turns checkpoints off")
 	fs.BoolVar(&o.requireFleet, "require-fleet", false, "with -redis: exit with an error at start when Redis is unreachable, instead of serving alone until it answers")
+	fs.StringVar(&o.playDir, "play-dir", "bin/play", "folder with the browser client (client.wasm and wasm_exec.js, written by make build) that /play serves; /play says how to build it when missing")
 	var envErr error
 	set := map[string]bool{} // flags given, on the command line or in the environment
 	fs.VisitAll(func(f *flag.Flag) {
@@ -281,6 +285,12 @@ func (o options) validate() error {
 			return nil
 		},
 		func() error { return positive("drain-grace", o.drainGrace) },
+		func() error {
+			if err := (play.Config{Dir: o.playDir}).Validate(); err != nil {
+				return fmt.Errorf("-play-dir must be a folder (or missing), not the file %q", o.playDir)
+			}
+			return nil
+		},
 		func() error {
 			if o.redis == "" {
 				if o.requireFleet {

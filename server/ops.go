@@ -22,6 +22,7 @@ import (
 	"github.com/arenaserver/arena/server/health"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/metrics"
+	"github.com/arenaserver/arena/server/play"
 	"github.com/arenaserver/arena/server/room"
 )
 
@@ -38,6 +39,7 @@ type ops struct {
 	fleet    *fleet.Node     // nil unless -redis is set
 	gw       *gateway.Server // set by wire
 	drainReq chan struct{}   // POST /drain on the admin address; capacity 1
+	play     *play.Handler   // set by wire
 }
 
 func newOps() *ops {
@@ -47,6 +49,7 @@ func newOps() *ops {
 // wire connects the sources once the lobby and the gateway exist.
 func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Server) {
 	x.gw = gw
+	x.play = play.New(play.Config{Dir: o.playDir, Logger: log})
 	draining := func() bool { return x.drain.Draining() }
 	x.reg = metrics.NewRegistry(metrics.Sources{
 		Rooms: lob.List, Census: gw.Census, Totals: x.totals, Counters: x.counters,
@@ -77,7 +80,8 @@ func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Se
 	})
 }
 
-// handler adds /metrics, /readyz and /dashboard to the gateway's routes.
+// handler adds /metrics, /readyz, /dashboard and /play (the browser
+// client, open to all like /ws and /poll) to the gateway's routes.
 // The operator routes need the admin token on this address: /dashboard
 // (a cookie or a Bearer header) and /metrics (a Bearer header, what
 // Prometheus' authorization setting sends); the admin address serves
@@ -90,6 +94,8 @@ func (x *ops) handler(gw http.Handler) http.Handler {
 	mux.Handle("GET /readyz", x.ready)
 	mux.Handle("/dashboard", x.dash)
 	mux.Handle("/dashboard/", x.dash)
+	mux.Handle("/play", x.play)
+	mux.Handle("/play/", x.play)
 	return mux
 }
 

@@ -19,6 +19,9 @@ type bot struct {
 	id    int
 	def   *game.Def
 	cheap bool // a load generator: no state decoded, no prediction
+	// inputBatch is how many inputs go in one frame (Config.InputBatch);
+	// 0 counts as 1.
+	inputBatch int
 
 	mu     sync.Mutex // guards the fields below
 	conn   *client.Conn

@@ -67,12 +67,20 @@ type Config struct {
 	// full client without state decoding.
 	// The server cannot tell the difference. Default false.
 	Cheap bool
+	// InputBatch is how many inputs each bot sends in one frame
+	// (client.Config.InputBatch): with 2 a bot sends 30 input frames a
+	// second at 60 ticks, each input measured from when the brain made it.
+	// Default 1.
+	InputBatch int
 	// Progress receives a live status line every second; nil for none.
 	Progress io.Writer
 	// OnMeasure, if set, is called when the measurement window starts
 	// (every bot connected or failed), with the number connected.
 	OnMeasure func(connected int)
 }
+
+// MaxInputBatch is the largest Config.InputBatch.
+const MaxInputBatch = client.MaxInputBatch
 
 // Report is what a run measured. Its JSON form is read by other tools: keep
 // the field names.
@@ -245,6 +253,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer pace.Stop()
 	for i := range cfg.Bots {
 		b := newBot(i, cfg.Game, cfg.Seed+uint64(i), cfg.Cheap)
+		b.inputBatch = min(max(cfg.InputBatch, 1), MaxInputBatch)
 		s.bots = append(s.bots, b)
 		select {
 		case <-pace.C:
@@ -316,7 +325,7 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 	}
 	conn, err := client.Dial(ctx, client.Config{
 		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Game: s.cfg.Game.Name, Dial: dial, Poll: poll,
-		Transport: s.cfg.Transport, Seed: s.cfg.Seed + uint64(b.id) + 1,
+		Transport: s.cfg.Transport, Seed: s.cfg.Seed + uint64(b.id) + 1, InputBatch: b.inputBatch,
 		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck, OnRoster: b.onRoster, SkipState: s.cfg.Cheap,
 		OnMove: b.onMove, OnResume: b.onResume,
 		OnError: func(e *netcode.Error) {

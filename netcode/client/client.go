@@ -58,6 +58,14 @@ type Config struct {
 	// Resend is how many unacknowledged inputs ride along with each new one.
 	// Default 2.
 	Resend int
+	// InputBatch is how many inputs go out in one frame at most: with 2,
+	// SendInput holds an input for the next one unless a snapshot arrived
+	// since the last frame (its acknowledgement goes at once, riding on
+	// the input). At 60 ticks and 30 snapshots a second a player sends a
+	// frame every other tick, right after each snapshot: half the frames
+	// (and half the server's reads) for one tick of latency on the held
+	// input. Between 1 and MaxInputBatch; default 1 (every input at once).
+	InputBatch int
 	// Reconnect is how the connection comes back after its transport breaks.
 	Reconnect Backoff
 	// MaxUnacked bounds the client's reliable frames (requests, events)
@@ -90,6 +98,13 @@ type Config struct {
 	// OnResume, if set, is called on the read goroutine when a session has
 	// been resumed on a new transport, before any replayed frame.
 	OnResume func(Resume)
+	// Resume, when set, makes Dial resume a session that another Conn
+	// started (the same program before a browser page reloaded, say), from
+	// what that Conn's Save returned: Dial says Hello with its token, and
+	// the Conn goes on in its room with its numbering. A refused resume
+	// (the session expired, the token was spent) is Dial's error; start a
+	// new session then.
+	Resume *Saved
 	// NoMoves makes a client that does not follow Moves
 	// (Hello.follows_moves false): a draining server of a fleet keeps its
 	// room, and its match ends with the drain as on a lone server.
@@ -98,6 +113,18 @@ type Config struct {
 	// hands the session to another one (Move), before the client resumes
 	// there; Resume.Moved then says it arrived.
 	OnMove func(*sessionpb.Move)
+}
+
+// Saved is what another Conn needs to resume a session (Config.Resume):
+// the token and where both sides' numbering stands. It holds no
+// decoded state: the resumed session gets a full snapshot first.
+type Saved struct {
+	Token    []byte
+	LastSeq  uint32 // highest server seq processed
+	InputSeq uint32 // last input sequence number sent
+	// Joined is the room's Joined message (netcode.Marshal of a
+	// ServerMessage), nil outside a room.
+	Joined []byte
 }
 
 // Backoff is the reconnection policy: attempt n (from 0) waits a random
@@ -139,7 +166,7 @@ func (b Backoff) Delay(n int, rnd *rand.Rand) time.Duration {
 // Resume describes a successful resume.
 type Resume struct {
 	Transport string        // the new transport, "ws" or "poll"
-	Down      time.Duration // from losing the transport to the resume
+	Down      time.Duration // from losing the transport to the resume; 0 for an upgrade (nothing was lost)
 	Attempts  int           // connection attempts it took
 	// Moved is true when the session was resumed on the server it was
 	// handed to (a Move, Welcome.moved); Down is then the pause the move
@@ -205,6 +232,8 @@ type Conn struct {
 	history   history
 	inputs    inputLog
 	ackTick   uint32 // newest snapshot tick decoded
+	sentTick  uint32 // the snapshot tick the last input frame acknowledged
+	held      int    // inputs held for the next input frame (Config.InputBatch)
 	ending    error  // a fatal error that ends the session when the transport closes
 	closing   bool   // Close was called
 	closeErr  error
@@ -219,6 +248,7 @@ type Conn struct {
 	movedAt   time.Time // when the last Move arrived; zero once the session arrived
 	attempts  int       // connection attempts of the reconnection under way
 	resuming  int       // resume handshakes under way on new connections
+	restored  bool      // resumed from Config.Resume and no state decoded yet
 
 	bytesIn, bytesOut, framesIn atomic.Uint64
 	unknown                     atomic.Uint64 // frames with a body this client does not know
@@ -267,6 +297,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	} else if cfg.Resend == 0 {
 		cfg.Resend = 2
 	}
+	cfg.InputBatch = min(max(cfg.InputBatch, 1), MaxInputBatch)
 	if cfg.Transport == "" {
 		cfg.Transport = "auto"
 	}
@@ -282,7 +313,14 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		rnd: rand.New(rand.NewPCG(seed, 0x7ec0)), hbTimeout: 15 * time.Second}
 	c.history.init(64) // resized on Welcome
 	c.events.init()
-	l, err := c.connect(ctx, c.hello(), cfg.Transport)
+	hello := c.hello()
+	if sv := cfg.Resume; sv != nil {
+		if err := c.restore(sv); err != nil {
+			return nil, err
+		}
+		hello.ResumeToken, hello.LastSeq = sv.Token, sv.LastSeq
+	}
+	l, err := c.connect(ctx, hello, cfg.Transport)
 	if err != nil {
 		return nil, err
 	}
@@ -396,6 +434,45 @@ func (c *Conn) connectWith(ctx context.Context, hello *sessionpb.Hello, kind str
 		_ = l.t.Close()
 		return nil, fmt.Errorf("client: handshake: %w", ctx.Err())
 	}
+}
+
+// restore takes the numbering and the room of a saved session before its
+// resume (Config.Resume).
+func (c *Conn) restore(sv *Saved) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastSeq, c.ackedSeq = sv.LastSeq, sv.LastSeq
+	c.restored = true
+	c.inputs.nextSeq, c.inputs.acked = sv.InputSeq, sv.InputSeq
+	if len(sv.Joined) == 0 {
+		return nil
+	}
+	var m sessionpb.ServerMessage
+	if err := netcode.DecodeServer(sv.Joined, &m); err != nil || m.GetJoined() == nil {
+		return fmt.Errorf("client: saved session: the Joined does not parse: %v", err)
+	}
+	schema, err := netcode.SchemaFromProto(m.GetJoined().GetSchema())
+	if err != nil {
+		return fmt.Errorf("client: saved session: %w", err)
+	}
+	c.joined, c.schema = m.GetJoined(), schema
+	return nil
+}
+
+// Save returns what another Conn needs to resume this session
+// (Config.Resume). The token in it is spent by that resume; call Save
+// again after any resume. Reliable frames the server has not acknowledged
+// yet are not in it: a resume from it loses them.
+func (c *Conn) Save() Saved {
+	c.sendMu.Lock() // the input numbering
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sv := Saved{Token: append([]byte(nil), c.token...), LastSeq: c.lastSeq, InputSeq: c.inputs.nextSeq}
+	if c.joined != nil {
+		sv.Joined = netcode.Marshal(&sessionpb.ServerMessage{Body: &sessionpb.ServerMessage_Joined{Joined: c.joined}})
+	}
+	return sv
 }
 
 // URL is the WebSocket URL of the server the session is on (Config.URL
@@ -842,7 +919,7 @@ func (c *Conn) startOverLocked() {
 	c.unacked = c.unacked[:0]
 	c.joined = nil
 	c.history.reset()
-	c.ackTick = 0
+	c.ackTick, c.sentTick = 0, 0
 	for rid, ch := range c.waiters {
 		select {
 		case ch <- &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_Error{Error: errMoved}}:
@@ -874,7 +951,9 @@ func (c *Conn) Joined() *sessionpb.Joined {
 // SendInput numbers input (a game's bytes, at most game.MaxInputSize) with
 // the next sequence number and sends it, together with up to Config.Resend
 // older inputs the server has not acknowledged, and the newest snapshot
-// tick as an acknowledgement. viewTick, when not 0, goes with the batch as
+// tick as an acknowledgement. With Config.InputBatch k above 1 an input is
+// held until k wait or a snapshot arrived since the last frame (whose
+// acknowledgement then goes at once); the frame carries the held ones. viewTick, when not 0, goes with the batch as
 // its view tick (the tick of the world the player saw: lag compensation).
 // It returns the sequence number. While the transport is down the input is
 // kept (and resent after the resume if still unacknowledged); an error
@@ -892,7 +971,17 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 		return 0, err
 	}
 	seq := c.inputs.add(input, time.Now())
-	n := c.cfg.Resend + 1
+	if c.cfg.InputBatch > 1 {
+		// Held until InputBatch inputs wait, or sooner when a snapshot
+		// arrived since the last frame: its acknowledgement rides at once,
+		// so the server's next delta is against it.
+		if c.held++; c.held < c.cfg.InputBatch && c.ackTick <= c.sentTick {
+			c.mu.Unlock()
+			return seq, nil
+		}
+		c.held = 0
+	}
+	n := c.cfg.Resend + c.cfg.InputBatch
 	if c.cur != nil {
 		if _, queues := c.cur.t.(latestSender); queues {
 			// A queued batch is replaced by the next one, so each must
@@ -907,6 +996,7 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 		c.batchBuf = append(c.batchBuf, batch[i].bytes())
 	}
 	ackTick, ackSeq, cur := c.ackTick, c.lastSeq, c.cur
+	c.sentTick = ackTick
 	if cur != nil {
 		c.ackedSeq = c.lastSeq
 	}
@@ -943,6 +1033,10 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 // resume: the server's input burst (8), so that none is refused for the
 // rate.
 const resumeInputs = 8
+
+// MaxInputBatch is the most inputs Config.InputBatch may hold for one
+// frame.
+const MaxInputBatch = 4
 
 // maxBatch is the most inputs one InputBatch may carry (PROTOCOL.md 6.2).
 const maxBatch = 32
@@ -1093,6 +1187,11 @@ func (c *Conn) handshakeFrame(l *link) {
 		}
 		c.lastFrame = time.Now()
 		t := l.t
+		if w.GetResumed() && c.outSeq < c.msg.GetAckSeq() {
+			// A session saved by another Conn (Config.Resume): number the
+			// next reliable frame after what the server has processed.
+			c.outSeq = c.msg.GetAckSeq()
+		}
 		c.trimLocked(c.msg.GetAckSeq())
 		resend := make([][]byte, len(c.unacked))
 		for i, f := range c.unacked {
@@ -1134,7 +1233,10 @@ func (c *Conn) handshakeFrame(l *link) {
 		}
 		if w.GetResumed() && c.cfg.OnResume != nil {
 			c.mu.Lock()
-			r := Resume{Transport: l.kind, Down: time.Since(c.lostAt), Attempts: c.attempts, Moved: w.GetMoved()}
+			r := Resume{Transport: l.kind, Attempts: c.attempts, Moved: w.GetMoved()}
+			if old == nil && !c.lostAt.IsZero() {
+				r.Down = time.Since(c.lostAt) // a reconnection; an upgrade lost nothing
+			}
 			if r.Moved {
 				r.Tick = w.GetMovedTick()
 			}
@@ -1226,7 +1328,7 @@ func (c *Conn) dispatch(l *link, size int) {
 		c.joined = b.Joined
 		c.schema = schema
 		c.history.reset()
-		c.ackTick = 0
+		c.ackTick, c.sentTick = 0, 0
 		c.mu.Unlock()
 	case *sessionpb.ServerMessage_Left:
 		c.leftRoom()
@@ -1299,7 +1401,7 @@ func (c *Conn) leftRoom() {
 	c.mu.Lock()
 	c.joined = nil
 	c.history.reset()
-	c.ackTick = 0
+	c.ackTick, c.sentTick = 0, 0
 	c.mu.Unlock()
 }
 
@@ -1344,6 +1446,10 @@ func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int)
 		var base *game.Table
 		if age != 0 {
 			base = c.history.find(tick - age)
+			if base == nil && c.restored {
+				c.mu.Unlock()
+				return nil // sent before the server heard that this Conn holds no state: a full one follows
+			}
 			if base == nil {
 				c.mu.Unlock()
 				return fmt.Errorf("%w: tick %d", ErrUnknownBaseline, tick-age)
@@ -1357,6 +1463,7 @@ func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int)
 		}
 	}
 	c.ackTick = tick
+	c.restored = false
 	now := time.Now()
 	acked := c.inputs.ack(inputAck, now)
 	c.mu.Unlock()

@@ -316,6 +316,8 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 			// is of the crashed server's match: the room here may hold
 			// another state under that number.)
 			m.Ack(h.GetLastTick())
+		} else {
+			m.ForgetAck() // the client holds no state (a reloaded page), or another timeline's (a restore): a full snapshot first
 		}
 		m.SetHeld(false)
 	}

@@ -300,8 +300,11 @@ type Member struct {
 	// Owned by the room goroutine.
 	inputAck  uint32
 	removed   bool
-	savedHeld bool         // restore: the held flag the member was saved with
-	held      bool         // the connection is lost; the seat is held
+	savedHeld bool // restore: the held flag the member was saved with
+	held      bool // the connection is lost; the seat is held
+	// unflushed: frames were pushed held (pushHeld) and not yet written
+	// with a snapshot or flushed.
+	unflushed bool
 	scratch   pendingInput // the input the match is reading
 	// With a game that filters what members see (game.Viewer): what this
 	// member saw of each history slot, and its hash.
@@ -358,6 +361,11 @@ func (m *Member) Ack(tick uint32) {
 		}
 	}
 }
+
+// ForgetAck drops the member's acknowledged baseline: its next snapshot is
+// a full one. For a client that resumed without the states it had decoded
+// (Hello.last_tick 0). Safe for concurrent use.
+func (m *Member) ForgetAck() { m.acked.Store(0) }
 
 // InputsDropped is how many of this member's inputs were dropped because its
 // queue was full.
@@ -426,7 +434,7 @@ func (r *Room) run() {
 // the schedule ahead rather than bursting.
 func (r *Room) loop() error {
 	period := time.Second / time.Duration(r.cfg.TickRate)
-	start := time.Now()
+	start := alignedStart(time.Now(), period)
 	timer := time.NewTimer(period)
 	defer timer.Stop()
 	for n := int64(1); ; n++ {
@@ -476,6 +484,15 @@ func (r *Room) loop() error {
 	}
 }
 
+// alignedStart is the instant a room's schedule counts from: now rounded
+// down to a multiple of period on the wall clock, keeping now's monotonic
+// reading (the schedule after it ignores wall-clock steps). Rooms of one
+// tick rate then tick at the same instants, so a process hosting many
+// rooms wakes once per tick for all of them instead of once per room.
+func alignedStart(now time.Time, period time.Duration) time.Time {
+	return now.Add(-now.Sub(now.Truncate(period)))
+}
+
 // tick is one step of the match: requests, inputs, events, Step,
 // snapshots. It reports whether the match ended.
 func (r *Room) tick() (ended bool) {
@@ -509,8 +526,10 @@ func (r *Room) tick() (ended bool) {
 	}
 	if res, ok := r.ctx.Ended(); ok {
 		r.end(res)
+		r.flushHeld()
 		return true
 	}
+	r.flushHeld()
 	return false
 }
 
@@ -552,6 +571,10 @@ func (r *Room) sweep(reason error) {
 			kept = append(kept, m)
 			continue
 		}
+		if m.unflushed {
+			m.unflushed = false
+			m.out.Flush()
+		}
 		if m.spectator {
 			r.watchers.Add(-1)
 		} else {
@@ -584,7 +607,7 @@ func (r *Room) broadcastPolicy(frame []byte, except *Member, p outbox.Policy) {
 		if m == except || m.removed {
 			continue
 		}
-		if err := m.out.PushPolicy(frame, p); errors.Is(err, outbox.ErrFull) {
+		if err := r.pushHeld(m, frame, p); errors.Is(err, outbox.ErrFull) {
 			r.cutSlow(m)
 			slow = true
 		}
