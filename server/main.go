@@ -546,6 +546,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	select {
 	case <-ctx.Done():
+	case <-x.drainReq:
+		log.Info("drain requested on the admin address")
 	case err := <-serveErr:
 		log.Error("server stopped", "err", err)
 		return 1

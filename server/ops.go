@@ -38,10 +38,13 @@ type ops struct {
 	admin    *http.Server    // nil unless -admin-addr is set
 	fleet    *fleet.Node     // nil unless -redis is set
 	gw       *gateway.Server // set by wire
+	drainReq chan struct{}   // POST /drain on the admin address; capacity 1
 	play     *play.Handler   // set by wire
 }
 
-func newOps() *ops { return &ops{counters: &metrics.Counters{}, totals: &room.Totals{}} }
+func newOps() *ops {
+	return &ops{counters: &metrics.Counters{}, totals: &room.Totals{}, drainReq: make(chan struct{}, 1)}
+}
 
 // wire connects the sources once the lobby and the gateway exist.
 func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Server) {
@@ -123,6 +126,7 @@ func (x *ops) startAdmin(addr string, log *slog.Logger) (string, error) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("GET /metrics", metrics.Handler(x.reg))
 	mux.HandleFunc("POST /announce", x.announce)
+	mux.HandleFunc("POST /drain", x.requestDrain)
 	x.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() { _ = x.admin.Serve(ln) }() // ends with Shutdown in stop
 	return ln.Addr().String(), nil
@@ -151,6 +155,19 @@ func (x *ops) drainThenStop(o options, log *slog.Logger, srv *http.Server, gw *g
 	if x.admin != nil {
 		_ = x.admin.Shutdown(shutCtx)
 	}
+}
+
+// requestDrain serves POST /drain on the admin address: the server drains
+// and exits as on SIGTERM (in a fleet its rooms move to other servers
+// first). It answers at once; asking twice is harmless.
+func (x *ops) requestDrain(w http.ResponseWriter, _ *http.Request) {
+	select {
+	case x.drainReq <- struct{}{}:
+	default:
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusAccepted)
+	fmt.Fprintln(w, "draining; the server exits when it is done")
 }
 
 // maxAnnounce bounds an announcement's payload.

@@ -130,3 +130,29 @@ func TestRunDrainsInProcess(t *testing.T) {
 	assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN, pushed[len(pushed)-1].Code)
 	<-late.Done()
 }
+
+// TestDrainOnRequest (issue 16): POST /drain on the admin address drains
+// the server as SIGTERM does, and run returns 0 when it is done.
+func TestDrainOnRequest(t *testing.T) {
+	ready := make(chan string, 1)
+	done := make(chan int, 1)
+	var logs syncBuffer
+	go func() {
+		done <- run(context.Background(), []string{"-addr", "127.0.0.1:0", "-drain-grace", "200ms", "-admin-addr", "127.0.0.1:0"}, env(nil), &logs, ready)
+	}()
+	<-ready
+	m := regexp.MustCompile(`admin listener \(pprof, metrics\)" addr=(\S+)`).FindStringSubmatch(logs.String())
+	require.NotNil(t, m)
+	resp, err := http.Post("http://"+m[1]+"/drain", "text/plain", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not drain and exit")
+	}
+	assert.Contains(t, logs.String(), "drain requested on the admin address")
+	assert.Contains(t, logs.String(), "stopped")
+}

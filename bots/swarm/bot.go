@@ -52,15 +52,16 @@ type bot struct {
 	// snapshots a tick span should bring.
 	snapshotRate, tickRate uint32
 	// Moves (a draining server handed the session to another, issue 16).
-	roomID     string    // the room joined
-	lastSnapAt time.Time // when the newest snapshot arrived
-	moving     bool      // a Move arrived; no snapshot since
-	moveIn     uint64    // bytes received when it arrived
-	pauses     Histogram // per move: newest snapshot before it to the first after it
-	moveBytes  []uint64  // per move: bytes received from the Move to the first snapshot after it, inclusive
-	moveSnap   []uint64  // per move: size of that first snapshot
-	moveFull   []uint64  // per move: size a full snapshot of the same state would have had (0: not decoded)
-	moveFulls  uint64    // moves whose first snapshot was a full one
+	roomID     string      // the room joined
+	lastSnapAt time.Time   // when the newest snapshot arrived
+	moving     bool        // a Move arrived; no snapshot since
+	moveIn     uint64      // bytes received when it arrived
+	moveTick   uint32      // the tick the room stopped at for the pending move
+	pauses     []roomPause // per move: newest snapshot before it to the first after it
+	moveBytes  []uint64    // per move: bytes received from the Move to the first snapshot after it, inclusive
+	moveSnap   []uint64    // per move: size of that first snapshot
+	moveFull   []uint64    // per move: size a full snapshot of the same state would have had (0: not decoded)
+	moveFulls  uint64      // moves whose first snapshot was a full one
 	enc        netcode.Encoder
 	encBuf     []byte
 	ackBack    uint64 // acknowledged inputs the server later no longer counted (the input ack went back)
@@ -109,7 +110,7 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 	now := time.Now()
 	if b.moving {
 		b.moving = false
-		b.pauses.Add(now.Sub(b.lastSnapAt))
+		b.pauses = append(b.pauses, roomPause{room: b.roomID, tick: b.moveTick, pause: now.Sub(b.lastSnapAt)})
 		if b.conn != nil {
 			b.moveBytes = append(b.moveBytes, b.conn.Stats().BytesIn-b.moveIn)
 		}
@@ -164,13 +165,21 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 	}
 }
 
+// roomPause is one member's pause in one move of its room (the room
+// stopped at tick).
+type roomPause struct {
+	room  string
+	tick  uint32
+	pause time.Duration
+}
+
 // onMove runs on the client's read goroutine when the server hands the
 // session to another one.
-func (b *bot) onMove(*sessionpb.Move) {
+func (b *bot) onMove(m *sessionpb.Move) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.conn != nil && !b.moving {
-		b.moving, b.moveIn = true, b.conn.Stats().BytesIn
+		b.moving, b.moveIn, b.moveTick = true, b.conn.Stats().BytesIn, m.GetTick()
 	}
 }
 

@@ -100,8 +100,9 @@ type Report struct {
 	// bot before the run did (closed by a drain, a crash, or the game);
 	// SessionsLost the bots whose session ended before the run did; Moves
 	// the sessions a draining server handed to another (Move) that
-	// resumed there; MovePauseMs, per move, the time from the newest
-	// snapshot before the Move to the first one after it; MoveBytes, per
+	// resumed there; MovePauseMs, per move of a room, the longest time any
+	// of its bots went from the newest snapshot before the Move to the
+	// first one after it (the pause the room saw); MoveBytes, per
 	// move, what the client downloaded from the Move through that first
 	// snapshot (Welcome, replayed frames, the snapshot); MoveSnapshotBytes
 	// that first snapshot, MoveFullSnapshotBytes what a full snapshot of
@@ -502,13 +503,17 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 	r.Resumes = end.resumes
 	r.FullSnapshots = end.fulls - base.fulls
 	var lat, joinDirect, joinRedirect, pauses Histogram
+	roomPauses := map[roomPause]time.Duration{} // per move of a room: its members' longest pause
 	var moveBytes, moveSnap, moveFull []uint64
 	var lost, pauses2 []float64
 	endedRooms := map[string]bool{}
 	for i, b := range s.bots {
 		b.mu.Lock()
 		lat.Merge(&b.lat)
-		pauses.Merge(&b.pauses)
+		for _, p := range b.pauses {
+			k := roomPause{room: p.room, tick: p.tick}
+			roomPauses[k] = max(roomPauses[k], p.pause)
+		}
 		moveBytes = append(moveBytes, b.moveBytes...)
 		moveSnap = append(moveSnap, b.moveSnap...)
 		moveFull = append(moveFull, b.moveFull...)
@@ -555,6 +560,9 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 		r.BytesUpPerBotS = float64(end.bytesOut-base.bytesOut) / secs / n
 	}
 	r.MatchesEnded = len(endedRooms)
+	for _, d := range roomPauses {
+		pauses.Add(d)
+	}
 	r.MovePauseMs = Latency{P50: ms(pauses.Quantile(0.5)), P99: ms(pauses.Quantile(0.99)), Max: ms(pauses.Max())}
 	r.MoveBytes, r.MoveSnapshotBytes, r.MoveFullSnapshotBytes = sizes(moveBytes), sizes(moveSnap), sizes(moveFull)
 	r.CrashPlayLostS, r.CrashPauseS = seconds(lost), seconds(pauses2)

@@ -172,8 +172,9 @@ type Resume struct {
 	// handed to (a Move, Welcome.moved); Down is then the pause the move
 	// cost, from the Move to the Welcome.
 	Moved bool
-	// Tick is, for a move, the tick the room was taken over at (Move.tick):
-	// the tick it stopped at for a drain, its checkpoint's after a crash.
+	// Tick is, for a move, the tick the room was taken over at
+	// (Welcome.moved_tick): the tick it stopped at for a drain, its
+	// checkpoint's after a crash.
 	Tick uint32
 }
 
@@ -244,7 +245,6 @@ type Conn struct {
 	peers     []string  // the fleet's other servers (Welcome.peers): where to resume when url is unreachable
 	tryURL    string    // the URL the connection under way dials instead of url ("": url)
 	afterMove bool      // resumed at the server the session moved to; no snapshot since
-	moveTick  uint32    // the tick of the last Move followed
 	movedAt   time.Time // when the last Move arrived; zero once the session arrived
 	attempts  int       // connection attempts of the reconnection under way
 	resuming  int       // resume handshakes under way on new connections
@@ -1029,6 +1029,11 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 	return seq, nil
 }
 
+// resumeInputs is the most unacknowledged inputs resent at once after a
+// resume: the server's input burst (8), so that none is refused for the
+// rate.
+const resumeInputs = 8
+
 // MaxInputBatch is the most inputs Config.InputBatch may hold for one
 // frame.
 const MaxInputBatch = 4
@@ -1192,6 +1197,18 @@ func (c *Conn) handshakeFrame(l *link) {
 		for i, f := range c.unacked {
 			resend[i] = f.frame
 		}
+		if w.GetResumed() && c.joined != nil {
+			// The inputs made while the transport was down, in one batch
+			// (each later one carries only the newest few): none is
+			// skipped, so the prediction that used them stays right.
+			if first, batch := c.inputs.unacked(resumeInputs); len(batch) > 0 {
+				ins := make([][]byte, len(batch))
+				for i := range batch {
+					ins[i] = batch[i].bytes()
+				}
+				resend = append(resend, netcode.AppendInputFrame(nil, c.lastSeq, first, ins, c.ackTick, 0))
+			}
+		}
 		c.mu.Unlock()
 		c.welcome.Store(w)
 		for _, f := range resend {
@@ -1221,7 +1238,7 @@ func (c *Conn) handshakeFrame(l *link) {
 				r.Down = time.Since(c.lostAt) // a reconnection; an upgrade lost nothing
 			}
 			if r.Moved {
-				r.Tick = c.moveTick
+				r.Tick = w.GetMovedTick()
 			}
 			if r.Moved && !c.movedAt.IsZero() {
 				r.Down = time.Since(c.movedAt)
@@ -1364,7 +1381,7 @@ func (c *Conn) followMove(m *sessionpb.Move) {
 		return
 	}
 	c.mu.Lock()
-	c.url, c.moveTo, c.moveTick = m.GetAddress(), m.GetAddress(), m.GetTick()
+	c.url, c.moveTo = m.GetAddress(), m.GetAddress()
 	if c.movedAt.IsZero() {
 		c.movedAt = time.Now()
 	}

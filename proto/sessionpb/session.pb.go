@@ -1006,7 +1006,10 @@ type Welcome struct {
 	// one of these: the fleet restores a crashed server's rooms elsewhere
 	// from their checkpoints, and any server answers a resume for such a
 	// session with a Move to where it is now (PROTOCOL.md section 16.4).
-	Peers         []string `protobuf:"bytes,29,rep,name=peers,proto3" json:"peers,omitempty"`
+	Peers []string `protobuf:"bytes,29,rep,name=peers,proto3" json:"peers,omitempty"`
+	// With moved: the tick the room was taken over at (as Move.tick): where
+	// a drain stopped it, or the checkpoint a crash sent it back to.
+	MovedTick     uint32 `protobuf:"varint,30,opt,name=moved_tick,json=movedTick,proto3" json:"moved_tick,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1137,6 +1140,13 @@ func (x *Welcome) GetPeers() []string {
 		return x.Peers
 	}
 	return nil
+}
+
+func (x *Welcome) GetMovedTick() uint32 {
+	if x != nil {
+		return x.MovedTick
+	}
+	return 0
 }
 
 // Error reports a failed request (request_id set) or a problem pushed by the
@@ -3090,7 +3100,7 @@ const file_session_proto_rawDesc = "" +
 	"\blast_seq\x18\x15 \x01(\rR\alastSeq\x12\x1b\n" +
 	"\tlast_tick\x18\x16 \x01(\rR\blastTick\x12+\n" +
 	"\x11follows_redirects\x18< \x01(\bR\x10followsRedirects\x12#\n" +
-	"\rfollows_moves\x18= \x01(\bR\ffollowsMoves\"\xc4\x03\n" +
+	"\rfollows_moves\x18= \x01(\bR\ffollowsMoves\"\xe3\x03\n" +
 	"\aWelcome\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x1b\n" +
 	"\ttick_rate\x18\x02 \x01(\rR\btickRate\x12#\n" +
@@ -3106,7 +3116,9 @@ const file_session_proto_rawDesc = "" +
 	"\x14heartbeat_timeout_ms\x18\x1a \x01(\rR\x12heartbeatTimeoutMs\x12\x14\n" +
 	"\x05games\x18\x1b \x03(\tR\x05games\x12\x14\n" +
 	"\x05moved\x18\x1c \x01(\bR\x05moved\x12\x14\n" +
-	"\x05peers\x18\x1d \x03(\tR\x05peers\"b\n" +
+	"\x05peers\x18\x1d \x03(\tR\x05peers\x12\x1d\n" +
+	"\n" +
+	"moved_tick\x18\x1e \x01(\rR\tmovedTick\"b\n" +
 	"\x05Error\x12)\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x15.session.v3.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +

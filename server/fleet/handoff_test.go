@@ -102,3 +102,52 @@ func TestHandTimesOutWhenNobodyAnswers(t *testing.T) {
 func redisKeys(ctx context.Context, n *testNode, pattern string) ([]string, error) {
 	return n.rdb.Keys(ctx, pattern).Result()
 }
+
+// TestCheckpointsOfADeadNodeAreRestoredOnce (issue 16): a node's
+// checkpoints stay its own while it beats, draining or not; once its
+// heartbeat lapses another node of its mode restores each room once; a
+// node that closes on purpose leaves nothing to restore.
+func TestCheckpointsOfADeadNodeAreRestoredOnce(t *testing.T) {
+	rd := redistest.Start(t)
+	var mu sync.Mutex
+	var restored []string
+	restore := func(c *Config) {
+		c.Restore = func(b []byte) error {
+			mu.Lock()
+			restored = append(restored, string(b))
+			mu.Unlock()
+			return nil
+		}
+	}
+	got := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), restored...)
+	}
+	a := startNode(t, rd, 1001, "arena", 4, func(c *Config) { c.TTL = deadTTL })
+	startNode(t, rd, 1002, "arena", 4, restore)
+	startNode(t, rd, 1003, "ctf", 4, restore)
+	a.checkpoint(map[string][]byte{"r1": []byte("one"), "r2": []byte("two")})
+	require.NoError(t, a.Leave(context.Background())) // draining: alive, not in the directory
+	time.Sleep(2 * deadTTL)
+	assert.Empty(t, got(), "a draining node's rooms are its own")
+
+	// a dies: it stops beating (its Close would delete its checkpoints).
+	close(a.stop)
+	_ = a.sub.Close()
+	a.wg.Wait()
+	_ = a.rdb.Close()
+	require.Eventually(t, func() bool { return len(got()) == 2 }, 5*time.Second, 20*time.Millisecond, "restored")
+	time.Sleep(3 * testBeat)
+	assert.ElementsMatch(t, []string{"one", "two"}, got(), "each room once, by the node of its mode")
+
+	// A node that closes on purpose deletes its checkpoints.
+	c := startNode(t, rd, 1004, "arena", 4, func(c *Config) {
+		c.Checkpoint = func() map[string][]byte { return map[string][]byte{"r3": []byte("three")} }
+		c.CheckpointEvery = testBeat
+	})
+	time.Sleep(3 * testBeat) // checkpointed
+	c.Close()
+	time.Sleep(2 * testTTL)
+	assert.Len(t, got(), 2, "nothing of a node that closed is restored")
+}

@@ -193,7 +193,7 @@ type Server struct {
 
 	movesMu     sync.Mutex // guards moves
 	moves       MoveStats
-	movingLinks sync.WaitGroup // one per moved session's connection, until it wrote its Move
+	movingLinks sync.WaitGroup // one goroutine per moved session's connection, until it wrote its Move and closed; Close waits
 	moving      atomic.Int64   // of which not done
 }
 
@@ -452,7 +452,11 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	s.poll.Close()
 	done := make(chan struct{})
-	go func() { s.conns.Wait(); close(done) }()
+	go func() {
+		s.conns.Wait()
+		s.movingLinks.Wait() // moved sessions' connections: closed with the rest
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil

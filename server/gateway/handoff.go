@@ -81,6 +81,8 @@ func (s *Server) MoveRooms(ctx context.Context) (moved, stayed int) {
 	// The clients must read their Move before the server goes: wait until
 	// every moved session's connection wrote it and closed (bounded).
 	flushed := make(chan struct{})
+	// Exits when the last moved connection has closed: at once here, or
+	// at the latest when Close closes every connection.
 	go func() { s.movingLinks.Wait(); close(flushed) }()
 	t := time.NewTimer(s.cfg.HandoffTimeout)
 	defer t.Stop()
@@ -292,8 +294,10 @@ func (s *Server) adopt(bundle []byte, crashed bool) error {
 		seats[i] = &seat{}
 	}
 	wired := 0
+	var tick uint32 // the saved tick: read before the room starts
 	r, err := s.lobby.Adopt(roomID, gameName, saved, func(i int, m *room.Member) room.Wiring {
 		wired++
+		tick = m.Room().Info().Tick
 		if i >= len(ps) {
 			return room.Wiring{}
 		}
@@ -319,6 +323,7 @@ func (s *Server) adopt(bundle []byte, crashed bool) error {
 	}
 	now := time.Now()
 	for i, p := range ps {
+		p.takenTick = tick
 		if crashed {
 			seats[i].m.Resync()
 			p.restored = true
@@ -335,7 +340,6 @@ func (s *Server) adopt(bundle []byte, crashed bool) error {
 	for i, p := range ps {
 		s.rooms.add(roomID, p, seats[i])
 	}
-	tick := r.Info().Tick
 	if l := s.cfg.Locator; l != nil {
 		ids := make([]string, len(ps))
 		for i, p := range ps {

@@ -256,7 +256,10 @@ func TestCrashRestoresFromCheckpoint(t *testing.T) {
 	walker.mu.Unlock()
 	assert.True(t, res.Moved)
 	assert.Equal(t, b.url, walker.conn.URL())
-	assert.Zero(t, first.BaselineAge, "a full snapshot after a restore")
+	if first.BaselineAge != 0 {
+		assert.Equal(t, res.Tick, first.Tick-first.BaselineAge, "a full snapshot after a restore, or a delta from the checkpoint's tick")
+	}
+	assert.NotZero(t, res.Tick, "Welcome.moved_tick")
 	back, _ := walker.state()
 	assert.Equal(t, saved.Player(id).X, back.Player(id).X, "the play since the checkpoint is lost")
 	assert.Equal(t, saved.Player(id).Y, back.Player(id).Y)
@@ -274,4 +277,38 @@ func TestCrashRestoresFromCheckpoint(t *testing.T) {
 	_, ack := walker.state()
 	assert.GreaterOrEqual(t, ack, last, "inputs after the restore are applied")
 	assert.Equal(t, MoveStats{RoomsRestored: 1, SessionsRestored: 1}, b.gw.Moves())
+}
+
+// TestMissedMoveIsSentOn: a client whose connection was down when its
+// room moved (its session held) comes back to the old server, which
+// answers its resume with the Move it missed; it follows and resumes on
+// the new server.
+func TestMissedMoveIsSentOn(t *testing.T) {
+	b := startServer(t, room.Config{}, Config{Secret: secret})
+	a := startServer(t, room.Config{}, Config{Secret: secret, Mover: &directMover{to: func() *testServer { return b }}})
+	px := newTCPProxy(t, a.addr)
+	walker := dialResumer(t, "ws://"+px.addr()+"/ws", "walker", "ws")
+	j, err := walker.conn.Join(context.Background(), "", false)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return a.gw.rooms.size() == 1 }, 2*time.Second, time.Millisecond)
+
+	px.setRefuse(true)
+	px.cut()
+	require.Eventually(t, func() bool { return a.gw.Stats().HeldSessions == 1 }, 5*time.Second, 5*time.Millisecond, "held")
+	moved, _ := a.gw.MoveRooms(context.Background())
+	require.Equal(t, 1, moved)
+	px.setRefuse(false)
+
+	require.Eventually(t, func() bool {
+		walker.mu.Lock()
+		defer walker.mu.Unlock()
+		return len(walker.resumes) == 1 && len(walker.afterResume) == 1
+	}, 10*time.Second, 5*time.Millisecond, "resumed on the new server")
+	walker.mu.Lock()
+	res := walker.resumes[0]
+	walker.mu.Unlock()
+	assert.True(t, res.Moved)
+	assert.Equal(t, b.url, walker.conn.URL())
+	assert.Equal(t, j.GetRoom().GetId(), walker.conn.Joined().GetRoom().GetId())
+	assert.Equal(t, int64(1), b.gw.Stats().Sessions)
 }

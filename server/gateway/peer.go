@@ -106,6 +106,7 @@ type session struct {
 	movedTick uint32                              // ... frozen at this tick
 	movedIn   bool                                // adopted from another server; not resumed here yet
 	restored  bool                                // restored from a checkpoint; not resumed here yet
+	takenTick uint32                              // adopted or restored: the tick the room was taken over at
 	acks      map[uint32]chan *sessionpb.EventAck // EmitAck callers waiting
 }
 
@@ -316,7 +317,7 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 			// another state under that number.)
 			m.Ack(h.GetLastTick())
 		} else {
-			m.ForgetAck() // the client holds no state (a reloaded page): a full snapshot first
+			m.ForgetAck() // the client holds no state (a reloaded page), or another timeline's (a restore): a full snapshot first
 		}
 		m.SetHeld(false)
 	}
@@ -327,6 +328,7 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 	w := srv.welcome(rid, s, tok, exp, true, s.clientSeq)
 	if moved {
 		w.GetWelcome().Moved = true
+		w.GetWelcome().MovedTick = s.takenTick
 	}
 	c.link.Send(netcode.Marshal(w))
 	s.ackedOut = s.clientSeq
