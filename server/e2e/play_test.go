@@ -195,7 +195,7 @@ func position(t *testing.T, base, room string, id int) (x, y float64, alive bool
 	return 0, 0, false
 }
 
-// moves holds a movement key for a second, towards the side of the arena
+// moves holds a movement key, towards the side of the arena
 // with more room (1280 units wide), and checks from the server's side that
 // the page's player moved that way: the dashboard's view of the room,
 // read once the player stands still again. The bots shoot: a player that is dead
@@ -215,7 +215,17 @@ func (b *browser) moves(base string, s *playStats, when string) {
 		if x0 > 640 {
 			key, dir = "KeyA", -1.0
 		}
-		b.do(map[string]any{"op": "keys", "key": key, "ms": 1000})
+		// Held until the server has it 50 units on, or 6 s: a page on a
+		// loaded machine draws few frames, and sends one input per frame
+		// once it is more than 8 ticks behind (no bursts), so it moves
+		// slowly.
+		b.do(map[string]any{"op": "keydown", "key": key})
+		for held := time.Now().Add(6 * time.Second); time.Now().Before(held); time.Sleep(300 * time.Millisecond) {
+			if x, _, _ := position(t, base, s.Room, s.Player); (x-x0)*dir > 50 {
+				break
+			}
+		}
+		b.do(map[string]any{"op": "keyup", "key": key})
 		// Inputs still on their way (a slow page, polling) keep moving it:
 		// read until it stands still.
 		x1, y1, alive := position(t, base, s.Room, s.Player)

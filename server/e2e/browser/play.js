@@ -11,6 +11,7 @@
 //   {"op":"stats"}                        window.arenaStats now
 //   {"op":"resetFrames"}                  start the frame figures anew
 //   {"op":"keys","key":K,"ms":MS}         hold key K (KeyboardEvent.code) MS
+//   {"op":"keydown","key":K}, {"op":"keyup","key":K}
 //   {"op":"shot","path":P}                screenshot into P (PNG)
 //   {"op":"quit"}
 //
@@ -77,6 +78,12 @@ async function main() {
         case "keys":
           await page.keyboard.down(cmd.key);
           await page.waitForTimeout(cmd.ms);
+          await page.keyboard.up(cmd.key);
+          break;
+        case "keydown":
+          await page.keyboard.down(cmd.key);
+          break;
+        case "keyup":
           await page.keyboard.up(cmd.key);
           break;
         case "shot":
