@@ -370,7 +370,9 @@ func TestPlayInBrowser(t *testing.T) {
 	playDir := buildPlayDir(t)
 
 	addr := freeAddr(t)
-	args := []string{"-addr", addr, "-secret", "e2e-play-secret", "-play-dir", playDir, "-empty-grace", "2s"}
+	proxy := freeAddr(t) // nginx's address: pages it serves are another origin than the server's
+	args := []string{"-addr", addr, "-secret", "e2e-play-secret", "-play-dir", playDir, "-empty-grace", "2s",
+		"-allowed-origins", "http://" + proxy}
 	args = append(args, serverproc.LoadGenFlags...)
 	srv := startServer(t, args...)
 	base := "http://" + srv.Addr
@@ -449,7 +451,6 @@ func TestPlayInBrowser(t *testing.T) {
 	// 2. Through nginx: first with upgrades passed (WebSocket), then the
 	// proxy is replaced on the same address by one that does not pass
 	// them: the page falls back to polling by itself, in the same session.
-	proxy := freeAddr(t)
 	ngx := startPlayNginx(t, proxy, srv.Addr, true)
 	b.do(map[string]any{"op": "open", "url": "http://" + proxy + "/play?join=quick&name=proxied" + zoomParam()})
 	s = b.wait(`s.ready && s.phase === "playing"`, 40*time.Second)
@@ -483,6 +484,17 @@ func TestPlayInBrowser(t *testing.T) {
 	assert.Equal(t, player, s.Player, "the same session, upgraded")
 	t.Logf("upgrade: back on WebSocket %v after the proxy passed upgrades (%s)", time.Since(upgraded).Round(time.Millisecond), s.Status)
 	b.moves(base, s, "after the upgrade")
+
+	// The page from another origin (nginx's, as a CDN would serve it)
+	// talking to the server's own address, allowed by -allowed-origins:
+	// polling (fetch with CORS) and WebSocket both work.
+	b.do(map[string]any{"op": "cdnServer", "server": "ws://" + srv.Addr + "/ws"})
+	for _, tr := range []string{"poll", "ws"} {
+		b.do(map[string]any{"op": "open", "url": "http://" + proxy + "/play?cdn&join=quick&name=cdn-" + tr + "&transport=" + tr})
+		s = b.wait(`s.ready && s.phase === "playing"`, 40*time.Second)
+		assert.Equal(t, tr, s.Transport)
+		b.moves(base, s, "from another origin over "+tr)
+	}
 
 	// 3. The server restarts mid-match (same address, same -secret): the
 	// page comes back into a match by itself.
