@@ -45,6 +45,8 @@ type playStats struct {
 	Frames           int
 	FrameP50Ms       float64
 	FrameP99Ms       float64
+	UpdateP99Ms      float64
+	DrawP99Ms        float64
 }
 
 // browser is a Chromium driven by browser/play.js, one command at a time.
@@ -417,8 +419,8 @@ func TestPlayInBrowser(t *testing.T) {
 	s, snaps := b.measure(measureFor(t))
 	_, players := get(t, base+"/dashboard/api/rooms", "Authorization", "Bearer "+adminToken)
 	assert.Contains(t, players, `"player_count":16`, "15 bots and the browser in one room")
-	t.Logf("ws: the client started %.0f ms and drew its first snapshot %.0f ms after the page opened; frame interval p50 %.1f ms p99 %.1f ms over %d frames; %.1f snapshots/s; %v of %v predictions corrected",
-		s.StartedMs, s.FirstDrawnMs, s.FrameP50Ms, s.FrameP99Ms, s.Frames, snaps, s.Corrections, s.PredictionChecks)
+	t.Logf("ws: the client started %.0f ms and drew its first snapshot %.0f ms after the page opened; frame interval p50 %.1f ms p99 %.1f ms over %d frames (Update p99 %.2f ms, Draw p99 %.2f ms); %.1f snapshots/s; %v of %v predictions corrected",
+		s.StartedMs, s.FirstDrawnMs, s.FrameP50Ms, s.FrameP99Ms, s.Frames, s.UpdateP99Ms, s.DrawP99Ms, snaps, s.Corrections, s.PredictionChecks)
 
 	// A reload resumes the tab's session: the same player in the same
 	// room, still 16 players (no second seat).
@@ -465,8 +467,8 @@ func TestPlayInBrowser(t *testing.T) {
 	b.moves(base, s, "over polling through nginx")
 	s, snaps = b.measure(measureFor(t))
 	assert.Equal(t, "poll", s.Transport, "no upgrade through this proxy: the client stays on polling")
-	t.Logf("poll via nginx: %.1f snapshots/s; frame interval p50 %.1f ms p99 %.1f ms over %d frames; %v of %v predictions corrected",
-		snaps, s.FrameP50Ms, s.FrameP99Ms, s.Frames, s.Corrections, s.PredictionChecks)
+	t.Logf("poll via nginx: %.1f snapshots/s; frame interval p50 %.1f ms p99 %.1f ms over %d frames (Update p99 %.2f ms, Draw p99 %.2f ms); %v of %v predictions corrected",
+		snaps, s.FrameP50Ms, s.FrameP99Ms, s.Frames, s.UpdateP99Ms, s.DrawP99Ms, s.Corrections, s.PredictionChecks)
 	shot = filepath.Join(artifacts, "poll-nginx.png")
 	b.do(map[string]any{"op": "shot", "path": shot})
 	checkArenaDrawn(t, shot)
