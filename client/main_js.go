@@ -58,7 +58,7 @@ func main() {
 	}
 	s := core.New(cfg)
 	defer s.Close()
-	// The page joins by itself (page.start): a saved session first.
+	// The page joins by itself (page.follow): a saved session first.
 	g := render.New(s, renderers, render.Options{NetGraph: p.netGraph, Zoom: p.zoom})
 	ebiten.SetWindowTitle("arena server")
 	ebiten.SetRunnableOnUnfocused(true)
