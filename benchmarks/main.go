@@ -34,11 +34,13 @@ func main() {
 
 func run() int {
 	var o options
-	flag.StringVar(&o.scenario, "scenario", "arena-16", "scenario: arena-16 (rooms of 16, 60 Hz ticks, 30 Hz snapshots, 60 inputs/s per player)")
+	flag.StringVar(&o.scenario, "scenario", "arena-16", "scenario: arena-16 (rooms of 16, 60 Hz ticks, 30 Hz snapshots, 60 inputs/s per player), rooms-64 (rooms of 64 with -view-radius, a client core watching), scale (arena-16 with the load over -load-split processes)")
+	flag.IntVar(&o.viewRadius, "view-radius", 300, "rooms-64: what a player sees, in world units (the server's -game-param arena.view-radius)")
+	flag.IntVar(&o.loadSplit, "load-split", 1, "bot processes the load is spread over (whole rooms each), all on -load-cpu")
 	sweep := flag.String("sweep", "160,480,960,1920", "comma-separated player counts")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measurement window per point, after every bot connected")
 	flag.StringVar(&o.out, "out", "benchmarks/results", "directory for the table, JSON and plots")
-	modes := flag.String("modes", "game,naive,floor", "what to run per point: game (delta), before (-baseline-rev's build), naive (full snapshots), floor (bare transport)")
+	modes := flag.String("modes", "game,batched,floor", "what to run per point: game (delta), batched (game, bots batching -input-batch inputs a frame), before (-baseline-rev's build), colyseus (the Colyseus 0.18 peer in benchmarks/colyseus, after npm ci there), naive (full snapshots), floor (bare transport)")
 	flag.StringVar(&o.baselineRev, "baseline-rev", "", "git revision whose server and bots the \"before\" mode runs, built in a temporary worktree (a before/after comparison in one run)")
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "CPU list for the server process (taskset -c)")
 	flag.StringVar(&o.loadCPU, "load-cpu", "1", "CPU list for the load generator (taskset -c)")
@@ -46,9 +48,17 @@ func run() int {
 	flag.IntVar(&o.loadProcs, "load-procs", 1, "GOMAXPROCS of the load generator")
 	flag.IntVar(&o.connectRate, "connect-rate", 400, "bot connections per second")
 	flag.BoolVar(&o.noStop, "no-stop", false, "run every point even past capacity")
+	flag.IntVar(&o.inputBatch, "input-batch", 2, "inputs per input frame of the bots in mode batched (bots -input-batch); every other mode sends one a tick")
+	flag.BoolVar(&o.baselineOld, "baseline-old", false, "the -baseline-rev server predates the load-generator flags (-admin-token, per-address budgets): run it with -max-conns-per-ip -1 only")
 	flag.Parse()
-	if o.scenario != "arena-16" {
-		fmt.Fprintf(os.Stderr, "benchmarks: unknown scenario %q (known: arena-16)\n", o.scenario)
+	sc, ok := scenarios[o.scenario]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "benchmarks: unknown scenario %q (known: arena-16, rooms-64, scale)\n", o.scenario)
+		return 2
+	}
+	o.sc = sc
+	if o.viewRadius < 1 || o.viewRadius > 10000 || o.loadSplit < 1 || o.loadSplit > 64 {
+		fmt.Fprintln(os.Stderr, "benchmarks: -view-radius must be 1..10000 and -load-split 1..64")
 		return 2
 	}
 	for _, f := range strings.Split(*sweep, ",") {
@@ -58,6 +68,10 @@ func run() int {
 			return 2
 		}
 		o.sweep = append(o.sweep, n)
+	}
+	if o.inputBatch < 1 || o.inputBatch > 4 {
+		fmt.Fprintln(os.Stderr, "benchmarks: -input-batch must be 1..4")
+		return 2
 	}
 	for _, m := range strings.Split(*modes, ",") {
 		o.modes = append(o.modes, strings.TrimSpace(m))
@@ -113,6 +127,10 @@ type options struct {
 	serverProcs, loadProcs int
 	connectRate            int
 	noStop                 bool
+	inputBatch             int
+	viewRadius, loadSplit  int
+	sc                     scenario
+	baselineOld            bool
 	baselineRev            string
 	command                string
 	bins                   binaries

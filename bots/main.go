@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("quiet", false, "no live progress line on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bots to this file (to check they are not the bottleneck)")
 	fs.BoolVar(&cfg.Cheap, "cheap", false, "load generator: acknowledge snapshots without decoding them; the brain sees no state; no prediction checks")
+	fs.IntVar(&cfg.InputBatch, "input-batch", 1, "inputs per input frame: 2 sends every other tick, with the held input (half the frames, a tick of latency for the held one); 1..4")
 	fs.DurationVar(&cfg.Link.Latency, "lag", 0, "link conditioner: round-trip time added on each bot's connection (half each way)")
 	fs.DurationVar(&cfg.Link.Jitter, "jitter", 0, "link conditioner: each chunk's one-way delay varies by up to ± this much")
 	fs.IntVar(&cfg.Link.Bandwidth, "bandwidth", 0, "link conditioner: cap each direction of each bot's connection at this many bytes/s (0: none)")
@@ -72,6 +73,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.Bots < 1 || cfg.Bots > 100_000 || cfg.RoomSize < 0 || cfg.Duration < 0 {
 		fmt.Fprintln(stderr, "bots: -n must be 1..100000, -room-size and -duration not negative")
+		return 2
+	}
+	if cfg.InputBatch < 1 || cfg.InputBatch > swarm.MaxInputBatch {
+		fmt.Fprintf(stderr, "bots: -input-batch must be 1..%d\n", swarm.MaxInputBatch)
 		return 2
 	}
 	if cfg.Game = reg.Lookup(gameName); cfg.Game == nil {

@@ -137,7 +137,11 @@ func (x *ops) drainThenStop(o options, log *slog.Logger, srv *http.Server, gw *g
 		_ = x.fleet.Leave(context.Background()) // at once: no server sends players here any more
 		defer x.fleet.Close()
 	}
-	drain.Run(context.Background(), &x.drain, lob, gw, drain.Config{Grace: o.drainGrace, Logger: log})
+	dcfg := drain.Config{Grace: o.drainGrace, Logger: log}
+	if x.fleet != nil && o.handoff {
+		dcfg.Move = gw.MoveRooms // before the clients left are told
+	}
+	drain.Run(context.Background(), &x.drain, lob, gw, dcfg)
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	x.dash.Close()
@@ -201,5 +205,23 @@ func registerFleet(reg *prometheus.Registry, n *fleet.Node) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_broadcasts_dropped_total",
 			Help: "Fleet-wide events not published (Redis away, or 256 waiting)."},
 			stat(func(s fleet.Stats) uint64 { return s.BroadcastsDropped })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_handoffs_total",
+			Help: "Rooms handed to another server on a drain.", ConstLabels: prometheus.Labels{"direction": "out"}},
+			stat(func(s fleet.Stats) uint64 { return s.HandedOut })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_handoffs_total",
+			Help: "Rooms handed to another server on a drain.", ConstLabels: prometheus.Labels{"direction": "in"}},
+			stat(func(s fleet.Stats) uint64 { return s.Adopted })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_handoffs_refused_total",
+			Help: "Hand-offs this server refused or could not take."},
+			stat(func(s fleet.Stats) uint64 { return s.AdoptFailed })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_checkpoints_total",
+			Help: "Room checkpoints stored in Redis."}, stat(func(s fleet.Stats) uint64 { return s.Checkpoints })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_checkpoint_bytes_total",
+			Help: "Bytes of room checkpoints stored in Redis."}, stat(func(s fleet.Stats) uint64 { return s.CheckpointBytes })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_checkpoint_failures_total",
+			Help: "Checkpoint rounds Redis did not take."}, stat(func(s fleet.Stats) uint64 { return s.CheckpointFailed })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_restored_rooms_total",
+			Help: "Rooms restored here from the checkpoints of a server that died."},
+			stat(func(s fleet.Stats) uint64 { return s.Restored })),
 	)
 }

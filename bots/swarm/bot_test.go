@@ -436,3 +436,58 @@ func TestLeanBotOfATickInputsGameSendsEveryTick(t *testing.T) {
 		}
 	}
 }
+
+// TestLeanBotBatchesInputs: with an input batch of 2 the arena's cheap bot
+// writes a frame every other tick, carrying the held input, and measures
+// each input's latency from the tick it was made.
+func TestLeanBotBatchesInputs(t *testing.T) {
+	b := newBot(0, arena.Def, 1, true)
+	b.inputBatch = 2
+	ws := &fakeSocket{}
+	c := &leanConn{b: b, w: ws, done: make(chan struct{})}
+	b.lean = c
+	h, err := gametest.New(arena.Def, game.Config{TickRate: 60, Capacity: 4, Seed: 1})
+	require.NoError(t, err)
+	require.NoError(t, b.joined(joinedFor(arena.Def, 1, h.Match.Describe()), nil))
+	for range 60 {
+		require.NoError(t, c.step(b))
+	}
+	require.Len(t, ws.frames, 30)
+	for i, f := range ws.frames {
+		var m sessionpb.ClientMessage
+		require.NoError(t, netcode.DecodeClient(f, &m))
+		in := m.GetInputs()
+		require.NotNil(t, in)
+		assert.Equal(t, uint32(2*i+2), in.GetFirstSeq()+uint32(len(in.GetInputs()))-1, "frame %d ends with the even input", i)
+		assert.Len(t, in.GetInputs(), min(2*i+2, 4), "the held input and two unacknowledged ride along")
+	}
+	require.NoError(t, c.step(b)) // input 61, held
+	time.Sleep(3 * time.Millisecond)
+	require.NoError(t, c.step(b)) // input 62 sends both
+	require.Len(t, ws.frames, 31)
+	c.mu.Lock()
+	assert.GreaterOrEqual(t, time.Duration(c.sent[62]-c.sent[61]), 3*time.Millisecond,
+		"the held input's latency counts from when it was made, not from when it was sent")
+	c.mu.Unlock()
+
+	// Snapshots arriving before odd steps: the frame goes right after
+	// each, acknowledging it, with the input held since the one before.
+	for n := uint32(63); n <= 72; n++ {
+		before := len(ws.frames)
+		if n%2 == 1 {
+			frame := netcode.AppendSnapshotFrame(nil, 1000+n, 0, 0, []byte{0})
+			c.OnMessage(nil, &gws.Message{Opcode: gws.OpcodeBinary, Data: bytes.NewBuffer(frame)})
+		}
+		require.NoError(t, c.step(b))
+		if n%2 == 0 {
+			assert.Len(t, ws.frames, before, "step %d holds its input", n)
+			continue
+		}
+		require.Len(t, ws.frames, before+1, "step %d sends at once: a snapshot needs acknowledging", n)
+		var m sessionpb.ClientMessage
+		require.NoError(t, netcode.DecodeClient(ws.frames[before], &m))
+		assert.Equal(t, 1000+n, m.GetInputs().GetAckTick())
+		in := m.GetInputs()
+		assert.Equal(t, n, in.GetFirstSeq()+uint32(len(in.GetInputs()))-1)
+	}
+}

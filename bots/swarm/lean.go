@@ -34,7 +34,8 @@ type leanConn struct {
 	inputAck uint32     // newest input acknowledged
 	nextSeq  uint32     // last input sequence number
 	outSeq   uint32     // last reliable client frame (requests, events)
-	sent     [128]int64 // send time (unix ns) of input seq%128
+	held     uint32     // inputs held for the next input frame (input batch)
+	sent     [128]int64 // time (unix ns) input seq%128 was made
 	ins      [128][]byte
 	err      error
 
@@ -145,14 +146,25 @@ func (c *leanConn) write(frame []byte) error {
 
 // sendInput numbers in (copied) and sends it with up to two
 // unacknowledged inputs, the newest snapshot tick and the newest reliable
-// seq as acknowledgements.
+// seq as acknowledgements. With an input batch k above 1 an input is held
+// until k wait or a snapshot arrived since the last frame; the frame
+// carries the held ones (and two more unacknowledged). Each input's
+// latency counts from when it was made.
 func (c *leanConn) sendInput(in []byte) error {
 	c.mu.Lock()
 	c.nextSeq++
 	seq := c.nextSeq
 	c.sent[seq%128] = time.Now().UnixNano()
 	c.ins[seq%128] = append(c.ins[seq%128][:0], in...)
-	first := max(c.inputAck+1, seq-min(seq-1, 2))
+	k := uint32(max(c.b.inputBatch, 1))
+	// Held until k inputs wait or a snapshot needs acknowledging
+	// (client.Config.InputBatch).
+	if c.held++; c.held < k && c.ackTick <= c.ackedAt {
+		c.mu.Unlock()
+		return nil
+	}
+	c.held = 0
+	first := max(c.inputAck+1, seq-min(seq-1, 2+k-1))
 	c.batch = c.batch[:0]
 	for s := first; s <= seq; s++ {
 		c.batch = append(c.batch, c.ins[s%128])

@@ -58,6 +58,14 @@ type Config struct {
 	// Resend is how many unacknowledged inputs ride along with each new one.
 	// Default 2.
 	Resend int
+	// InputBatch is how many inputs go out in one frame at most: with 2,
+	// SendInput holds an input for the next one unless a snapshot arrived
+	// since the last frame (its acknowledgement goes at once, riding on
+	// the input). At 60 ticks and 30 snapshots a second a player sends a
+	// frame every other tick, right after each snapshot: half the frames
+	// (and half the server's reads) for one tick of latency on the held
+	// input. Between 1 and MaxInputBatch; default 1 (every input at once).
+	InputBatch int
 	// Reconnect is how the connection comes back after its transport breaks.
 	Reconnect Backoff
 	// MaxUnacked bounds the client's reliable frames (requests, events)
@@ -97,6 +105,14 @@ type Config struct {
 	// (the session expired, the token was spent) is Dial's error; start a
 	// new session then.
 	Resume *Saved
+	// NoMoves makes a client that does not follow Moves
+	// (Hello.follows_moves false): a draining server of a fleet keeps its
+	// room, and its match ends with the drain as on a lone server.
+	NoMoves bool
+	// OnMove, if set, is called on the read goroutine when the server
+	// hands the session to another one (Move), before the client resumes
+	// there; Resume.Moved then says it arrived.
+	OnMove func(*sessionpb.Move)
 }
 
 // Saved is what another Conn needs to resume a session (Config.Resume):
@@ -152,6 +168,13 @@ type Resume struct {
 	Transport string        // the new transport, "ws" or "poll"
 	Down      time.Duration // from losing the transport to the resume; 0 for an upgrade (nothing was lost)
 	Attempts  int           // connection attempts it took
+	// Moved is true when the session was resumed on the server it was
+	// handed to (a Move, Welcome.moved); Down is then the pause the move
+	// cost, from the Move to the Welcome.
+	Moved bool
+	// Tick is, for a move, the tick the room was taken over at (Move.tick):
+	// the tick it stopped at for a drain, its checkpoint's after a crash.
+	Tick uint32
 }
 
 // Snapshot is one decoded snapshot.
@@ -208,6 +231,8 @@ type Conn struct {
 	history   history
 	inputs    inputLog
 	ackTick   uint32 // newest snapshot tick decoded
+	sentTick  uint32 // the snapshot tick the last input frame acknowledged
+	held      int    // inputs held for the next input frame (Config.InputBatch)
 	ending    error  // a fatal error that ends the session when the transport closes
 	closing   bool   // Close was called
 	closeErr  error
@@ -215,6 +240,12 @@ type Conn struct {
 	rtt       time.Duration
 	events    eventState
 	lostAt    time.Time // when the transport being replaced was lost
+	moveTo    string    // a Move's address, until the reconnection goes there
+	peers     []string  // the fleet's other servers (Welcome.peers): where to resume when url is unreachable
+	tryURL    string    // the URL the connection under way dials instead of url ("": url)
+	afterMove bool      // resumed at the server the session moved to; no snapshot since
+	moveTick  uint32    // the tick of the last Move followed
+	movedAt   time.Time // when the last Move arrived; zero once the session arrived
 	attempts  int       // connection attempts of the reconnection under way
 	resuming  int       // resume handshakes under way on new connections
 	restored  bool      // resumed from Config.Resume and no state decoded yet
@@ -225,6 +256,7 @@ type Conn struct {
 	resumes                     atomic.Uint64
 	upgrades                    atomic.Uint64
 	moves                       atomic.Uint64
+	handoffs                    atomic.Uint64
 	done                        chan struct{}
 	rnd                         *rand.Rand // backoff jitter; used by the reconnect goroutine only
 	wg                          sync.WaitGroup
@@ -265,6 +297,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	} else if cfg.Resend == 0 {
 		cfg.Resend = 2
 	}
+	cfg.InputBatch = min(max(cfg.InputBatch, 1), MaxInputBatch)
 	if cfg.Transport == "" {
 		cfg.Transport = "auto"
 	}
@@ -280,7 +313,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		rnd: rand.New(rand.NewPCG(seed, 0x7ec0)), hbTimeout: 15 * time.Second}
 	c.history.init(64) // resized on Welcome
 	c.events.init()
-	hello := &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name, FollowsRedirects: true}
+	hello := c.hello()
 	if sv := cfg.Resume; sv != nil {
 		if err := c.restore(sv); err != nil {
 			return nil, err
@@ -304,6 +337,12 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		c.wg.Go(c.probeUpgrade)
 	}
 	return c, nil
+}
+
+// hello is a Hello for a new session; a resume adds its token and
+// positions.
+func (c *Conn) hello() *sessionpb.Hello {
+	return &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name, FollowsRedirects: true, FollowsMoves: !c.cfg.NoMoves}
 }
 
 // connect opens a transport of the given mode, sends hello on it and waits
@@ -342,6 +381,11 @@ func (c *Conn) connectWith(ctx context.Context, hello *sessionpb.Hello, kind str
 	var err error
 	cfg := c.cfg
 	cfg.URL = c.URL()
+	c.mu.Lock()
+	if c.tryURL != "" {
+		cfg.URL = c.tryURL
+	}
+	c.mu.Unlock()
 	switch kind {
 	case "ws":
 		t, err = wsconn.Dial(ctx, cfg.URL, cfg.Dial, onFrame, onClose)
@@ -372,6 +416,10 @@ func (c *Conn) connectWith(ctx context.Context, hello *sessionpb.Hello, kind str
 	c.bytesOut.Add(uint64(len(b)))
 	select {
 	case m := <-l.welcome:
+		if mv := m.GetMove(); mv != nil {
+			_ = l.t.Close()
+			return nil, fmt.Errorf("%w to %s", errFollowMove, mv.GetAddress())
+		}
 		if e := m.GetError(); e != nil {
 			_ = l.t.Close()
 			return nil, &netcode.Error{Code: e.Code, Message: e.Message, Fatal: e.Fatal}
@@ -569,8 +617,27 @@ func (c *Conn) reconnect(lost time.Time) {
 	deadline := lost.Add(hold)
 	c.lostAt = lost
 	c.mu.Unlock()
+	unreachable := 0 // attempts whose server could not be reached (no answer at all)
+	notYet := false  // the last attempt was told to retry: the fleet is restoring the session
 	for n := 0; ; n++ {
 		wait := c.cfg.Reconnect.Delay(n, c.rnd)
+		if notYet {
+			// Restored within moments (a heartbeat or two): keep asking
+			// often rather than backing off to seconds.
+			wait = c.cfg.Reconnect.Delay(min(n, 2), c.rnd)
+		}
+		c.mu.Lock()
+		c.tryURL = ""
+		if c.moveTo != "" {
+			// A Move: go there at once (its address is c.url already).
+			c.moveTo, wait = "", 0
+		} else if unreachable > 0 && unreachable%2 == 1 && len(c.peers) > 0 {
+			// The server does not answer (it may have crashed): every
+			// other attempt asks another server of the fleet, which
+			// knows where the session went.
+			c.tryURL = c.peers[(unreachable/2)%len(c.peers)]
+		}
+		c.mu.Unlock()
 		if time.Now().Add(wait).After(deadline) {
 			c.finish(fmt.Errorf("%w: not resumed within the server's hold window of %v", ErrSessionLost, hold))
 			return
@@ -582,8 +649,7 @@ func (c *Conn) reconnect(lost time.Time) {
 		}
 		c.mu.Lock()
 		c.attempts = n + 1
-		hello := &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name,
-			ResumeToken: c.token, LastSeq: c.lastSeq, LastTick: c.ackTick}
+		hello := c.hello()
 		c.mu.Unlock()
 		c.connectMu.Lock()
 		if c.Transport() != "" {
@@ -612,9 +678,16 @@ func (c *Conn) reconnect(lost time.Time) {
 				c.wg.Go(c.probeUpgrade)
 			}
 			return
-		case errors.As(err, &pe):
+		case errors.As(err, &pe) && pe.Fatal:
 			c.finish(fmt.Errorf("%w: %w", ErrSessionLost, pe))
 			return
+		case errors.As(err, &pe):
+			notYet = true // not here yet: try again soon
+		case errors.Is(err, errFollowMove):
+			// Sent on: the next attempt goes there at once.
+		default:
+			notYet = false
+			unreachable++
 		}
 		select {
 		case <-c.done:
@@ -815,7 +888,7 @@ func (c *Conn) move(ctx context.Context, url string) error {
 	prev, wasPoll := c.url, c.cur != nil && c.cur.kind == "poll"
 	c.url = url
 	c.mu.Unlock()
-	l, err := c.connect(ctx, &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name, FollowsRedirects: true}, c.cfg.Transport)
+	l, err := c.connect(ctx, c.hello(), c.cfg.Transport)
 	if err != nil {
 		c.mu.Lock()
 		c.url = prev
@@ -829,6 +902,11 @@ func (c *Conn) move(ctx context.Context, url string) error {
 	return nil
 }
 
+// errFollowMove fails a resume that the server answered with a Move (the
+// session was handed to another server while this client was away): the
+// reconnection tries again there at once.
+var errFollowMove = errors.New("client: session moved")
+
 // errMoved answers requests the old server never answered.
 var errMoved = &sessionpb.Error{Code: sessionpb.ErrorCode_ERROR_CODE_INTERNAL,
 	Message: "client: the session moved to another server before this was answered"}
@@ -841,7 +919,7 @@ func (c *Conn) startOverLocked() {
 	c.unacked = c.unacked[:0]
 	c.joined = nil
 	c.history.reset()
-	c.ackTick = 0
+	c.ackTick, c.sentTick = 0, 0
 	for rid, ch := range c.waiters {
 		select {
 		case ch <- &sessionpb.ServerMessage{RequestId: rid, Body: &sessionpb.ServerMessage_Error{Error: errMoved}}:
@@ -873,7 +951,9 @@ func (c *Conn) Joined() *sessionpb.Joined {
 // SendInput numbers input (a game's bytes, at most game.MaxInputSize) with
 // the next sequence number and sends it, together with up to Config.Resend
 // older inputs the server has not acknowledged, and the newest snapshot
-// tick as an acknowledgement. viewTick, when not 0, goes with the batch as
+// tick as an acknowledgement. With Config.InputBatch k above 1 an input is
+// held until k wait or a snapshot arrived since the last frame (whose
+// acknowledgement then goes at once); the frame carries the held ones. viewTick, when not 0, goes with the batch as
 // its view tick (the tick of the world the player saw: lag compensation).
 // It returns the sequence number. While the transport is down the input is
 // kept (and resent after the resume if still unacknowledged); an error
@@ -891,7 +971,17 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 		return 0, err
 	}
 	seq := c.inputs.add(input, time.Now())
-	n := c.cfg.Resend + 1
+	if c.cfg.InputBatch > 1 {
+		// Held until InputBatch inputs wait, or sooner when a snapshot
+		// arrived since the last frame: its acknowledgement rides at once,
+		// so the server's next delta is against it.
+		if c.held++; c.held < c.cfg.InputBatch && c.ackTick <= c.sentTick {
+			c.mu.Unlock()
+			return seq, nil
+		}
+		c.held = 0
+	}
+	n := c.cfg.Resend + c.cfg.InputBatch
 	if c.cur != nil {
 		if _, queues := c.cur.t.(latestSender); queues {
 			// A queued batch is replaced by the next one, so each must
@@ -906,6 +996,7 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 		c.batchBuf = append(c.batchBuf, batch[i].bytes())
 	}
 	ackTick, ackSeq, cur := c.ackTick, c.lastSeq, c.cur
+	c.sentTick = ackTick
 	if cur != nil {
 		c.ackedSeq = c.lastSeq
 	}
@@ -938,6 +1029,10 @@ func (c *Conn) SendInput(input []byte, viewTick uint32) (uint32, error) {
 	return seq, nil
 }
 
+// MaxInputBatch is the most inputs Config.InputBatch may hold for one
+// frame.
+const MaxInputBatch = 4
+
 // maxBatch is the most inputs one InputBatch may carry (PROTOCOL.md 6.2).
 const maxBatch = 32
 
@@ -963,13 +1058,15 @@ type Stats struct {
 	Resumes                     uint64 // successful resumes after a lost connection
 	Upgrades                    uint64 // moves from polling to WebSocket
 	Moves                       uint64 // sessions moved to another server by a redirect
+	Handoffs                    uint64 // sessions handed to another server by a drain (Move) and resumed there
 	Duplicates                  uint64 // replayed reliable frames dropped as already processed
 }
 
 // Stats returns the traffic counters.
 func (c *Conn) Stats() Stats {
 	return Stats{BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), FramesIn: c.framesIn.Load(),
-		Resumes: c.resumes.Load(), Upgrades: c.upgrades.Load(), Duplicates: c.duplicates.Load(), Moves: c.moves.Load()}
+		Resumes: c.resumes.Load(), Upgrades: c.upgrades.Load(), Duplicates: c.duplicates.Load(), Moves: c.moves.Load(),
+		Handoffs: c.handoffs.Load()}
 }
 
 // onFrame runs on a transport's read goroutine for every server frame.
@@ -1069,6 +1166,17 @@ func (c *Conn) handshakeFrame(l *link) {
 		c.cur, l.up = l, true
 		c.token = w.GetResumeToken()
 		c.hold = time.Duration(w.GetHoldMs()) * time.Millisecond
+		c.peers = w.GetPeers()
+		if w.GetMoved() {
+			// Another server holds the room now. After a crash it goes on
+			// from a checkpoint, at an older tick: take its snapshots
+			// from there (the history stays: after a drain the first one
+			// is a delta from the newest held).
+			c.ackTick, c.afterMove = 0, true
+		}
+		if c.tryURL != "" {
+			c.url, c.tryURL = c.tryURL, "" // resumed at a peer: the session is there now
+		}
 		if t := w.GetHeartbeatTimeoutMs(); t != 0 {
 			c.hbTimeout = time.Duration(t) * time.Millisecond
 		}
@@ -1103,17 +1211,33 @@ func (c *Conn) handshakeFrame(l *link) {
 			// polling channel first lets its queue drain.
 			c.wg.Go(func() { _ = old.t.Close() })
 		}
+		if w.GetMoved() {
+			c.handoffs.Add(1)
+		}
 		if w.GetResumed() && c.cfg.OnResume != nil {
 			c.mu.Lock()
-			r := Resume{Transport: l.kind, Attempts: c.attempts}
+			r := Resume{Transport: l.kind, Attempts: c.attempts, Moved: w.GetMoved()}
 			if old == nil && !c.lostAt.IsZero() {
 				r.Down = time.Since(c.lostAt) // a reconnection; an upgrade lost nothing
 			}
+			if r.Moved {
+				r.Tick = c.moveTick
+			}
+			if r.Moved && !c.movedAt.IsZero() {
+				r.Down = time.Since(c.movedAt)
+			}
+			c.movedAt = time.Time{}
 			c.mu.Unlock()
 			c.cfg.OnResume(r)
 		}
 		l.welcome <- &sessionpb.ServerMessage{Body: b}
 	case *sessionpb.ServerMessage_Error:
+		select {
+		case l.welcome <- &sessionpb.ServerMessage{Body: b}:
+		default:
+		}
+	case *sessionpb.ServerMessage_Move:
+		c.followMove(b.Move)
 		select {
 		case l.welcome <- &sessionpb.ServerMessage{Body: b}:
 		default:
@@ -1153,10 +1277,21 @@ func (c *Conn) dispatch(l *link, size int) {
 	case *sessionpb.ServerMessage_Heartbeat:
 		c.mu.Lock()
 		c.rtt = time.Duration(b.Heartbeat.GetRttUs()) * time.Microsecond
+		if p := b.Heartbeat.GetPeers(); len(p) > 0 {
+			c.peers = p
+		}
 		c.mu.Unlock()
 		_ = c.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Heartbeat{Heartbeat: &sessionpb.Heartbeat{Time: b.Heartbeat.GetTime()}}}, false)
 		return
 	case *sessionpb.ServerMessage_Ack:
+		return
+	case *sessionpb.ServerMessage_Move:
+		// The server handed the session to another: its connection closes
+		// next, and the reconnection resumes there at once.
+		c.followMove(b.Move)
+		if c.cfg.OnMove != nil {
+			c.cfg.OnMove(b.Move)
+		}
 		return
 	case *sessionpb.ServerMessage_Token:
 		c.mu.Lock()
@@ -1176,7 +1311,7 @@ func (c *Conn) dispatch(l *link, size int) {
 		c.joined = b.Joined
 		c.schema = schema
 		c.history.reset()
-		c.ackTick = 0
+		c.ackTick, c.sentTick = 0, 0
 		c.mu.Unlock()
 	case *sessionpb.ServerMessage_Left:
 		c.leftRoom()
@@ -1221,6 +1356,21 @@ func (c *Conn) dispatch(l *link, size int) {
 	}
 }
 
+// followMove points the session at the server a Move names; the
+// reconnection that follows the transport's close goes there without
+// waiting.
+func (c *Conn) followMove(m *sessionpb.Move) {
+	if m.GetAddress() == "" {
+		return
+	}
+	c.mu.Lock()
+	c.url, c.moveTo, c.moveTick = m.GetAddress(), m.GetAddress(), m.GetTick()
+	if c.movedAt.IsZero() {
+		c.movedAt = time.Now()
+	}
+	c.mu.Unlock()
+}
+
 // transportOnlyLocked reports whether a fatal error ends only the
 // connection (the session is held and the client resumes it): a timeout,
 // or SESSION_MOVED while this client's own resume on another connection
@@ -1234,7 +1384,7 @@ func (c *Conn) leftRoom() {
 	c.mu.Lock()
 	c.joined = nil
 	c.history.reset()
-	c.ackTick = 0
+	c.ackTick, c.sentTick = 0, 0
 	c.mu.Unlock()
 }
 
@@ -1261,6 +1411,18 @@ func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int)
 	if tick <= c.ackTick {
 		c.mu.Unlock()
 		return nil // stale or repeated; the newest state stands
+	}
+	if c.afterMove {
+		// The first snapshot after a move. The room may have gone back to
+		// a checkpoint (its server crashed), so the states held past it
+		// may be of a timeline that is gone: keep only this snapshot's
+		// baseline (the state the room was saved at), if any.
+		c.afterMove = false
+		if age == 0 {
+			c.history.reset()
+		} else {
+			c.history.keepOnly(tick - age)
+		}
 	}
 	var out *game.Table
 	if !c.cfg.SkipState {

@@ -108,7 +108,8 @@ type Outbox struct {
 	closed   bool
 	reason   error
 	final    []byte
-	spare    Link // implicit link of Take
+	spare    Link     // implicit link of Take
+	direct   [][]byte // scratch list of one direct write
 
 	replaced   atomic.Uint64 // snapshots overwritten before a writer took them
 	superseded atomic.Uint64 // Latest frames replaced before a link took them
@@ -170,8 +171,8 @@ func (o *Outbox) OfferSnapshot(frame []byte) bool {
 	}
 	if o.hasSnap {
 		o.replaced.Add(1)
-	} else if l := o.cur; l != nil && o.sent == len(o.log) && l.tryDirect(frame) {
-		return true // written at once: nothing was waiting before it
+	} else if o.writeDirectLocked(frame) {
+		return true // written at once, after the reliable frames waiting before it
 	}
 	o.snap = append(o.snap[:0], frame...)
 	o.hasSnap = true
@@ -180,8 +181,72 @@ func (o *Outbox) OfferSnapshot(frame []byte) bool {
 	return true
 }
 
+// writeDirectLocked writes the reliable frames no link has taken and then
+// snap (when not nil) in one direct write of the current link, numbering
+// those frames as a Take would. It reports false, leaving everything as it
+// was, when the link has no direct path, holds frames of its own or the
+// write did not go out. Called with o.mu held.
+func (o *Outbox) writeDirectLocked(snap []byte) bool {
+	l := o.cur
+	if l == nil || o.closed || (snap == nil && o.sent == len(o.log)) {
+		return false
+	}
+	seq := o.seq
+	pending := o.log[o.sent:]
+	frames := o.direct[:0]
+	for i := range pending {
+		e := &pending[i]
+		if e.seq == 0 {
+			o.seq++
+			e.seq = o.seq
+			e.frame = binary.AppendUvarint(e.frame, SeqField<<3) // varint wire type 0
+			e.frame = binary.AppendUvarint(e.frame, uint64(e.seq))
+		}
+		frames = append(frames, e.frame)
+	}
+	if snap != nil {
+		frames = append(frames, snap)
+	}
+	ok := l.tryDirect(frames)
+	clear(frames)
+	o.direct = frames[:0]
+	if ok {
+		o.sent = len(o.log)
+		return true
+	}
+	for i := range pending { // not sent: numbered by the Take that sends them
+		if e := &pending[i]; e.seq > seq {
+			e.seq = 0
+			e.frame = e.frame[:e.body]
+		}
+	}
+	o.seq = seq
+	return false
+}
+
 // Push queues a reliable frame with policy Keep: PushPolicy(frame, Keep).
 func (o *Outbox) Push(frame []byte) error { return o.PushPolicy(frame, Keep) }
+
+// PushHeld queues a reliable frame like PushPolicy but does not wake the
+// link's writer: the producer promises to call Flush (or OfferSnapshot,
+// which writes the held frames together with the snapshot) before it waits
+// for anything. A room pushes the frames of one tick this way, so that a
+// member gets everything of a tick in one write.
+func (o *Outbox) PushHeld(frame []byte, p Policy) error { return o.push(frame, p, false) }
+
+// Flush writes the reliable frames no link has taken through the current
+// link's direct path in one write, or wakes the link's writer for them
+// when that path cannot take them. It does nothing when nothing waits.
+func (o *Outbox) Flush() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.sent == len(o.log) && !o.hasSnap {
+		return
+	}
+	if o.hasSnap || !o.writeDirectLocked(nil) {
+		o.signal()
+	}
+}
 
 // PushPolicy queues a copy of frame as a reliable frame; frame stays the
 // caller's. The first link that takes it numbers it (appending field
@@ -189,7 +254,10 @@ func (o *Outbox) Push(frame []byte) error { return o.PushPolicy(frame, Keep) }
 // their limit and the policies leave nothing to compact (a Bounded frame
 // pushed while detached never gets ErrFull: the oldest unsent one is
 // dropped instead), and ErrClosed after Close.
-func (o *Outbox) PushPolicy(frame []byte, p Policy) error {
+func (o *Outbox) PushPolicy(frame []byte, p Policy) error { return o.push(frame, p, true) }
+
+// push is PushPolicy; wake says whether to wake the link's writer.
+func (o *Outbox) push(frame []byte, p Policy, wake bool) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
@@ -219,7 +287,9 @@ func (o *Outbox) PushPolicy(frame []byte, p Policy) error {
 	if detached {
 		o.compactLocked()
 	}
-	o.signal()
+	if wake {
+		o.signal()
+	}
 	return nil
 }
 
@@ -496,33 +566,39 @@ type Link struct {
 	reason  error
 	final   []byte
 	dropped uint64 // own frames refused because the queue was full
-	direct  func(frame []byte) bool
+	direct  func(frames [][]byte) bool
 
 	taken, takenBytes atomic.Uint64 // frames handed to the writer, and their bytes
 }
 
-// SetDirect gives the link a way to write a frame at once, from the
-// producer's goroutine, when nothing is waiting before it: write must not
-// block, must copy or finish with frame before it returns, and reports false
-// when it could not take the frame (the frame is then queued for the
-// writer as usual). A WebSocket uses it to spare its writer goroutine a
-// wake-up per snapshot. Call it before the link is attached.
-func (l *Link) SetDirect(write func(frame []byte) bool) {
+// SetDirect gives the link a way to write frames at once, from the
+// producer's goroutine, when the link holds nothing of its own: write gets
+// the frames in order, must not block, must copy or finish with them
+// before it returns, and reports false when it could not take them (they
+// are then queued for the writer as usual); once it reports true, every
+// frame is its to deliver. A WebSocket uses it to write a member's
+// reliable frames and snapshot of a tick in one system call, sparing its
+// writer goroutine a wake-up. Call it before the link is attached.
+func (l *Link) SetDirect(write func(frames [][]byte) bool) {
 	l.mu.Lock()
 	l.direct = write
 	l.mu.Unlock()
 }
 
-// tryDirect writes frame through the direct path when the link has one and
-// holds nothing of its own. Called with the outbox's mutex held, so no
-// frame of the outbox can overtake it.
-func (l *Link) tryDirect(frame []byte) bool {
+// tryDirect writes frames through the direct path when the link has one
+// and holds nothing of its own. Called with the outbox's mutex held, so no
+// frame of the outbox can overtake them.
+func (l *Link) tryDirect(frames [][]byte) bool {
 	l.mu.Lock()
-	ok := l.direct != nil && !l.closed && len(l.own) == 0 && l.direct(frame)
+	ok := l.direct != nil && !l.closed && len(l.own) == 0 && l.direct(frames)
 	l.mu.Unlock()
 	if ok {
-		l.taken.Add(1)
-		l.takenBytes.Add(uint64(len(frame)))
+		n := 0
+		for _, f := range frames {
+			n += len(f)
+		}
+		l.taken.Add(uint64(len(frames)))
+		l.takenBytes.Add(uint64(n))
 	}
 	return ok
 }
@@ -675,4 +751,97 @@ func (l *Link) count(b *Batch) {
 	}
 	l.taken.Add(uint64(len(b.Frames)))
 	l.takenBytes.Add(uint64(n))
+}
+
+// Resync forgets the frames numbered up to lastSeq and, when lastSeq is
+// past the last number given out, continues the numbering after it: for a
+// session restored from a checkpoint whose client processed frames of a
+// server that crashed after it (those frames are gone; new ones must not
+// look like repeats to the client).
+func (o *Outbox) Resync(lastSeq uint32) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ackLocked(lastSeq)
+	o.seq = max(o.seq, lastSeq)
+}
+
+// State is what an outbox holds for its client: the reliable frames not
+// acknowledged, in order, and the sequence numbering. Export and Import
+// carry a session's delivery to another outbox (another server).
+type State struct {
+	// Seq is the last sequence number given out.
+	Seq uint32
+	// Frames are the frames not acknowledged, numbered ones first.
+	Frames []Frame
+}
+
+// Frame is one reliable frame of a State.
+type Frame struct {
+	// Seq is its sequence number; 0 while no link has taken it.
+	Seq    uint32
+	Policy Policy
+	// Body is the frame as pushed (without the sequence number).
+	Body []byte
+}
+
+// Export copies what the outbox holds for its client. Frames pushed after
+// it are not in it: the caller stops the producers first.
+func (o *Outbox) Export() State {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := State{Seq: o.seq, Frames: make([]Frame, len(o.log))}
+	for i := range o.log {
+		e := &o.log[i]
+		st.Frames[i] = Frame{Seq: e.seq, Policy: e.policy, Body: append([]byte(nil), e.frame[:e.body]...)}
+	}
+	return st
+}
+
+// ErrState means an imported State is not one Export could have made:
+// sequence numbers out of order, or over the outbox's limits.
+var ErrState = errors.New("outbox: invalid state")
+
+// Import makes a new outbox with lim's bounds holding st, so a link
+// attached to it replays the frames after the client's last_seq with the
+// numbers they had. It copies the frames.
+func Import(lim Limits, st State) (*Outbox, error) {
+	o := NewLimits(lim)
+	if len(st.Frames) > o.lim.Frames {
+		return nil, ErrState
+	}
+	prev, numbered := uint32(0), true
+	for _, f := range st.Frames {
+		switch {
+		case f.Seq == 0:
+			numbered = false
+		case !numbered, f.Seq > st.Seq, prev != 0 && f.Seq != prev+1:
+			return nil, ErrState
+		}
+		if f.Seq != 0 {
+			prev = f.Seq
+		}
+		if f.Policy > Bounded {
+			return nil, ErrState
+		}
+		e := entry{seq: f.Seq, policy: f.Policy, body: len(f.Body)}
+		cost := entryCost(&e)
+		if o.logBytes+cost > o.lim.Bytes {
+			return nil, ErrState
+		}
+		o.pushed++
+		e.ord = o.pushed
+		e.frame = make([]byte, 0, cost)
+		e.frame = append(e.frame, f.Body...)
+		if e.seq != 0 {
+			e.frame = binary.AppendUvarint(e.frame, SeqField<<3)
+			e.frame = binary.AppendUvarint(e.frame, uint64(e.seq))
+		}
+		o.log = append(o.log, e)
+		o.logBytes += cost
+	}
+	if prev != 0 && prev != st.Seq {
+		return nil, ErrState
+	}
+	o.seq = st.Seq
+	return o, nil
 }

@@ -259,11 +259,17 @@ func TestDirectWriteWhenNothingWaits(t *testing.T) {
 	l := NewLink()
 	var direct [][]byte
 	accept := true
-	l.SetDirect(func(f []byte) bool {
+	var writes [][][]byte
+	l.SetDirect(func(fs [][]byte) bool {
 		if !accept {
 			return false
 		}
-		direct = append(direct, append([]byte(nil), f...))
+		var w [][]byte
+		for _, f := range fs {
+			direct = append(direct, append([]byte(nil), f...))
+			w = append(w, append([]byte(nil), f...))
+		}
+		writes = append(writes, w)
 		return true
 	})
 	o.Attach(l, 0)
@@ -276,14 +282,84 @@ func TestDirectWriteWhenNothingWaits(t *testing.T) {
 
 	require.NoError(t, o.Push([]byte("r")))
 	o.OfferSnapshot([]byte("s2"))
-	assert.Len(t, direct, 1, "a reliable frame waits: the snapshot must not overtake it")
+	require.Len(t, writes, 2)
+	assert.Equal(t, [][]byte{numbered("r", 1), []byte("s2")}, writes[1],
+		"a waiting reliable frame goes first, numbered, in the same write as the snapshot")
+	assert.Zero(t, o.Pending())
 	l.Take(&b)
-	require.Len(t, b.Frames, 2)
-	assert.Equal(t, []byte("s2"), b.Frames[1])
+	assert.Empty(t, b.Frames, "nothing is written twice")
 
 	accept = false
+	require.NoError(t, o.Push([]byte("q")))
 	o.OfferSnapshot([]byte("s3"))
-	assert.Equal(t, 1, o.Pending(), "a refused direct write is queued")
+	assert.Equal(t, 2, o.Pending(), "a refused direct write is queued")
+	l.Take(&b)
+	require.Len(t, b.Frames, 2)
+	assert.Equal(t, numbered("q", 2), b.Frames[0], "a refused frame is numbered by the Take that sends it")
+	assert.Equal(t, []byte("s3"), b.Frames[1])
 	frames, _ := l.Taken()
-	assert.Equal(t, uint64(3), frames, "direct writes count as taken")
+	assert.Equal(t, uint64(5), frames, "direct writes count as taken")
+}
+
+func TestHeldFramesGoInOneWrite(t *testing.T) {
+	o := New(0)
+	l := NewLink()
+	var writes [][][]byte
+	accept := true
+	l.SetDirect(func(fs [][]byte) bool {
+		if !accept {
+			return false
+		}
+		var w [][]byte
+		for _, f := range fs {
+			w = append(w, append([]byte(nil), f...))
+		}
+		writes = append(writes, w)
+		return true
+	})
+	o.Attach(l, 0)
+	var b Batch
+	l.Take(&b)
+	<-l.Ready() // Attach's signal
+
+	// A tick without a snapshot: its frames go out together on Flush.
+	require.NoError(t, o.PushHeld([]byte("a"), Bounded))
+	require.NoError(t, o.PushHeld([]byte("b"), Keep))
+	select {
+	case <-l.Ready():
+		t.Fatal("a held push woke the writer")
+	default:
+	}
+	o.Flush()
+	require.Len(t, writes, 1)
+	assert.Equal(t, [][]byte{numbered("a", 1), numbered("b", 2)}, writes[0])
+	o.Flush()
+	assert.Len(t, writes, 1, "a flush with nothing waiting writes nothing")
+
+	// A snapshot tick: the held frame rides with the snapshot.
+	require.NoError(t, o.PushHeld([]byte("c"), Bounded))
+	o.OfferSnapshot([]byte("s"))
+	o.Flush()
+	require.Len(t, writes, 2)
+	assert.Equal(t, [][]byte{numbered("c", 3), []byte("s")}, writes[1])
+
+	// When the direct path refuses, Flush wakes the writer instead.
+	accept = false
+	require.NoError(t, o.PushHeld([]byte("d"), Keep))
+	o.Flush()
+	select {
+	case <-l.Ready():
+	default:
+		t.Fatal("a refused flush did not wake the writer")
+	}
+	l.Take(&b)
+	require.Len(t, b.Frames, 1)
+	assert.Equal(t, numbered("d", 4), b.Frames[0])
+}
+
+// numbered is body as a link sends it: with sequence number seq appended
+// (field SeqField).
+func numbered(body string, seq uint32) []byte {
+	b := binary.AppendUvarint([]byte(body), SeqField<<3)
+	return binary.AppendUvarint(b, uint64(seq))
 }

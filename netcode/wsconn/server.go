@@ -180,15 +180,16 @@ type serverConn struct {
 	rdl  time.Time // the read deadline last set; read side only
 }
 
-// tryWrite is the link's direct path: it writes one frame with a single
-// non-blocking write when no other write is under way. Bytes the socket does
-// not take at once become the writer's to finish (it is woken); a socket
-// that takes nothing leaves the frame to the queue.
+// tryWrite is the link's direct path: it writes frames (a member's
+// reliable frames and snapshot of one tick) with a single non-blocking
+// write when no other write is under way. Bytes the socket does not take
+// at once become the writer's to finish (it is woken); a socket that takes
+// nothing leaves the frames to the queue.
 //
 // It runs on the producer's goroutine (a room's tick): a panic here is
 // recovered and the frame left to the writer goroutine, whose own failure
 // then closes this connection only.
-func (c *serverConn) tryWrite(frame []byte) (ok bool) {
+func (c *serverConn) tryWrite(frames [][]byte) (ok bool) {
 	if !c.wmu.TryLock() {
 		return false
 	}
@@ -202,8 +203,11 @@ func (c *serverConn) tryWrite(frame []byte) (ok bool) {
 	if len(c.rest) > 0 {
 		return false
 	}
-	c.wbuf = appendFrameHeader(c.wbuf[:0], gws.OpcodeBinary, len(frame))
-	c.wbuf = append(c.wbuf, frame...)
+	c.wbuf = c.wbuf[:0]
+	for _, f := range frames {
+		c.wbuf = appendFrameHeader(c.wbuf, gws.OpcodeBinary, len(f))
+		c.wbuf = append(c.wbuf, f...)
+	}
 	var n int
 	var werr error
 	err := c.raw.Write(func(fd uintptr) bool {
@@ -272,6 +276,9 @@ func (c *serverConn) readLoop() (err error, handled bool) {
 			err, handled = errors.New("wsconn: read panicked"), true
 		}
 	}()
+	if c.raw != nil {
+		return c.readDirect()
+	}
 	for {
 		msg, rerr := c.socket.ReadMessage()
 		if rerr != nil {
@@ -368,10 +375,11 @@ func (c *serverConn) writeLoop() {
 	// A second watch, on the peer's receive window: a peer that stops
 	// reading closes it once its socket buffer is full, and our writes
 	// still succeed until ours is full too (tens of seconds at a
-	// snapshot's pace). Closed for WriteTimeout, the peer is cut.
+	// snapshot's pace). Closed for WriteTimeout (seen at most half of it
+	// later), the peer is cut.
 	var stall <-chan time.Time
 	if c.raw != nil {
-		t := time.NewTicker(c.opt.WriteTimeout / 4)
+		t := time.NewTicker(c.opt.WriteTimeout / 2) // a look a second at the default: a fixed cost per player, kept small
 		defer t.Stop()
 		stall = t.C
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arenaserver/arena/game"
+	"github.com/arenaserver/arena/netcode/outbox"
 	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
@@ -286,5 +288,94 @@ func TestMatchEndReachesMembersAndLobby(t *testing.T) {
 		assert.Equal(t, sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED, closed.GetCode())
 		require.NotNil(t, r.Result())
 		assert.Equal(t, "p ended it", r.Result().Summary)
+	})
+}
+
+// directWrites records what a link's direct path writes, one entry per
+// write; it stands for a WebSocket whose socket always takes everything.
+type directWrites struct {
+	mu     sync.Mutex
+	writes [][]*sessionpb.ServerMessage
+}
+
+func (d *directWrites) write(frames [][]byte) bool {
+	w := make([]*sessionpb.ServerMessage, len(frames))
+	for i, f := range frames {
+		w[i] = &sessionpb.ServerMessage{}
+		if proto.Unmarshal(f, w[i]) != nil {
+			return false
+		}
+	}
+	d.mu.Lock()
+	d.writes = append(d.writes, w)
+	d.mu.Unlock()
+	return true
+}
+
+func TestATicksFramesGoInOneWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := tallyRoom(t)
+		defer r.Close(nil)
+		a := newTallyReceiver(t)
+		ma := join(t, r, a, false)
+		var d directWrites
+		out, link := outbox.New(0), outbox.NewLink()
+		link.SetDirect(d.write)
+		out.Attach(link, 0)
+		var batch outbox.Batch
+		link.Take(&batch) // the writer's first take, after the attach
+		_, err := r.Join(context.Background(), JoinRequest{Name: "b", Out: out})
+		require.NoError(t, err)
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		start := r.Info().Tick
+		d.mu.Lock()
+		before := len(d.writes)
+		d.mu.Unlock()
+		select {
+		case <-link.Ready(): // the attach's and the Joined's
+		default:
+		}
+		for i := range 6 {
+			require.NoError(t, ma.Event("vote", []byte{1}, uint32(20+i)))
+			time.Sleep(time.Second / 60)
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		ticks := int(r.Info().Tick - start)
+
+		select {
+		case <-link.Ready():
+			t.Error("the tick's frames woke the writer")
+		default:
+		}
+		link.Take(&batch)
+		assert.Empty(t, batch.Frames, "everything went out through the direct path")
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		events, withSnapshot := 0, 0
+		for _, w := range d.writes {
+			snaps := 0
+			for _, m := range w {
+				if m.GetSnapshot() != nil {
+					snaps++
+				}
+			}
+			assert.LessOrEqual(t, snaps, 1, "one snapshot per write")
+			for i, m := range w {
+				if m.GetEvent().GetName() != "voted" {
+					continue
+				}
+				events++
+				if snaps == 1 {
+					withSnapshot++
+					assert.NotNil(t, w[len(w)-1].GetSnapshot(), "the tick's events go before its snapshot")
+					assert.Less(t, i, len(w)-1)
+				}
+			}
+		}
+		assert.Equal(t, 6, events, "every vote was heard")
+		assert.Positive(t, withSnapshot, "an event of a snapshot tick rides with the snapshot")
+		assert.LessOrEqual(t, len(d.writes)-before, ticks, "at most one write per tick")
 	})
 }

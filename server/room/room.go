@@ -98,6 +98,7 @@ type Room struct {
 	lastStats   time.Time
 	tally       tally
 	viewAcc     uint32
+	released    bool // a Frozen's Release: the room ends with ErrMoved
 }
 
 // TickStats summarises recent tick durations (the last 256 ticks, refreshed
@@ -297,10 +298,14 @@ type Member struct {
 	leaving   atomic.Bool
 
 	// Owned by the room goroutine.
-	inputAck uint32
-	removed  bool
-	held     bool         // the connection is lost; the seat is held
-	scratch  pendingInput // the input the match is reading
+	inputAck  uint32
+	removed   bool
+	savedHeld bool // restore: the held flag the member was saved with
+	held      bool // the connection is lost; the seat is held
+	// unflushed: frames were pushed held (pushHeld) and not yet written
+	// with a snapshot or flushed.
+	unflushed bool
+	scratch   pendingInput // the input the match is reading
 	// With a game that filters what members see (game.Viewer): what this
 	// member saw of each history slot, and its hash.
 	vis  []game.Visibility
@@ -429,7 +434,7 @@ func (r *Room) run() {
 // the schedule ahead rather than bursting.
 func (r *Room) loop() error {
 	period := time.Second / time.Duration(r.cfg.TickRate)
-	start := time.Now()
+	start := alignedStart(time.Now(), period)
 	timer := time.NewTimer(period)
 	defer timer.Stop()
 	for n := int64(1); ; n++ {
@@ -455,6 +460,9 @@ func (r *Room) loop() error {
 		}
 		t0 := time.Now()
 		ended := r.tick()
+		if r.released {
+			return ErrMoved
+		}
 		work := time.Since(t0)
 		r.record(t0, work, period)
 		if r.cfg.OnTick != nil {
@@ -476,6 +484,15 @@ func (r *Room) loop() error {
 	}
 }
 
+// alignedStart is the instant a room's schedule counts from: now rounded
+// down to a multiple of period on the wall clock, keeping now's monotonic
+// reading (the schedule after it ignores wall-clock steps). Rooms of one
+// tick rate then tick at the same instants, so a process hosting many
+// rooms wakes once per tick for all of them instead of once per room.
+func alignedStart(now time.Time, period time.Duration) time.Time {
+	return now.Add(-now.Sub(now.Truncate(period)))
+}
+
 // tick is one step of the match: requests, inputs, events, Step,
 // snapshots. It reports whether the match ended.
 func (r *Room) tick() (ended bool) {
@@ -483,6 +500,9 @@ func (r *Room) tick() (ended bool) {
 		select {
 		case f := <-r.ctrl:
 			f()
+			if r.released {
+				return false // handed off (Freeze): not one more step
+			}
 			continue
 		default:
 		}
@@ -506,8 +526,10 @@ func (r *Room) tick() (ended bool) {
 	}
 	if res, ok := r.ctx.Ended(); ok {
 		r.end(res)
+		r.flushHeld()
 		return true
 	}
+	r.flushHeld()
 	return false
 }
 
@@ -549,6 +571,10 @@ func (r *Room) sweep(reason error) {
 			kept = append(kept, m)
 			continue
 		}
+		if m.unflushed {
+			m.unflushed = false
+			m.out.Flush()
+		}
 		if m.spectator {
 			r.watchers.Add(-1)
 		} else {
@@ -581,7 +607,7 @@ func (r *Room) broadcastPolicy(frame []byte, except *Member, p outbox.Policy) {
 		if m == except || m.removed {
 			continue
 		}
-		if err := m.out.PushPolicy(frame, p); errors.Is(err, outbox.ErrFull) {
+		if err := r.pushHeld(m, frame, p); errors.Is(err, outbox.ErrFull) {
 			r.cutSlow(m)
 			slow = true
 		}
@@ -595,10 +621,13 @@ func (r *Room) broadcastPolicy(frame []byte, except *Member, p outbox.Policy) {
 func (r *Room) closeMembers(reason error) {
 	code := sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED
 	frame := netcode.ErrorFrame(0, code, false, reason.Error())
+	moved := errors.Is(reason, ErrMoved) // the server that moved them tells them
 	for _, m := range r.members {
-		_ = m.out.Push(frame)
+		if !moved {
+			_ = m.out.Push(frame)
+		}
 		m.removed = true
-		if m.onRemoved != nil {
+		if m.onRemoved != nil && !moved {
 			m.onRemoved(reason)
 		}
 		if m.spectator {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -357,5 +358,48 @@ func TestFullSnapshotsMode(t *testing.T) {
 		for _, s := range rc.snapshots {
 			assert.Zero(t, s.BaselineAge)
 		}
+	})
+}
+
+// TestRoomsTickTogether: rooms created at different moments tick at the
+// same instants (one timer wake-up for all of them), each on a drift-free
+// schedule.
+func TestRoomsTickTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		at := map[string][]time.Time{}
+		cfg := quietConfig(Config{TickRate: 60, SnapshotRate: 30, OnTick: func(id string, _ time.Duration) {
+			mu.Lock()
+			at[id] = append(at[id], time.Now())
+			mu.Unlock()
+		}})
+		time.Sleep(7 * time.Millisecond) // off the tick grid
+		a, err := New("a", cfg, nil)
+		require.NoError(t, err)
+		defer a.Close(nil)
+		time.Sleep(23 * time.Millisecond)
+		b, err := New("b", cfg, nil)
+		require.NoError(t, err)
+		defer b.Close(nil)
+		for _, r := range []*Room{a, b} {
+			rc := newReceiver(t)
+			join(t, r, rc, false)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		require.Greater(t, len(at["a"]), 55)
+		require.Greater(t, len(at["b"]), 55)
+		period := time.Second / 60
+		ofA := map[time.Time]bool{}
+		for _, ts := range at["a"] {
+			ofA[ts] = true
+		}
+		for _, ts := range at["b"] {
+			assert.True(t, ofA[ts], "room b ticked at %v, when room a did not", ts)
+		}
+		last := at["a"][len(at["a"])-1]
+		assert.Zero(t, last.Sub(last.Truncate(period)), "ticks fall on the period's grid")
 	})
 }
