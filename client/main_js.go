@@ -58,7 +58,7 @@ func main() {
 	}
 	s := core.New(cfg)
 	defer s.Close()
-	// The page joins by itself (page.start): a saved session first.
+	// The page joins by itself (page.follow): a saved session first.
 	g := render.New(s, renderers, render.Options{NetGraph: p.netGraph, Zoom: p.zoom})
 	ebiten.SetWindowTitle("arena server")
 	ebiten.SetRunnableOnUnfocused(true)
@@ -146,8 +146,10 @@ type page struct {
 	savedAt  time.Time // when the session was last saved (sessionKey)
 
 	lastDraw   time.Time
-	firstDrawn float64 // when the first snapshot was drawn, in ms since the page was opened
-	intervals  []time.Duration
+	firstDrawn float64         // when the first snapshot was drawn, in ms since the page was opened
+	intervals  []time.Duration // between two frames drawn with a snapshot in
+	updates    []time.Duration // the shell's Update (input, the core, prediction)
+	draws      []time.Duration // the shell's Draw (building the draw commands)
 	published  time.Time
 }
 
@@ -159,7 +161,9 @@ func (p *page) Update() error {
 	if p.inRoom && inpututil.IsKeyJustPressed(ebiten.KeyEscape) {
 		p.left = true
 	}
+	t0 := time.Now()
 	err := p.Game.Update()
+	p.updates = keep(p.updates, time.Since(t0))
 	now := time.Now()
 	p.follow(now)
 	if now.Sub(p.savedAt) >= 500*time.Millisecond {
@@ -293,15 +297,13 @@ func (p *page) follow(now time.Time) {
 func (p *page) Draw(screen *ebiten.Image) {
 	now := time.Now()
 	p.Game.Draw(screen)
+	p.draws = keep(p.draws, time.Since(now))
 	v := p.s.View()
 	if v.Ready && p.firstDrawn == 0 {
 		p.firstDrawn = sinceNavigation()
 	}
 	if !p.lastDraw.IsZero() && v.Ready {
-		if len(p.intervals) == statsWindow {
-			p.intervals = append(p.intervals[:0], p.intervals[statsWindow/2:]...)
-		}
-		p.intervals = append(p.intervals, now.Sub(p.lastDraw))
+		p.intervals = keep(p.intervals, now.Sub(p.lastDraw))
 	}
 	p.lastDraw = now
 	if now.Sub(p.published) >= 500*time.Millisecond {
@@ -316,7 +318,7 @@ func (p *page) publish(v *core.View) {
 	o := p.stats
 	if o.Get("reset").Truthy() {
 		o.Set("reset", false)
-		p.intervals = p.intervals[:0]
+		p.intervals, p.updates, p.draws = p.intervals[:0], p.updates[:0], p.draws[:0]
 	}
 	o.Set("phase", v.Phase.String())
 	o.Set("status", v.Status)
@@ -339,7 +341,18 @@ func (p *page) publish(v *core.View) {
 	o.Set("frames", len(p.intervals))
 	o.Set("frameP50Ms", ms(render.Quantile(p.intervals, 0.5)))
 	o.Set("frameP99Ms", ms(render.Quantile(p.intervals, 0.99)))
+	o.Set("updateP99Ms", ms(render.Quantile(p.updates, 0.99)))
+	o.Set("drawP99Ms", ms(render.Quantile(p.draws, 0.99)))
 	o.Set("updated", fmt.Sprint(time.Now().UnixMilli()))
+}
+
+// keep appends d to the window ds, dropping its older half when it holds
+// statsWindow.
+func keep(ds []time.Duration, d time.Duration) []time.Duration {
+	if len(ds) == statsWindow {
+		ds = append(ds[:0], ds[statsWindow/2:]...)
+	}
+	return append(ds, d)
 }
 
 // sinceNavigation is the time since the page was opened (the navigation

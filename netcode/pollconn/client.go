@@ -1,11 +1,9 @@
 package pollconn
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -101,13 +99,15 @@ var ErrQueueFull = errors.New("pollconn: send queue full")
 // ClientConn is a client's long-polling channel. Send and Close are safe
 // for concurrent use.
 type ClientConn struct {
-	opt     DialOptions
-	base    string // endpoint with ?sid=
-	http    *http.Client
-	ctx     context.Context
-	cancel  context.CancelFunc
-	onFrame func([]byte)
-	onClose func(error)
+	opt  DialOptions
+	base string // endpoint with ?sid=
+	rq   requester
+	// postHeader is opt.Header with the Content-Type of a POST of frames.
+	postHeader http.Header
+	ctx        context.Context
+	cancel     context.CancelFunc
+	onFrame    func([]byte)
+	onClose    func(error)
 
 	mu      sync.Mutex // guards queue, latest, closed, err
 	queue   [][]byte
@@ -126,26 +126,18 @@ type ClientConn struct {
 // channel ends.
 func Dial(ctx context.Context, endpoint string, opt DialOptions, onFrame func([]byte), onClose func(error)) (*ClientConn, error) {
 	opt.fill()
-	tr := newTransport(opt)
-	hc := &http.Client{Transport: tr}
+	rq := newRequester(opt)
 	rctx, cancel := context.WithTimeout(ctx, opt.RequestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, endpoint, nil)
+	a, err := rq.do(rctx, http.MethodPost, endpoint, opt.Header, nil, 4096)
 	if err != nil {
-		return nil, fmt.Errorf("pollconn: %w", err)
-	}
-	addHeader(req, opt.Header)
-	resp, err := hc.Do(req)
-	if err != nil {
-		tr.CloseIdleConnections()
+		rq.close()
 		return nil, fmt.Errorf("pollconn: open: %w", err)
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	id, key := resp.Header.Get(HeaderID), resp.Header.Get(HeaderKey)
-	if resp.StatusCode != http.StatusCreated || id == "" {
-		tr.CloseIdleConnections()
-		return nil, fmt.Errorf("pollconn: open: %w", responseError(resp, nil))
+	id, key := a.header.Get(HeaderID), a.header.Get(HeaderKey)
+	if a.status != http.StatusCreated || id == "" {
+		rq.close()
+		return nil, fmt.Errorf("pollconn: open: %w", responseError(a))
 	}
 	sep := "?"
 	if strings.Contains(endpoint, "?") {
@@ -158,30 +150,24 @@ func Dial(ctx context.Context, endpoint string, opt DialOptions, onFrame func([]
 		opt.Header = http.Header{}
 	}
 	opt.Header.Set(HeaderKey, key)
-	c := &ClientConn{opt: opt, base: endpoint + sep + "sid=" + url.QueryEscape(id), http: hc, latest: -1,
-		onFrame: onFrame, onClose: onClose, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	post := opt.Header.Clone()
+	post.Set("Content-Type", ContentType)
+	c := &ClientConn{opt: opt, base: endpoint + sep + "sid=" + url.QueryEscape(id), rq: rq, latest: -1,
+		postHeader: post, onFrame: onFrame, onClose: onClose, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wg.Go(c.pollLoop)
 	c.wg.Go(c.sendLoop)
 	return c, nil
 }
 
-func addHeader(req *http.Request, h http.Header) {
-	for k, vs := range h {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-}
-
 // responseError describes a refused request: a *netcode.Error when the
 // server named a protocol error code, else the status and text.
-func responseError(resp *http.Response, body []byte) error {
-	text := strings.TrimSpace(string(body))
-	if n, err := strconv.Atoi(resp.Header.Get(HeaderErrorCode)); err == nil && n > 0 {
+func responseError(a answer) error {
+	text := strings.TrimSpace(string(a.body))
+	if n, err := strconv.Atoi(a.header.Get(HeaderErrorCode)); err == nil && n > 0 {
 		return &netcode.Error{Code: sessionpb.ErrorCode(n), Message: text, Fatal: true}
 	}
-	return fmt.Errorf("HTTP %d: %s", resp.StatusCode, text)
+	return fmt.Errorf("HTTP %d: %s", a.status, text)
 }
 
 // Send queues one frame; a goroutine POSTs queued frames, several per
@@ -257,18 +243,13 @@ func (c *ClientConn) end(err error, tellServer bool) {
 		c.cancel()
 		if tellServer {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			if req, rerr := http.NewRequestWithContext(ctx, http.MethodDelete, c.base, nil); rerr == nil {
-				addHeader(req, c.opt.Header)
-				if resp, derr := c.http.Do(req); derr == nil {
-					resp.Body.Close()
-				}
-			}
+			_, _ = c.rq.do(ctx, http.MethodDelete, c.base, c.opt.Header, nil, 4096)
 			cancel()
 		}
 		close(c.done)
 		go func() {
 			c.wg.Wait()
-			c.http.CloseIdleConnections()
+			c.rq.close()
 			if c.onClose != nil {
 				c.onClose(err)
 			}
@@ -283,22 +264,14 @@ func (c *ClientConn) Done() <-chan struct{} { return c.done }
 func (c *ClientConn) pollLoop() {
 	for {
 		ctx, cancel := context.WithTimeout(c.ctx, c.opt.PollTimeout)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base, nil)
-		addHeader(req, c.opt.Header)
-		resp, err := c.http.Do(req)
-		if err != nil {
-			cancel()
-			c.end(fmt.Errorf("pollconn: poll: %w", err), false)
-			return
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.opt.MaxMessage)*4+64<<10))
-		resp.Body.Close()
+		a, err := c.rq.do(ctx, http.MethodGet, c.base, c.opt.Header, nil, int64(c.opt.MaxMessage)*4+64<<10)
 		cancel()
 		if err != nil {
 			c.end(fmt.Errorf("pollconn: poll: %w", err), false)
 			return
 		}
-		if resp.StatusCode == http.StatusConflict {
+		body := a.body
+		if a.status == http.StatusConflict {
 			// The previous GET's handler has written its answer but not yet
 			// returned (its next request came on another connection): ask
 			// again in a moment.
@@ -309,8 +282,8 @@ func (c *ClientConn) pollLoop() {
 				return
 			}
 		}
-		if resp.StatusCode != http.StatusOK {
-			c.end(responseError(resp, body), false)
+		if a.status != http.StatusOK {
+			c.end(responseError(a), false)
 			return
 		}
 		frames, err := Split(body)
@@ -396,20 +369,15 @@ func (c *ClientConn) sendLoop() {
 func (c *ClientConn) post(body []byte) (retry bool, err error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.opt.RequestTimeout)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.base, bytes.NewReader(body))
-	req.Header.Set("Content-Type", ContentType)
-	addHeader(req, c.opt.Header)
-	resp, err := c.http.Do(req)
+	a, err := c.rq.do(ctx, http.MethodPost, c.base, c.postHeader, body, 4096)
 	if err != nil {
 		return false, fmt.Errorf("pollconn: send: %w", err)
 	}
-	text, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
 	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusConflict:
+	case a.status == http.StatusTooManyRequests || a.status == http.StatusConflict:
 		return true, nil
-	case resp.StatusCode/100 != 2:
-		return false, responseError(resp, text)
+	case a.status/100 != 2:
+		return false, responseError(a)
 	}
 	return false, nil
 }

@@ -298,8 +298,39 @@ func (s *Server) guardEdge(next http.Handler) http.Handler {
 			http.Error(w, "origin not allowed", http.StatusForbidden)
 			return
 		}
+		if s.crossOrigin(w, r) {
+			return // a preflight, answered
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// crossOrigin lets a page of an allowed origin other than the server's
+// own (a page served from a CDN, -allowed-origins) use the polling routes
+// with fetch: CORS headers on the answer (the channel's id, key and error
+// code readable), and an answer to the browser's preflight, which it
+// reports as handled. No credentials: the key in its header is the only
+// one. The request's origin has passed originAllowed.
+func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request) (preflight bool) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	if u, err := url.Parse(origin); err == nil && strings.EqualFold(u.Host, r.Host) {
+		return false // same origin: nothing to say
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "Arena-Poll-Id, Arena-Poll-Key, Arena-Error-Code, Retry-After")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+	h.Set("Access-Control-Allow-Headers", "Arena-Poll-Key, Content-Type")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // recovered runs f and turns a panic in it into a log line with the stack

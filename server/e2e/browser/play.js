@@ -8,9 +8,11 @@
 //                                         window.arenaStats s
 //   {"op":"reload"}                       reload the page
 //   {"op":"freeze","ms":MS}               freeze the page MS (a background tab)
+//   {"op":"cdnServer","server":U}         pages opened with ?cdn set window.arenaServer = U
 //   {"op":"stats"}                        window.arenaStats now
 //   {"op":"resetFrames"}                  start the frame figures anew
 //   {"op":"keys","key":K,"ms":MS}         hold key K (KeyboardEvent.code) MS
+//   {"op":"keydown","key":K}, {"op":"keyup","key":K}
 //   {"op":"shot","path":P}                screenshot into P (PNG)
 //   {"op":"quit"}
 //
@@ -69,6 +71,14 @@ async function main() {
           await cdp.detach();
           break;
         }
+        case "cdnServer":
+          // A page served from another origin than the game server's (a
+          // CDN) names the server in window.arenaServer; here for pages
+          // opened with ?cdn in their address.
+          await page.addInitScript((server) => {
+            if (new URLSearchParams(location.search).has("cdn")) window.arenaServer = server;
+          }, cmd.server);
+          break;
         case "resetFrames":
           await page.evaluate(() => { if (window.arenaStats) window.arenaStats.reset = true; });
           break;
@@ -77,6 +87,12 @@ async function main() {
         case "keys":
           await page.keyboard.down(cmd.key);
           await page.waitForTimeout(cmd.ms);
+          await page.keyboard.up(cmd.key);
+          break;
+        case "keydown":
+          await page.keyboard.down(cmd.key);
+          break;
+        case "keyup":
           await page.keyboard.up(cmd.key);
           break;
         case "shot":
