@@ -26,11 +26,13 @@ APT_PACKAGES := nginx chromium redis-server xvfb xauth libgl1 libglx-mesa0 libgl
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-build: ## build the server, the bots and the desktop client into ./bin
-	@mkdir -p bin
+build: ## build the server, the bots, the desktop client and the browser client (bin/play, served at /play) into ./bin
+	@mkdir -p bin/play
 	CGO_ENABLED=0 $(GO) build -o bin/server ./server
 	CGO_ENABLED=0 $(GO) build -o bin/bots ./bots
 	CGO_ENABLED=0 $(GO) build -o bin/client ./client
+	GOOS=js GOARCH=wasm CGO_ENABLED=0 $(GO) build -trimpath -ldflags=-s -o bin/play/client.wasm ./client
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" bin/play/wasm_exec.js
 
 demo: build ## run the server on 127.0.0.1:8080 (DEMO_ADDR) with DEMO_BOTS bots playing a match
 	@# set -m: the demo runs as its own job in the terminal's foreground, so

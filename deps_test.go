@@ -2,6 +2,7 @@ package arena_test
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -153,4 +154,26 @@ func TestImportGraphCatchesViolations(t *testing.T) {
 	require.True(t, slices.ContainsFunc(pkgs["server"].Deps, func(d string) bool { return d == mod+"/games/arena" }),
 		"the server's main wires the arena: the rule exempting main packages is exercised")
 	require.True(t, isDraw("games/arena/draw") && !isDraw("games/arena") && !isDraw("client/render"))
+}
+
+// TestBrowserBuild builds the client and the netcode for the browser
+// (GOOS=js GOARCH=wasm), as /play serves it: the browser's own WebSocket
+// and fetch carry the protocol there, and gws (raw sockets) stays out.
+func TestBrowserBuild(t *testing.T) {
+	env := append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	build := exec.Command("go", "build", "./client/...", "./netcode/...")
+	build.Env = env
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "GOOS=js GOARCH=wasm go build ./client/... ./netcode/...:\n%s", out)
+	list := exec.Command("go", "list", "-deps", "./client")
+	list.Env = env
+	out, err = list.Output()
+	require.NoError(t, err)
+	deps := strings.Fields(string(out))
+	require.Contains(t, deps, mod+"/netcode/wsconn", "the browser client dials WebSocket through wsconn")
+	for _, d := range deps {
+		if strings.HasPrefix(d, "github.com/lxzan/gws") || d == mod+"/netcode/wsconn/wstest" {
+			t.Errorf("the browser client links %s: only the browser's WebSocket runs there", d)
+		}
+	}
 }

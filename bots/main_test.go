@@ -41,8 +41,10 @@ func TestJSONReportHasExactlyTheAgreedFields(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	assert.Equal(t, []string{"bots", "bytes_down_per_bot_s", "bytes_up_per_bot_s", "connected", "duration_s",
-		"errors", "game", "input_ack_ms", "snapshots_per_bot_s", "transport"}, keys)
+	assert.Equal(t, []string{"acked_inputs_lost_or_doubled", "bots", "bytes_down_per_bot_s", "bytes_up_per_bot_s",
+		"connected", "crash_inputs_lost", "crash_pause_s", "crash_play_lost_s", "duration_s", "errors", "game", "input_ack_ms", "matches_ended", "move_bytes",
+		"move_full_snapshot_bytes", "move_full_snapshots", "move_pause_ms", "move_snapshot_bytes", "moves",
+		"restores", "sessions_lost", "snapshots_per_bot_s", "transport"}, keys)
 	var nested struct {
 		InputAck  map[string]float64 `json:"input_ack_ms"`
 		Transport map[string]int     `json:"transport"`

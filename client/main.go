@@ -1,3 +1,5 @@
+//go:build !js
+
 // Command client is the desktop client: an Ebiten window in which a person
 // plays (or watches) a match of one of the games it knows (games.go) on an
 // arena server. Run with -h for the flags and the games.

@@ -49,7 +49,8 @@ done
 
 echo "demo: $bots bots joining ws://$addr/ws; Ctrl-C stops everything" >&2
 echo "demo: watch  http://$addr/dashboard?token=$token" >&2
-echo "demo: play   ./bin/client -server ws://$addr/ws   (quick join puts you in the bots' match)" >&2
+echo "demo: play   http://$addr/play?join=quick   in a browser (quick join puts you in the bots' match)" >&2
+echo "demo:   or   ./bin/client -server ws://$addr/ws   (the desktop client)" >&2
 ./bin/bots -server "ws://$addr/ws" -n "$bots" -duration 0 &
 bots_pid=$!
 

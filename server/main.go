@@ -26,6 +26,7 @@ import (
 	"github.com/arenaserver/arena/server/fleet"
 	"github.com/arenaserver/arena/server/gateway"
 	"github.com/arenaserver/arena/server/lobby"
+	"github.com/arenaserver/arena/server/play"
 	"github.com/arenaserver/arena/server/room"
 )
 
@@ -68,6 +69,11 @@ type options struct {
 	fleetHeartbeat time.Duration
 	fleetTTL       time.Duration
 	reservationTTL time.Duration
+	// Hand-off on drain (issue 16).
+	handoff         bool
+	handoffTimeout  time.Duration
+	handoffMaxBytes int
+	checkpoint      time.Duration
 	// Limits at the edge (issue 6).
 	readHeaderTimeout time.Duration
 	maxHeaderBytes    int
@@ -97,6 +103,8 @@ type options struct {
 	maxListedRooms    int
 	sendBuffer        int
 	requireFleet      bool
+	// The browser client (issue 14).
+	playDir string
 }
 
 // parseFlags reads flags, with ARENA_* environment variables as defaults.
@@ -163,7 +171,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.Float64Var(&o.eventRatePerIP, "event-rate-per-ip", 200, "client events per second of all the sessions of one address (burst 2×); past it RATE_LIMITED (not fatal)")
 	fs.IntVar(&o.maxListedRooms, "max-listed-rooms", 100, "most rooms a RoomList carries (those with a free seat and the most players)")
 	fs.IntVar(&o.sendBuffer, "send-buffer", 64<<10, "kernel send buffer (SO_SNDBUF) of each connection, so a peer that never reads is cut within -write-timeout (-1: the system's autotuning)")
+	fs.BoolVar(&o.handoff, "handoff", true, "with -redis: on a drain, hand each running room (with its sessions) to another server of the fleet, whose clients follow (Hello.follows_moves); false: matches end with the drain as on a lone server")
+	fs.DurationVar(&o.handoffTimeout, "handoff-timeout", 2*time.Second, "with -redis: how long one room's hand-off may take (freeze, transfer, the other server's answer); past it the room stays and runs out the drain here")
+	fs.IntVar(&o.handoffMaxBytes, "handoff-max-bytes", 8<<20, "with -redis: the largest hand-off bundle (a room's saved match and its sessions' unacknowledged frames) sent or taken; a bigger room stays")
+	fs.DurationVar(&o.checkpoint, "checkpoint", time.Second, "with -redis: how often every room is saved to Redis with its sessions, so that when this server dies the fleet restores its rooms elsewhere and its clients resume there (a crash loses at most this much play); 0 turns checkpoints off")
 	fs.BoolVar(&o.requireFleet, "require-fleet", false, "with -redis: exit with an error at start when Redis is unreachable, instead of serving alone until it answers")
+	fs.StringVar(&o.playDir, "play-dir", "bin/play", "folder with the browser client (client.wasm and wasm_exec.js, written by make build) that /play serves; /play says how to build it when missing")
 	var envErr error
 	set := map[string]bool{} // flags given, on the command line or in the environment
 	fs.VisitAll(func(f *flag.Flag) {
@@ -273,6 +286,12 @@ func (o options) validate() error {
 		},
 		func() error { return positive("drain-grace", o.drainGrace) },
 		func() error {
+			if err := (play.Config{Dir: o.playDir}).Validate(); err != nil {
+				return fmt.Errorf("-play-dir must be a folder (or missing), not the file %q", o.playDir)
+			}
+			return nil
+		},
+		func() error {
 			if o.redis == "" {
 				if o.requireFleet {
 					return errors.New("-require-fleet needs -redis")
@@ -284,6 +303,15 @@ func (o options) validate() error {
 			}
 			if err := positive("reservation-ttl", o.reservationTTL); err != nil {
 				return err
+			}
+			if err := positive("handoff-timeout", o.handoffTimeout); err != nil {
+				return err
+			}
+			if o.checkpoint != 0 && (o.checkpoint < 100*time.Millisecond || o.checkpoint > time.Minute) {
+				return fmt.Errorf("-checkpoint must be 0 (off) or 100ms..1m, not %v", o.checkpoint)
+			}
+			if o.handoffMaxBytes < 64<<10 || o.handoffMaxBytes > 256<<20 {
+				return fmt.Errorf("-handoff-max-bytes must be 64 KiB..256 MiB, not %d", o.handoffMaxBytes)
 			}
 			if o.fleetTTL < 2*o.fleetHeartbeat {
 				return fmt.Errorf("-fleet-ttl must be at least twice -fleet-heartbeat (%v), not %v", 2*o.fleetHeartbeat, o.fleetTTL)
@@ -437,13 +465,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	var gw *gateway.Server
 	var dir gateway.Directory
+	var mover gateway.Mover
+	var locator gateway.Locator
 	if o.redis != "" {
-		if x.fleet, err = newFleet(o, ln.Addr().String(), log, lob, func(name string, payload []byte) { gw.EmitLocal(name, payload) }); err != nil {
+		if x.fleet, err = newFleet(o, ln.Addr().String(), log, lob, func(name string, payload []byte) { gw.EmitLocal(name, payload) },
+			func() *gateway.Server { return gw }); err != nil {
 			_ = ln.Close()
 			fmt.Fprintln(stderr, "server:", err)
 			return 2
 		}
-		dir = x.fleet
+		dir, locator = x.fleet, x.fleet
+		if o.handoff && o.secret != "" {
+			mover = x.fleet
+		}
+		if o.secret == "" && (o.handoff || o.checkpoint > 0) {
+			log.Warn("fleet: no -secret: a session's resume token works only on this server, so rooms are not handed to other servers on a drain nor restored elsewhere after a crash; give every server of the fleet the same -secret")
+		}
 	}
 	gw = gateway.New(lob, gateway.Config{
 		TickRate: uint32(o.tickRate), SnapshotRate: uint32(o.snapshotRate),
@@ -464,7 +501,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		SendBuffer: o.sendBuffer,
 		Hold:       o.hold, Secret: []byte(o.secret), TokenTTL: o.tokenTTL,
 		Heartbeat: o.heartbeat, HeartbeatTimeout: o.heartbeatTimeout, Metrics: x.counters,
-		Fleet: dir,
+		Fleet: dir, Mover: mover, HandoffTimeout: o.handoffTimeout, HandoffBytes: o.handoffMaxBytes, Locator: locator,
 	})
 	x.wire(o, log, lob, gw)
 	if x.fleet != nil {
@@ -521,16 +558,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 // newFleet prepares this server's membership in a fleet (-redis); the
 // caller starts it once the gateway exists.
-func newFleet(o options, listen string, log *slog.Logger, lob *lobby.Lobby, deliver func(string, []byte)) (*fleet.Node, error) {
+func newFleet(o options, listen string, log *slog.Logger, lob *lobby.Lobby, deliver func(string, []byte), gw func() *gateway.Server) (*fleet.Node, error) {
 	public := o.publicAddr
 	if public == "" {
 		public = fleet.PublicAddr(listen)
 	}
-	return fleet.New(fleet.Config{
+	cfg := fleet.Config{
 		Redis: o.redis, Addr: public, Mode: o.mode, RoomSize: fleetRoomSize(o),
 		Heartbeat: o.fleetHeartbeat, TTL: o.fleetTTL, ReservationTTL: o.reservationTTL,
-		Rooms: lob.List, Deliver: deliver, Logger: log,
-	})
+		Rooms: lob.List, Deliver: deliver, Logger: log, HandoffBytes: o.handoffMaxBytes,
+	}
+	if o.secret == "" {
+		// Tokens signed with a random secret work nowhere else: neither
+		// hand-offs nor checkpoints could be resumed.
+		return fleet.New(cfg)
+	}
+	if o.handoff {
+		cfg.Adopt = func(b []byte) error { return gw().Adopt(b) } // this server takes other servers' rooms
+	}
+	if o.checkpoint > 0 {
+		cfg.CheckpointEvery = o.checkpoint
+		cfg.Checkpoint = func() map[string][]byte {
+			ctx, cancel := context.WithTimeout(context.Background(), o.checkpoint)
+			defer cancel()
+			return gw().CheckpointBundles(ctx)
+		}
+		cfg.Restore = func(b []byte) error { return gw().Restore(b) }
+	}
+	return fleet.New(cfg)
 }
 
 // splitList splits a comma-separated flag value, dropping empty entries.

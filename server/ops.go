@@ -22,6 +22,7 @@ import (
 	"github.com/arenaserver/arena/server/health"
 	"github.com/arenaserver/arena/server/lobby"
 	"github.com/arenaserver/arena/server/metrics"
+	"github.com/arenaserver/arena/server/play"
 	"github.com/arenaserver/arena/server/room"
 )
 
@@ -37,6 +38,7 @@ type ops struct {
 	admin    *http.Server    // nil unless -admin-addr is set
 	fleet    *fleet.Node     // nil unless -redis is set
 	gw       *gateway.Server // set by wire
+	play     *play.Handler   // set by wire
 }
 
 func newOps() *ops { return &ops{counters: &metrics.Counters{}, totals: &room.Totals{}} }
@@ -44,6 +46,7 @@ func newOps() *ops { return &ops{counters: &metrics.Counters{}, totals: &room.To
 // wire connects the sources once the lobby and the gateway exist.
 func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Server) {
 	x.gw = gw
+	x.play = play.New(play.Config{Dir: o.playDir, Logger: log})
 	draining := func() bool { return x.drain.Draining() }
 	x.reg = metrics.NewRegistry(metrics.Sources{
 		Rooms: lob.List, Census: gw.Census, Totals: x.totals, Counters: x.counters,
@@ -74,7 +77,8 @@ func (x *ops) wire(o options, log *slog.Logger, lob *lobby.Lobby, gw *gateway.Se
 	})
 }
 
-// handler adds /metrics, /readyz and /dashboard to the gateway's routes.
+// handler adds /metrics, /readyz, /dashboard and /play (the browser
+// client, open to all like /ws and /poll) to the gateway's routes.
 // The operator routes need the admin token on this address: /dashboard
 // (a cookie or a Bearer header) and /metrics (a Bearer header, what
 // Prometheus' authorization setting sends); the admin address serves
@@ -87,6 +91,8 @@ func (x *ops) handler(gw http.Handler) http.Handler {
 	mux.Handle("GET /readyz", x.ready)
 	mux.Handle("/dashboard", x.dash)
 	mux.Handle("/dashboard/", x.dash)
+	mux.Handle("/play", x.play)
+	mux.Handle("/play/", x.play)
 	return mux
 }
 
@@ -131,7 +137,11 @@ func (x *ops) drainThenStop(o options, log *slog.Logger, srv *http.Server, gw *g
 		_ = x.fleet.Leave(context.Background()) // at once: no server sends players here any more
 		defer x.fleet.Close()
 	}
-	drain.Run(context.Background(), &x.drain, lob, gw, drain.Config{Grace: o.drainGrace, Logger: log})
+	dcfg := drain.Config{Grace: o.drainGrace, Logger: log}
+	if x.fleet != nil && o.handoff {
+		dcfg.Move = gw.MoveRooms // before the clients left are told
+	}
+	drain.Run(context.Background(), &x.drain, lob, gw, dcfg)
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	x.dash.Close()
@@ -195,5 +205,23 @@ func registerFleet(reg *prometheus.Registry, n *fleet.Node) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_broadcasts_dropped_total",
 			Help: "Fleet-wide events not published (Redis away, or 256 waiting)."},
 			stat(func(s fleet.Stats) uint64 { return s.BroadcastsDropped })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_handoffs_total",
+			Help: "Rooms handed to another server on a drain.", ConstLabels: prometheus.Labels{"direction": "out"}},
+			stat(func(s fleet.Stats) uint64 { return s.HandedOut })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_handoffs_total",
+			Help: "Rooms handed to another server on a drain.", ConstLabels: prometheus.Labels{"direction": "in"}},
+			stat(func(s fleet.Stats) uint64 { return s.Adopted })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_handoffs_refused_total",
+			Help: "Hand-offs this server refused or could not take."},
+			stat(func(s fleet.Stats) uint64 { return s.AdoptFailed })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_checkpoints_total",
+			Help: "Room checkpoints stored in Redis."}, stat(func(s fleet.Stats) uint64 { return s.Checkpoints })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_checkpoint_bytes_total",
+			Help: "Bytes of room checkpoints stored in Redis."}, stat(func(s fleet.Stats) uint64 { return s.CheckpointBytes })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_checkpoint_failures_total",
+			Help: "Checkpoint rounds Redis did not take."}, stat(func(s fleet.Stats) uint64 { return s.CheckpointFailed })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "arena_fleet_restored_rooms_total",
+			Help: "Rooms restored here from the checkpoints of a server that died."},
+			stat(func(s fleet.Stats) uint64 { return s.Restored })),
 	)
 }

@@ -123,7 +123,9 @@ func TestEveryFlagIsRangeChecked(t *testing.T) {
 		{"-max-rooms-per-ip", "0"}, {"-max-http-conns-per-ip", "0"}, {"-input-rate", "-1"}, {"-input-burst", "0"},
 		{"-event-rate", "0"}, {"-message-rate", "-1"}, {"-byte-rate", "10"}, {"-lobby-rate", "0"},
 		{"-lobby-rate-per-ip", "-1"}, {"-event-rate-per-ip", "0"}, {"-max-listed-rooms", "0"}, {"-send-buffer", "100"},
-		{"-require-fleet"}, {"-redis", "redis://127.0.0.1:1", "-fleet-ttl", "1ms"}, {"-redis", "redis://127.0.0.1:1", "-fleet-heartbeat", "-1s"},
+		{"-require-fleet"}, {"-play-dir", "main.go"}, {"-redis", "redis://127.0.0.1:1", "-fleet-ttl", "1ms"}, {"-redis", "redis://127.0.0.1:1", "-fleet-heartbeat", "-1s"},
+		{"-redis", "redis://127.0.0.1:1", "-handoff-timeout", "0s"}, {"-redis", "redis://127.0.0.1:1", "-handoff-max-bytes", "100"},
+		{"-redis", "redis://127.0.0.1:1", "-checkpoint", "1ms"},
 	}
 	for _, args := range bad {
 		var stderr bytes.Buffer

@@ -4,9 +4,12 @@
 // and reports the join latency of the bots seated directly versus those a
 // redirect sent to another server, and the directory's traffic per server
 // per second (Redis' own counters: commands, bytes in and out), during the
-// joins and while the bots play.
+// joins and while the bots play, and the servers' CPU while they play.
+// -checkpoint sets the servers' crash checkpoints (issue 16): run it with
+// 0 and with 1s to see what checkpoints cost.
 //
 //	go run ./benchmarks/fleet -nodes 3 -bots 300 -duration 20s
+//	go run ./benchmarks/fleet -nodes 3 -bots 300 -duration 20s -checkpoint 0
 package main
 
 import (
@@ -36,16 +39,17 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "how long the bots play once all joined")
 	rate := flag.Int("connect-rate", 100, "bot connections per second")
 	roomSize := flag.Int("room-size", 16, "seats per room")
+	checkpoint := flag.Duration("checkpoint", time.Second, "the servers' -checkpoint (0: no crash checkpoints)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *nodes, *bots, *rate, *roomSize, *duration); err != nil {
+	if err := run(ctx, *nodes, *bots, *rate, *roomSize, *duration, *checkpoint); err != nil {
 		fmt.Fprintln(os.Stderr, "fleet:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, nodes, bots, rate, roomSize int, duration time.Duration) error {
+func run(ctx context.Context, nodes, bots, rate, roomSize int, duration, checkpoint time.Duration) error {
 	dir, err := os.MkdirTemp("", "arena-fleet-bench")
 	if err != nil {
 		return err
@@ -67,7 +71,8 @@ func run(ctx context.Context, nodes, bots, rate, roomSize int, duration time.Dur
 		}
 	}()
 	for range nodes {
-		p, err := serverproc.Start(bin, append([]string{"-addr", "127.0.0.1:0", "-redis", redisURL, "-room-size", strconv.Itoa(roomSize)}, serverproc.LoadGenFlags...)...)
+		p, err := serverproc.Start(bin, append([]string{"-addr", "127.0.0.1:0", "-redis", redisURL, "-room-size", strconv.Itoa(roomSize),
+			"-checkpoint", checkpoint.String()}, serverproc.LoadGenFlags...)...)
 		if err != nil {
 			return err
 		}
@@ -86,15 +91,18 @@ func run(ctx context.Context, nodes, bots, rate, roomSize int, duration time.Dur
 	idle1, _ := redisStats(ctx, rdb)
 
 	var joined0, play0, play1 stats
+	var cpu0, cpu1 float64
 	joined0 = idle1
 	measured := make(chan struct{})
 	rep, err := swarm.Run(ctx, swarm.Config{
 		Game: arena.Def, URL: "ws://" + procs[0].Addr + "/ws", Bots: bots, Duration: duration, Seed: 1, ConnectRate: rate, Transport: "ws",
 		OnMeasure: func(int) {
 			play0, _ = redisStats(ctx, rdb)
+			cpu0 = cpuSeconds(procs)
 			go func() {
 				time.Sleep(duration - 500*time.Millisecond)
 				play1, _ = redisStats(ctx, rdb)
+				cpu1 = cpuSeconds(procs)
 				close(measured)
 			}()
 		},
@@ -103,8 +111,8 @@ func run(ctx context.Context, nodes, bots, rate, roomSize int, duration time.Dur
 		return err
 	}
 	<-measured
-	fmt.Printf("fleet: %d servers, %d bots quick-joining through the first at %d/s, rooms of %d, %v of play\n",
-		nodes, bots, rate, roomSize, duration)
+	fmt.Printf("fleet: %d servers, %d bots quick-joining through the first at %d/s, rooms of %d, %v of play, checkpoints every %v\n",
+		nodes, bots, rate, roomSize, duration, checkpoint)
 	fmt.Printf("bots: %d connected, %d errors, %d redirected; %.1f snapshots/s per bot\n",
 		rep.Connected, rep.Errors, rep.Redirected, rep.SnapshotsPerBotS)
 	fmt.Printf("join ms, direct (%d):     p50 %.2f  p99 %.2f  max %.2f\n", rep.Connected-rep.Redirected,
@@ -127,6 +135,9 @@ func run(ctx context.Context, nodes, bots, rate, roomSize int, duration time.Dur
 		fmt.Printf("  %-30s %5.1f s  %6.1f scripts/s  %7.1f commands/s  %7.0f B/s to Redis  %7.0f B/s from Redis\n",
 			w.name, secs, float64(d.scripts)/secs/n, float64(d.commands)/secs/n, float64(d.in)/secs/n, float64(d.out)/secs/n)
 	}
+	if d := play1.sub(play0).at.Seconds(); d > 0 {
+		fmt.Printf("server CPU while the bots play: %.1f %% of a core per server\n", 100*(cpu1-cpu0)/d/float64(nodes))
+	}
 	for i, p := range procs {
 		_ = p.Signal(syscall.SIGTERM)
 		if err := p.Wait(30 * time.Second); err != nil {
@@ -138,6 +149,27 @@ func run(ctx context.Context, nodes, bots, rate, roomSize int, duration time.Dur
 		return fmt.Errorf("bots failed: %v", rep.ErrorList)
 	}
 	return nil
+}
+
+// cpuSeconds is the user and system CPU time the servers used so far
+// (/proc/PID/stat, in USER_HZ ticks of 1/100 s).
+func cpuSeconds(procs []*serverproc.Proc) float64 {
+	var total float64
+	for _, p := range procs {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		total += (u + st) / 100
+	}
+	return total
 }
 
 // stats are Redis' cumulative counters at one moment.

@@ -51,6 +51,30 @@ type bot struct {
 	// snapshotRate and tickRate are the server's (Welcome): how many
 	// snapshots a tick span should bring.
 	snapshotRate, tickRate uint32
+	// Moves (a draining server handed the session to another, issue 16).
+	roomID     string    // the room joined
+	lastSnapAt time.Time // when the newest snapshot arrived
+	moving     bool      // a Move arrived; no snapshot since
+	moveIn     uint64    // bytes received when it arrived
+	pauses     Histogram // per move: newest snapshot before it to the first after it
+	moveBytes  []uint64  // per move: bytes received from the Move to the first snapshot after it, inclusive
+	moveSnap   []uint64  // per move: size of that first snapshot
+	moveFull   []uint64  // per move: size a full snapshot of the same state would have had (0: not decoded)
+	moveFulls  uint64    // moves whose first snapshot was a full one
+	enc        netcode.Encoder
+	encBuf     []byte
+	ackBack    uint64 // acknowledged inputs the server later no longer counted (the input ack went back)
+	// Crashes: restores from a checkpoint (a resume at the server that
+	// restored the session, with no Move before it), and per restore the
+	// acknowledged inputs lost (one per tick: the play lost in ticks).
+	restoring   bool   // such a resume happened; no snapshot since
+	restoredAt  uint32 // the tick the match was restored at (its checkpoint's)
+	restores    uint64
+	ticksLost   []uint32
+	crashPauses []float64 // seconds from the last snapshot before the crash to the first after the restore
+	crashInputs uint64
+	ended       string // why the bot's match or session ended before the run did ("" while it plays)
+	lost        bool   // its session ended before the run did
 
 	// Owned by the input loop (set by joined before it starts).
 	out     sender
@@ -82,6 +106,43 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 	if s.BaselineAge == 0 && b.snaps > 1 {
 		b.fulls++
 	}
+	now := time.Now()
+	if b.moving {
+		b.moving = false
+		b.pauses.Add(now.Sub(b.lastSnapAt))
+		if b.conn != nil {
+			b.moveBytes = append(b.moveBytes, b.conn.Stats().BytesIn-b.moveIn)
+		}
+		b.moveSnap = append(b.moveSnap, uint64(s.Bytes))
+		if s.BaselineAge == 0 {
+			b.moveFulls++
+		}
+		var full uint64
+		if s.State != nil {
+			b.encBuf = b.enc.Append(b.encBuf[:0], nil, nil, s.State, nil)
+			full = uint64(len(netcode.AppendSnapshotFrame(nil, s.Tick, 0, s.InputAck, b.encBuf)))
+		}
+		b.moveFull = append(b.moveFull, full)
+	}
+	switch {
+	case b.restoring:
+		// The first snapshot of a match its server's crash sent back to a
+		// checkpoint: what went back is counted apart.
+		b.restoring = false
+		b.restores++
+		if s.InputAck < b.ack {
+			b.crashInputs += uint64(b.ack - s.InputAck)
+		}
+		lost := uint32(0)
+		if b.restoredAt != 0 && b.tick > b.restoredAt {
+			lost = b.tick - b.restoredAt // what the dead server played past the checkpoint
+		}
+		b.ticksLost = append(b.ticksLost, lost)
+		b.crashPauses = append(b.crashPauses, now.Sub(b.lastSnapAt).Seconds())
+	case s.InputAck < b.ack:
+		b.ackBack += uint64(b.ack - s.InputAck)
+	}
+	b.lastSnapAt = now
 	b.ack, b.tick = s.InputAck, s.Tick
 	if s.State == nil { // cheap: nothing decoded, only acknowledged
 		return
@@ -100,6 +161,39 @@ func (b *bot) onSnapshot(s *client.Snapshot) {
 		case interaction:
 			b.interactions++
 		}
+	}
+}
+
+// onMove runs on the client's read goroutine when the server hands the
+// session to another one.
+func (b *bot) onMove(*sessionpb.Move) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conn != nil && !b.moving {
+		b.moving, b.moveIn = true, b.conn.Stats().BytesIn
+	}
+}
+
+// onResume runs on the client's read goroutine after a resume.
+func (b *bot) onResume(r client.Resume) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r.Moved && !b.moving {
+		// Moved without a Move on its connection: its server died, and
+		// another restored the match at r.Tick.
+		b.restoring, b.restoredAt = true, r.Tick
+	}
+}
+
+// onError notes the end of the bot's match (the room closed, as on a
+// drain without hand-off).
+func (b *bot) onError(e *netcode.Error) {
+	if e.Code == sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED || e.Fatal {
+		b.mu.Lock()
+		if b.ended == "" {
+			b.ended = e.Code.String()
+		}
+		b.mu.Unlock()
 	}
 }
 

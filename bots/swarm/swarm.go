@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,6 +95,44 @@ type Report struct {
 	BytesUpPerBotS   float64    `json:"bytes_up_per_bot_s"`
 	InputAckMs       Latency    `json:"input_ack_ms"`
 	Transport        Transports `json:"transport"`
+	// Fleets (issue 16): what moving sessions between servers cost the
+	// players. MatchesEnded counts the rooms whose match ended under a
+	// bot before the run did (closed by a drain, a crash, or the game);
+	// SessionsLost the bots whose session ended before the run did; Moves
+	// the sessions a draining server handed to another (Move) that
+	// resumed there; MovePauseMs, per move, the time from the newest
+	// snapshot before the Move to the first one after it; MoveBytes, per
+	// move, what the client downloaded from the Move through that first
+	// snapshot (Welcome, replayed frames, the snapshot); MoveSnapshotBytes
+	// that first snapshot, MoveFullSnapshotBytes what a full snapshot of
+	// the same state would have been (encoded by the bot), and
+	// MoveFullSnapshots how many moves got a full one; and
+	// AckedInputsLostOrDoubled the acknowledged inputs the server later
+	// counted as not applied (the input ack going back: those would be
+	// lost, or applied twice).
+	MatchesEnded             int     `json:"matches_ended"`
+	SessionsLost             int     `json:"sessions_lost"`
+	Moves                    uint64  `json:"moves"`
+	MovePauseMs              Latency `json:"move_pause_ms"`
+	MoveBytes                Sizes   `json:"move_bytes"`
+	MoveSnapshotBytes        Sizes   `json:"move_snapshot_bytes"`
+	MoveFullSnapshotBytes    Sizes   `json:"move_full_snapshot_bytes"`
+	MoveFullSnapshots        uint64  `json:"move_full_snapshots"`
+	AckedInputsLostOrDoubled uint64  `json:"acked_inputs_lost_or_doubled"`
+	// Crashes (issue 16): Restores counts the sessions that resumed on a
+	// server that restored their match from a checkpoint after theirs
+	// died (Welcome.moved without a Move on their connection);
+	// CrashPlayLostS, per restore, the play that went back: from the
+	// checkpoint's tick (Move.tick) to the newest tick the bot saw from
+	// the dead server, in seconds; CrashInputsLost the acknowledged inputs
+	// the first snapshot after the restore no longer counted (a lower
+	// bound: inputs sent after the restore may already cover them).
+	Restores        uint64  `json:"restores"`
+	CrashPlayLostS  Seconds `json:"crash_play_lost_s"`
+	CrashInputsLost uint64  `json:"crash_inputs_lost"`
+	// CrashPauseS is, per restore, the time from the last snapshot before
+	// the crash to the first one after the restore.
+	CrashPauseS Seconds `json:"crash_pause_s"`
 
 	// Not part of the JSON report.
 	PredictionChecks uint64 `json:"-"` // own-player predictions compared
@@ -128,6 +167,18 @@ type Latency struct {
 	P50 float64 `json:"p50"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`
+}
+
+// Seconds summarises durations in seconds.
+type Seconds struct {
+	P50 float64 `json:"p50"`
+	Max float64 `json:"max"`
+}
+
+// Sizes summarises byte counts.
+type Sizes struct {
+	P50 uint64 `json:"p50"`
+	Max uint64 `json:"max"`
 }
 
 // Transports counts bots by the transport they ended on.
@@ -275,7 +326,9 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 		URL: s.cfg.URL, Name: fmt.Sprintf("bot-%d", b.id), Game: s.cfg.Game.Name, Dial: dial, Poll: poll,
 		Transport: s.cfg.Transport, Seed: s.cfg.Seed + uint64(b.id) + 1, InputBatch: b.inputBatch,
 		OnSnapshot: b.onSnapshot, OnInputAck: b.onInputAck, OnRoster: b.onRoster, SkipState: s.cfg.Cheap,
+		OnMove: b.onMove, OnResume: b.onResume,
 		OnError: func(e *netcode.Error) {
+			b.onError(e)
 			select {
 			case protoErr <- e:
 			default:
@@ -301,6 +354,7 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 	w := conn.Welcome()
 	b.mu.Lock()
 	b.joinTime, b.redirected = time.Since(joinStart), conn.Stats().Moves > 0
+	b.roomID = j.GetRoom().GetId()
 	b.tickRate, b.snapshotRate = w.GetTickRate(), w.GetSnapshotRate()
 	b.mu.Unlock()
 	if err := b.joined(j, conn); err != nil {
@@ -321,6 +375,17 @@ func (s *swarm) runBot(ctx context.Context, b *bot, rooms *roomDirectory, ready 
 		leaveCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = conn.Leave(leaveCtx)
 		cancel()
+	} else {
+		b.mu.Lock()
+		select {
+		case <-conn.Done():
+			b.lost = true // the session ended under the bot
+		default:
+		}
+		if b.ended == "" {
+			b.ended = fmt.Sprint(err)
+		}
+		b.mu.Unlock()
 	}
 	_ = conn.Close()
 	if !playDone {
@@ -436,10 +501,36 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 	r.Transport = Transports{WS: end.ws, Poll: end.poll}
 	r.Resumes = end.resumes
 	r.FullSnapshots = end.fulls - base.fulls
-	var lat, joinDirect, joinRedirect Histogram
+	var lat, joinDirect, joinRedirect, pauses Histogram
+	var moveBytes, moveSnap, moveFull []uint64
+	var lost, pauses2 []float64
+	endedRooms := map[string]bool{}
 	for i, b := range s.bots {
 		b.mu.Lock()
 		lat.Merge(&b.lat)
+		pauses.Merge(&b.pauses)
+		moveBytes = append(moveBytes, b.moveBytes...)
+		moveSnap = append(moveSnap, b.moveSnap...)
+		moveFull = append(moveFull, b.moveFull...)
+		r.MoveFullSnapshots += b.moveFulls
+		r.Restores += b.restores
+		r.CrashInputsLost += b.crashInputs
+		pauses2 = append(pauses2, b.crashPauses...)
+		for _, tl := range b.ticksLost {
+			if b.tickRate > 0 {
+				lost = append(lost, float64(tl)/float64(b.tickRate))
+			}
+		}
+		r.AckedInputsLostOrDoubled += b.ackBack
+		if b.lost {
+			r.SessionsLost++
+		}
+		if b.ended != "" && b.roomID != "" {
+			endedRooms[b.roomID] = true
+		}
+		if b.conn != nil {
+			r.Moves += b.conn.Stats().Handoffs
+		}
 		if b.joinTime > 0 && b.redirected {
 			r.Redirected++
 			joinRedirect.Add(b.joinTime)
@@ -463,6 +554,10 @@ func (s *swarm) report(base, end totals, elapsed time.Duration) *Report {
 		r.BytesDownPerBotS = float64(end.bytesIn-base.bytesIn) / secs / n
 		r.BytesUpPerBotS = float64(end.bytesOut-base.bytesOut) / secs / n
 	}
+	r.MatchesEnded = len(endedRooms)
+	r.MovePauseMs = Latency{P50: ms(pauses.Quantile(0.5)), P99: ms(pauses.Quantile(0.99)), Max: ms(pauses.Max())}
+	r.MoveBytes, r.MoveSnapshotBytes, r.MoveFullSnapshotBytes = sizes(moveBytes), sizes(moveSnap), sizes(moveFull)
+	r.CrashPlayLostS, r.CrashPauseS = seconds(lost), seconds(pauses2)
 	r.InputAckMs = Latency{P50: ms(lat.Quantile(0.5)), P99: ms(lat.Quantile(0.99)), Max: ms(lat.Max())}
 	r.JoinDirectMs = Latency{P50: ms(joinDirect.Quantile(0.5)), P99: ms(joinDirect.Quantile(0.99)), Max: ms(joinDirect.Max())}
 	r.JoinRedirectMs = Latency{P50: ms(joinRedirect.Quantile(0.5)), P99: ms(joinRedirect.Quantile(0.99)), Max: ms(joinRedirect.Max())}
@@ -482,6 +577,22 @@ func delivery(got uint64, from, to, tickRate, snapshotRate uint32) float64 {
 	}
 	sent := float64(to-from) * float64(snapshotRate) / float64(tickRate)
 	return float64(got) / sent
+}
+
+func seconds(v []float64) Seconds {
+	if len(v) == 0 {
+		return Seconds{}
+	}
+	slices.Sort(v)
+	return Seconds{P50: v[len(v)/2], Max: v[len(v)-1]}
+}
+
+func sizes(v []uint64) Sizes {
+	if len(v) == 0 {
+		return Sizes{}
+	}
+	slices.Sort(v)
+	return Sizes{P50: v[len(v)/2], Max: v[len(v)-1]}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -278,9 +278,17 @@ func (s *Session) recycle(evs []event) {
 // connect returns the live connection, dialling (with name) if there is
 // none or it was made with another name. It runs on helper goroutines.
 func (s *Session) connect(ctx context.Context, name string) (*client.Conn, error) {
+	return s.dial(ctx, name, nil)
+}
+
+// dial is connect, or with saved a resume of the session it describes on a
+// new connection (replacing any live one).
+func (s *Session) dial(ctx context.Context, name string, saved *client.Saved) (*client.Conn, error) {
 	s.dialMu.Lock()
 	defer s.dialMu.Unlock()
-	if c := s.conn.Load(); c != nil {
+	if c := s.conn.Load(); c != nil && saved != nil {
+		_ = c.Close()
+	} else if c != nil {
 		select {
 		case <-c.Done():
 		default:
@@ -298,7 +306,7 @@ func (s *Session) connect(ctx context.Context, name string) (*client.Conn, error
 	}
 	var cp atomic.Pointer[client.Conn]
 	c, err := client.Dial(ctx, client.Config{
-		URL: s.cfg.URL, Name: name, Game: s.cfg.Game, Dial: dial, Poll: poll, Transport: s.cfg.Transport,
+		URL: s.cfg.URL, Name: name, Game: s.cfg.Game, Dial: dial, Poll: poll, Transport: s.cfg.Transport, Resume: saved,
 		OnSnapshot: func(sn *client.Snapshot) {
 			c := cp.Load()
 			if c == nil || sn.State == nil {
@@ -325,7 +333,11 @@ func (s *Session) connect(ctx context.Context, name string) (*client.Conn, error
 			s.post(event{kind: evStatus, msg: fmt.Sprintf("connection lost (%v); reconnecting…", err), conn: cp.Load()})
 		},
 		OnResume: func(r client.Resume) {
-			s.post(event{kind: evStatus, msg: fmt.Sprintf("resumed over %s after %v", r.Transport, r.Down.Round(time.Millisecond)), conn: cp.Load()})
+			msg := fmt.Sprintf("resumed over %s after %v", r.Transport, r.Down.Round(time.Millisecond))
+			if r.Down == 0 {
+				msg = "moved to " + r.Transport // an upgrade from polling
+			}
+			s.post(event{kind: evStatus, msg: msg, conn: cp.Load()})
 		},
 	})
 	if err != nil {
@@ -383,6 +395,51 @@ func (s *Session) action(what string, f func(ctx context.Context, c *client.Conn
 		}
 		if err != nil && s.ctx.Err() == nil {
 			s.post(event{kind: evStatus, err: err, msg: fmt.Sprintf("%s: %v", what, err)})
+		}
+	})
+	return true
+}
+
+// Save returns what resumes this session from another Session (a browser
+// page after a reload: Resume), and false when there is no live
+// connection. The token in it is spent by the next resume, so save again
+// after one.
+func (s *Session) Save() (client.Saved, bool) {
+	c := s.conn.Load()
+	if c == nil {
+		return client.Saved{}, false
+	}
+	select {
+	case <-c.Done():
+		return client.Saved{}, false
+	default:
+	}
+	return c.Save(), true
+}
+
+// Resume resumes the session saved (by Save, in another Session) on a new
+// connection: the player is back in its room, with its seat and its
+// entity. When the server refuses (the session expired, the token was
+// spent) the status line says so and the session stays in the lobby.
+func (s *Session) Resume(saved client.Saved) bool {
+	if s.phase == PhasePlaying || s.phase == PhaseSpectating || !s.busy.CompareAndSwap(false, true) {
+		return false
+	}
+	s.status = "resuming…"
+	name := s.name
+	s.wg.Go(func() {
+		defer s.busy.Store(false)
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+		defer cancel()
+		c, err := s.dial(ctx, name, &saved)
+		if err != nil {
+			if s.ctx.Err() == nil {
+				s.post(event{kind: evStatus, msg: fmt.Sprintf("resuming: %v", err)})
+			}
+			return
+		}
+		if j := c.Joined(); j != nil {
+			s.post(event{kind: evJoined, joined: j, spectate: j.GetPlayerId() == 0, conn: c})
 		}
 	})
 	return true
@@ -659,8 +716,13 @@ func (s *Session) snapshot(e *event) {
 }
 
 // maxCatchUpInputs bounds the inputs one frame sends after a stall; past it
-// the input clock restarts instead of bursting.
-const maxCatchUpInputs = 4
+// the input clock restarts instead of bursting. It is the server's default
+// input burst (-input-burst 8): a game loop that runs slowly (a browser
+// tab drawing 8 frames a second in software) still sends one input per
+// tick, while a long stall (a background tab, whose frames the browser
+// stops) sends one input when it comes back instead of a burst the server
+// would drop.
+const maxCatchUpInputs = 8
 
 // sendMove sends the player's move. Events go at once (reliable, in
 // order). For a game with TickInputs, m.Input goes once per server tick due

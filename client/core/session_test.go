@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -312,4 +313,83 @@ func TestLinkConditionerOnPolling(t *testing.T) {
 	v := s.View()
 	assert.Equal(t, "poll", v.Net.Transport)
 	assert.GreaterOrEqual(t, v.Net.RTT, 100*time.Millisecond)
+}
+
+// TestSlowFramesStillSendEveryTick: a game loop at 8 frames a second (a
+// browser drawing in software) sends the input of every server tick, a
+// few per frame; after a long stall (a background tab) one frame sends
+// one input, not a burst.
+func TestSlowFramesStillSendEveryTick(t *testing.T) {
+	t.Parallel()
+	url := startServer(t)
+	s := New(Config{URL: url, Name: "slow", Logger: quiet(), Games: games(t)})
+	defer s.Close()
+	require.True(t, s.CreateAndJoin(2))
+	until(t, s, "a first snapshot", func(v *View) bool { return v.Ready })
+	in := arena.AppendInput(nil, sim.ButtonRight, 0)
+	m := game.Move{Input: in}
+	start := time.Now()
+	last := start
+	for now := start; now.Sub(start) < 2*time.Second; now = now.Add(125 * time.Millisecond) {
+		s.Update(now, &m)
+		last = now
+		time.Sleep(time.Until(now.Add(125 * time.Millisecond)))
+	}
+	want := int64(last.Sub(start).Seconds()*s.tickRate) + 1
+	assert.Equal(t, want, s.inputsSent, "one input per tick at 8 frames a second")
+	s.Update(time.Now().Add(5*time.Second), &m)
+	assert.EqualValues(t, 1, s.inputsSent, "after a stall the input clock restarts")
+}
+
+// TestResumeSaved: a session saved by one client (a browser page before a
+// reload) is resumed by a new Session: same room, same player, its inputs
+// numbered on from the saved ones, so the server applies them and the
+// prediction agrees.
+func TestResumeSaved(t *testing.T) {
+	t.Parallel()
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first, err := client.Dial(ctx, client.Config{URL: url, Name: "before", Reconnect: client.Backoff{Disabled: true}})
+	require.NoError(t, err)
+	info, err := first.CreateRoom(ctx, 4)
+	require.NoError(t, err)
+	joined, err := first.Join(ctx, info.GetId(), false)
+	require.NoError(t, err)
+	for range 30 {
+		_, err := first.SendInput(arena.AppendInput(nil, sim.ButtonDown, 0), 0)
+		require.NoError(t, err)
+		time.Sleep(time.Second / 60)
+	}
+	saved := first.Save()
+	require.NotNil(t, saved.Joined)
+	assert.EqualValues(t, 30, saved.InputSeq)
+	first.Drop() // the page went away: no goodbye, the server holds the seat
+	<-first.Done()
+
+	s := New(Config{URL: url, Name: "after", Logger: quiet(), Games: games(t)})
+	defer s.Close()
+	require.True(t, s.Resume(saved))
+	until(t, s, "the resumed room", func(v *View) bool { return v.Ready })
+	v := s.View()
+	assert.Equal(t, PhasePlaying, v.Phase)
+	assert.Equal(t, info.GetId(), v.RoomID)
+	assert.EqualValues(t, joined.GetPlayerId(), v.Scene.Self, "the same player")
+	x0, y0, ok := selfAt(v)
+	require.True(t, ok)
+	frames(s, time.Second, func(int) []byte { return arena.AppendInput(nil, sim.ButtonRight, 0) })
+	v = s.View()
+	x1, y1, ok := selfAt(v)
+	require.True(t, ok)
+	assert.Greater(t, x1-x0, 50.0, "the resumed player moves right")
+	assert.InDelta(t, y0, y1, 1)
+	assert.Positive(t, v.Net.PredictionChecks)
+	assert.Zero(t, v.Net.Corrections, "the server applied the resumed inputs as predicted")
+
+	// A saved session is spent by its resume: a second one is refused.
+	s2 := New(Config{URL: url, Name: "again", Logger: quiet(), Games: games(t)})
+	defer s2.Close()
+	require.True(t, s2.Resume(saved))
+	until(t, s2, "a refusal", func(v *View) bool { return !v.Busy && strings.HasPrefix(v.Status, "resuming: ") })
+	assert.Equal(t, PhaseLobby, s2.View().Phase)
 }

@@ -98,6 +98,33 @@ type Config struct {
 	// OnResume, if set, is called on the read goroutine when a session has
 	// been resumed on a new transport, before any replayed frame.
 	OnResume func(Resume)
+	// Resume, when set, makes Dial resume a session that another Conn
+	// started (the same program before a browser page reloaded, say), from
+	// what that Conn's Save returned: Dial says Hello with its token, and
+	// the Conn goes on in its room with its numbering. A refused resume
+	// (the session expired, the token was spent) is Dial's error; start a
+	// new session then.
+	Resume *Saved
+	// NoMoves makes a client that does not follow Moves
+	// (Hello.follows_moves false): a draining server of a fleet keeps its
+	// room, and its match ends with the drain as on a lone server.
+	NoMoves bool
+	// OnMove, if set, is called on the read goroutine when the server
+	// hands the session to another one (Move), before the client resumes
+	// there; Resume.Moved then says it arrived.
+	OnMove func(*sessionpb.Move)
+}
+
+// Saved is what another Conn needs to resume a session (Config.Resume):
+// the token and where both sides' numbering stands. It holds no
+// decoded state: the resumed session gets a full snapshot first.
+type Saved struct {
+	Token    []byte
+	LastSeq  uint32 // highest server seq processed
+	InputSeq uint32 // last input sequence number sent
+	// Joined is the room's Joined message (netcode.Marshal of a
+	// ServerMessage), nil outside a room.
+	Joined []byte
 }
 
 // Backoff is the reconnection policy: attempt n (from 0) waits a random
@@ -139,8 +166,15 @@ func (b Backoff) Delay(n int, rnd *rand.Rand) time.Duration {
 // Resume describes a successful resume.
 type Resume struct {
 	Transport string        // the new transport, "ws" or "poll"
-	Down      time.Duration // from losing the transport to the resume
+	Down      time.Duration // from losing the transport to the resume; 0 for an upgrade (nothing was lost)
 	Attempts  int           // connection attempts it took
+	// Moved is true when the session was resumed on the server it was
+	// handed to (a Move, Welcome.moved); Down is then the pause the move
+	// cost, from the Move to the Welcome.
+	Moved bool
+	// Tick is, for a move, the tick the room was taken over at (Move.tick):
+	// the tick it stopped at for a drain, its checkpoint's after a crash.
+	Tick uint32
 }
 
 // Snapshot is one decoded snapshot.
@@ -206,8 +240,15 @@ type Conn struct {
 	rtt       time.Duration
 	events    eventState
 	lostAt    time.Time // when the transport being replaced was lost
+	moveTo    string    // a Move's address, until the reconnection goes there
+	peers     []string  // the fleet's other servers (Welcome.peers): where to resume when url is unreachable
+	tryURL    string    // the URL the connection under way dials instead of url ("": url)
+	afterMove bool      // resumed at the server the session moved to; no snapshot since
+	moveTick  uint32    // the tick of the last Move followed
+	movedAt   time.Time // when the last Move arrived; zero once the session arrived
 	attempts  int       // connection attempts of the reconnection under way
 	resuming  int       // resume handshakes under way on new connections
+	restored  bool      // resumed from Config.Resume and no state decoded yet
 
 	bytesIn, bytesOut, framesIn atomic.Uint64
 	unknown                     atomic.Uint64 // frames with a body this client does not know
@@ -215,6 +256,7 @@ type Conn struct {
 	resumes                     atomic.Uint64
 	upgrades                    atomic.Uint64
 	moves                       atomic.Uint64
+	handoffs                    atomic.Uint64
 	done                        chan struct{}
 	rnd                         *rand.Rand // backoff jitter; used by the reconnect goroutine only
 	wg                          sync.WaitGroup
@@ -271,7 +313,14 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		rnd: rand.New(rand.NewPCG(seed, 0x7ec0)), hbTimeout: 15 * time.Second}
 	c.history.init(64) // resized on Welcome
 	c.events.init()
-	l, err := c.connect(ctx, &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: cfg.Name, FollowsRedirects: true}, cfg.Transport)
+	hello := c.hello()
+	if sv := cfg.Resume; sv != nil {
+		if err := c.restore(sv); err != nil {
+			return nil, err
+		}
+		hello.ResumeToken, hello.LastSeq = sv.Token, sv.LastSeq
+	}
+	l, err := c.connect(ctx, hello, cfg.Transport)
 	if err != nil {
 		return nil, err
 	}
@@ -288,6 +337,12 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		c.wg.Go(c.probeUpgrade)
 	}
 	return c, nil
+}
+
+// hello is a Hello for a new session; a resume adds its token and
+// positions.
+func (c *Conn) hello() *sessionpb.Hello {
+	return &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name, FollowsRedirects: true, FollowsMoves: !c.cfg.NoMoves}
 }
 
 // connect opens a transport of the given mode, sends hello on it and waits
@@ -326,6 +381,11 @@ func (c *Conn) connectWith(ctx context.Context, hello *sessionpb.Hello, kind str
 	var err error
 	cfg := c.cfg
 	cfg.URL = c.URL()
+	c.mu.Lock()
+	if c.tryURL != "" {
+		cfg.URL = c.tryURL
+	}
+	c.mu.Unlock()
 	switch kind {
 	case "ws":
 		t, err = wsconn.Dial(ctx, cfg.URL, cfg.Dial, onFrame, onClose)
@@ -356,6 +416,10 @@ func (c *Conn) connectWith(ctx context.Context, hello *sessionpb.Hello, kind str
 	c.bytesOut.Add(uint64(len(b)))
 	select {
 	case m := <-l.welcome:
+		if mv := m.GetMove(); mv != nil {
+			_ = l.t.Close()
+			return nil, fmt.Errorf("%w to %s", errFollowMove, mv.GetAddress())
+		}
 		if e := m.GetError(); e != nil {
 			_ = l.t.Close()
 			return nil, &netcode.Error{Code: e.Code, Message: e.Message, Fatal: e.Fatal}
@@ -370,6 +434,45 @@ func (c *Conn) connectWith(ctx context.Context, hello *sessionpb.Hello, kind str
 		_ = l.t.Close()
 		return nil, fmt.Errorf("client: handshake: %w", ctx.Err())
 	}
+}
+
+// restore takes the numbering and the room of a saved session before its
+// resume (Config.Resume).
+func (c *Conn) restore(sv *Saved) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastSeq, c.ackedSeq = sv.LastSeq, sv.LastSeq
+	c.restored = true
+	c.inputs.nextSeq, c.inputs.acked = sv.InputSeq, sv.InputSeq
+	if len(sv.Joined) == 0 {
+		return nil
+	}
+	var m sessionpb.ServerMessage
+	if err := netcode.DecodeServer(sv.Joined, &m); err != nil || m.GetJoined() == nil {
+		return fmt.Errorf("client: saved session: the Joined does not parse: %v", err)
+	}
+	schema, err := netcode.SchemaFromProto(m.GetJoined().GetSchema())
+	if err != nil {
+		return fmt.Errorf("client: saved session: %w", err)
+	}
+	c.joined, c.schema = m.GetJoined(), schema
+	return nil
+}
+
+// Save returns what another Conn needs to resume this session
+// (Config.Resume). The token in it is spent by that resume; call Save
+// again after any resume. Reliable frames the server has not acknowledged
+// yet are not in it: a resume from it loses them.
+func (c *Conn) Save() Saved {
+	c.sendMu.Lock() // the input numbering
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sv := Saved{Token: append([]byte(nil), c.token...), LastSeq: c.lastSeq, InputSeq: c.inputs.nextSeq}
+	if c.joined != nil {
+		sv.Joined = netcode.Marshal(&sessionpb.ServerMessage{Body: &sessionpb.ServerMessage_Joined{Joined: c.joined}})
+	}
+	return sv
 }
 
 // URL is the WebSocket URL of the server the session is on (Config.URL
@@ -514,8 +617,27 @@ func (c *Conn) reconnect(lost time.Time) {
 	deadline := lost.Add(hold)
 	c.lostAt = lost
 	c.mu.Unlock()
+	unreachable := 0 // attempts whose server could not be reached (no answer at all)
+	notYet := false  // the last attempt was told to retry: the fleet is restoring the session
 	for n := 0; ; n++ {
 		wait := c.cfg.Reconnect.Delay(n, c.rnd)
+		if notYet {
+			// Restored within moments (a heartbeat or two): keep asking
+			// often rather than backing off to seconds.
+			wait = c.cfg.Reconnect.Delay(min(n, 2), c.rnd)
+		}
+		c.mu.Lock()
+		c.tryURL = ""
+		if c.moveTo != "" {
+			// A Move: go there at once (its address is c.url already).
+			c.moveTo, wait = "", 0
+		} else if unreachable > 0 && unreachable%2 == 1 && len(c.peers) > 0 {
+			// The server does not answer (it may have crashed): every
+			// other attempt asks another server of the fleet, which
+			// knows where the session went.
+			c.tryURL = c.peers[(unreachable/2)%len(c.peers)]
+		}
+		c.mu.Unlock()
 		if time.Now().Add(wait).After(deadline) {
 			c.finish(fmt.Errorf("%w: not resumed within the server's hold window of %v", ErrSessionLost, hold))
 			return
@@ -527,8 +649,7 @@ func (c *Conn) reconnect(lost time.Time) {
 		}
 		c.mu.Lock()
 		c.attempts = n + 1
-		hello := &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name,
-			ResumeToken: c.token, LastSeq: c.lastSeq, LastTick: c.ackTick}
+		hello := c.hello()
 		c.mu.Unlock()
 		c.connectMu.Lock()
 		if c.Transport() != "" {
@@ -557,9 +678,16 @@ func (c *Conn) reconnect(lost time.Time) {
 				c.wg.Go(c.probeUpgrade)
 			}
 			return
-		case errors.As(err, &pe):
+		case errors.As(err, &pe) && pe.Fatal:
 			c.finish(fmt.Errorf("%w: %w", ErrSessionLost, pe))
 			return
+		case errors.As(err, &pe):
+			notYet = true // not here yet: try again soon
+		case errors.Is(err, errFollowMove):
+			// Sent on: the next attempt goes there at once.
+		default:
+			notYet = false
+			unreachable++
 		}
 		select {
 		case <-c.done:
@@ -760,7 +888,7 @@ func (c *Conn) move(ctx context.Context, url string) error {
 	prev, wasPoll := c.url, c.cur != nil && c.cur.kind == "poll"
 	c.url = url
 	c.mu.Unlock()
-	l, err := c.connect(ctx, &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name, FollowsRedirects: true}, c.cfg.Transport)
+	l, err := c.connect(ctx, c.hello(), c.cfg.Transport)
 	if err != nil {
 		c.mu.Lock()
 		c.url = prev
@@ -773,6 +901,11 @@ func (c *Conn) move(ctx context.Context, url string) error {
 	}
 	return nil
 }
+
+// errFollowMove fails a resume that the server answered with a Move (the
+// session was handed to another server while this client was away): the
+// reconnection tries again there at once.
+var errFollowMove = errors.New("client: session moved")
 
 // errMoved answers requests the old server never answered.
 var errMoved = &sessionpb.Error{Code: sessionpb.ErrorCode_ERROR_CODE_INTERNAL,
@@ -925,13 +1058,15 @@ type Stats struct {
 	Resumes                     uint64 // successful resumes after a lost connection
 	Upgrades                    uint64 // moves from polling to WebSocket
 	Moves                       uint64 // sessions moved to another server by a redirect
+	Handoffs                    uint64 // sessions handed to another server by a drain (Move) and resumed there
 	Duplicates                  uint64 // replayed reliable frames dropped as already processed
 }
 
 // Stats returns the traffic counters.
 func (c *Conn) Stats() Stats {
 	return Stats{BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), FramesIn: c.framesIn.Load(),
-		Resumes: c.resumes.Load(), Upgrades: c.upgrades.Load(), Duplicates: c.duplicates.Load(), Moves: c.moves.Load()}
+		Resumes: c.resumes.Load(), Upgrades: c.upgrades.Load(), Duplicates: c.duplicates.Load(), Moves: c.moves.Load(),
+		Handoffs: c.handoffs.Load()}
 }
 
 // onFrame runs on a transport's read goroutine for every server frame.
@@ -1031,11 +1166,27 @@ func (c *Conn) handshakeFrame(l *link) {
 		c.cur, l.up = l, true
 		c.token = w.GetResumeToken()
 		c.hold = time.Duration(w.GetHoldMs()) * time.Millisecond
+		c.peers = w.GetPeers()
+		if w.GetMoved() {
+			// Another server holds the room now. After a crash it goes on
+			// from a checkpoint, at an older tick: take its snapshots
+			// from there (the history stays: after a drain the first one
+			// is a delta from the newest held).
+			c.ackTick, c.afterMove = 0, true
+		}
+		if c.tryURL != "" {
+			c.url, c.tryURL = c.tryURL, "" // resumed at a peer: the session is there now
+		}
 		if t := w.GetHeartbeatTimeoutMs(); t != 0 {
 			c.hbTimeout = time.Duration(t) * time.Millisecond
 		}
 		c.lastFrame = time.Now()
 		t := l.t
+		if w.GetResumed() && c.outSeq < c.msg.GetAckSeq() {
+			// A session saved by another Conn (Config.Resume): number the
+			// next reliable frame after what the server has processed.
+			c.outSeq = c.msg.GetAckSeq()
+		}
 		c.trimLocked(c.msg.GetAckSeq())
 		resend := make([][]byte, len(c.unacked))
 		for i, f := range c.unacked {
@@ -1060,14 +1211,33 @@ func (c *Conn) handshakeFrame(l *link) {
 			// polling channel first lets its queue drain.
 			c.wg.Go(func() { _ = old.t.Close() })
 		}
+		if w.GetMoved() {
+			c.handoffs.Add(1)
+		}
 		if w.GetResumed() && c.cfg.OnResume != nil {
 			c.mu.Lock()
-			r := Resume{Transport: l.kind, Down: time.Since(c.lostAt), Attempts: c.attempts}
+			r := Resume{Transport: l.kind, Attempts: c.attempts, Moved: w.GetMoved()}
+			if old == nil && !c.lostAt.IsZero() {
+				r.Down = time.Since(c.lostAt) // a reconnection; an upgrade lost nothing
+			}
+			if r.Moved {
+				r.Tick = c.moveTick
+			}
+			if r.Moved && !c.movedAt.IsZero() {
+				r.Down = time.Since(c.movedAt)
+			}
+			c.movedAt = time.Time{}
 			c.mu.Unlock()
 			c.cfg.OnResume(r)
 		}
 		l.welcome <- &sessionpb.ServerMessage{Body: b}
 	case *sessionpb.ServerMessage_Error:
+		select {
+		case l.welcome <- &sessionpb.ServerMessage{Body: b}:
+		default:
+		}
+	case *sessionpb.ServerMessage_Move:
+		c.followMove(b.Move)
 		select {
 		case l.welcome <- &sessionpb.ServerMessage{Body: b}:
 		default:
@@ -1107,10 +1277,21 @@ func (c *Conn) dispatch(l *link, size int) {
 	case *sessionpb.ServerMessage_Heartbeat:
 		c.mu.Lock()
 		c.rtt = time.Duration(b.Heartbeat.GetRttUs()) * time.Microsecond
+		if p := b.Heartbeat.GetPeers(); len(p) > 0 {
+			c.peers = p
+		}
 		c.mu.Unlock()
 		_ = c.send(&sessionpb.ClientMessage{Body: &sessionpb.ClientMessage_Heartbeat{Heartbeat: &sessionpb.Heartbeat{Time: b.Heartbeat.GetTime()}}}, false)
 		return
 	case *sessionpb.ServerMessage_Ack:
+		return
+	case *sessionpb.ServerMessage_Move:
+		// The server handed the session to another: its connection closes
+		// next, and the reconnection resumes there at once.
+		c.followMove(b.Move)
+		if c.cfg.OnMove != nil {
+			c.cfg.OnMove(b.Move)
+		}
 		return
 	case *sessionpb.ServerMessage_Token:
 		c.mu.Lock()
@@ -1175,6 +1356,21 @@ func (c *Conn) dispatch(l *link, size int) {
 	}
 }
 
+// followMove points the session at the server a Move names; the
+// reconnection that follows the transport's close goes there without
+// waiting.
+func (c *Conn) followMove(m *sessionpb.Move) {
+	if m.GetAddress() == "" {
+		return
+	}
+	c.mu.Lock()
+	c.url, c.moveTo, c.moveTick = m.GetAddress(), m.GetAddress(), m.GetTick()
+	if c.movedAt.IsZero() {
+		c.movedAt = time.Now()
+	}
+	c.mu.Unlock()
+}
+
 // transportOnlyLocked reports whether a fatal error ends only the
 // connection (the session is held and the client resumes it): a timeout,
 // or SESSION_MOVED while this client's own resume on another connection
@@ -1216,11 +1412,27 @@ func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int)
 		c.mu.Unlock()
 		return nil // stale or repeated; the newest state stands
 	}
+	if c.afterMove {
+		// The first snapshot after a move. The room may have gone back to
+		// a checkpoint (its server crashed), so the states held past it
+		// may be of a timeline that is gone: keep only this snapshot's
+		// baseline (the state the room was saved at), if any.
+		c.afterMove = false
+		if age == 0 {
+			c.history.reset()
+		} else {
+			c.history.keepOnly(tick - age)
+		}
+	}
 	var out *game.Table
 	if !c.cfg.SkipState {
 		var base *game.Table
 		if age != 0 {
 			base = c.history.find(tick - age)
+			if base == nil && c.restored {
+				c.mu.Unlock()
+				return nil // sent before the server heard that this Conn holds no state: a full one follows
+			}
 			if base == nil {
 				c.mu.Unlock()
 				return fmt.Errorf("%w: tick %d", ErrUnknownBaseline, tick-age)
@@ -1234,6 +1446,7 @@ func (c *Conn) applySnapshot(tick, age, inputAck uint32, state []byte, size int)
 		}
 	}
 	c.ackTick = tick
+	c.restored = false
 	now := time.Now()
 	acked := c.inputs.ack(inputAck, now)
 	c.mu.Unlock()

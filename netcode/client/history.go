@@ -21,6 +21,15 @@ func (h *history) init(n int) {
 
 func (h *history) reset() { clear(h.valid) }
 
+// keepOnly forgets every state but the one of tick.
+func (h *history) keepOnly(tick uint32) {
+	for i := range h.states {
+		if h.states[i].Tick != tick {
+			h.valid[i] = false
+		}
+	}
+}
+
 // slot returns the entry to decode the next state into.
 func (h *history) slot() *game.Table {
 	s := &h.states[h.next]

@@ -7,7 +7,6 @@ import (
 
 	"github.com/arenaserver/arena/netcode"
 	"github.com/arenaserver/arena/netcode/pollconn"
-	"github.com/arenaserver/arena/proto/sessionpb"
 )
 
 // PollOptions configure the long-polling transport and the automatic
@@ -86,8 +85,8 @@ func (c *Conn) tryUpgrade() bool {
 		return true
 	}
 	c.mu.Lock()
-	hello := &sessionpb.Hello{ProtocolVersion: netcode.ProtocolVersion, Name: c.cfg.Name,
-		ResumeToken: c.token, LastSeq: c.lastSeq, LastTick: c.ackTick}
+	hello := c.hello()
+	hello.ResumeToken, hello.LastSeq, hello.LastTick = c.token, c.lastSeq, c.ackTick
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Poll.upgradeTimeout())
 	defer cancel()

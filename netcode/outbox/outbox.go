@@ -752,3 +752,96 @@ func (l *Link) count(b *Batch) {
 	l.taken.Add(uint64(len(b.Frames)))
 	l.takenBytes.Add(uint64(n))
 }
+
+// Resync forgets the frames numbered up to lastSeq and, when lastSeq is
+// past the last number given out, continues the numbering after it: for a
+// session restored from a checkpoint whose client processed frames of a
+// server that crashed after it (those frames are gone; new ones must not
+// look like repeats to the client).
+func (o *Outbox) Resync(lastSeq uint32) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ackLocked(lastSeq)
+	o.seq = max(o.seq, lastSeq)
+}
+
+// State is what an outbox holds for its client: the reliable frames not
+// acknowledged, in order, and the sequence numbering. Export and Import
+// carry a session's delivery to another outbox (another server).
+type State struct {
+	// Seq is the last sequence number given out.
+	Seq uint32
+	// Frames are the frames not acknowledged, numbered ones first.
+	Frames []Frame
+}
+
+// Frame is one reliable frame of a State.
+type Frame struct {
+	// Seq is its sequence number; 0 while no link has taken it.
+	Seq    uint32
+	Policy Policy
+	// Body is the frame as pushed (without the sequence number).
+	Body []byte
+}
+
+// Export copies what the outbox holds for its client. Frames pushed after
+// it are not in it: the caller stops the producers first.
+func (o *Outbox) Export() State {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := State{Seq: o.seq, Frames: make([]Frame, len(o.log))}
+	for i := range o.log {
+		e := &o.log[i]
+		st.Frames[i] = Frame{Seq: e.seq, Policy: e.policy, Body: append([]byte(nil), e.frame[:e.body]...)}
+	}
+	return st
+}
+
+// ErrState means an imported State is not one Export could have made:
+// sequence numbers out of order, or over the outbox's limits.
+var ErrState = errors.New("outbox: invalid state")
+
+// Import makes a new outbox with lim's bounds holding st, so a link
+// attached to it replays the frames after the client's last_seq with the
+// numbers they had. It copies the frames.
+func Import(lim Limits, st State) (*Outbox, error) {
+	o := NewLimits(lim)
+	if len(st.Frames) > o.lim.Frames {
+		return nil, ErrState
+	}
+	prev, numbered := uint32(0), true
+	for _, f := range st.Frames {
+		switch {
+		case f.Seq == 0:
+			numbered = false
+		case !numbered, f.Seq > st.Seq, prev != 0 && f.Seq != prev+1:
+			return nil, ErrState
+		}
+		if f.Seq != 0 {
+			prev = f.Seq
+		}
+		if f.Policy > Bounded {
+			return nil, ErrState
+		}
+		e := entry{seq: f.Seq, policy: f.Policy, body: len(f.Body)}
+		cost := entryCost(&e)
+		if o.logBytes+cost > o.lim.Bytes {
+			return nil, ErrState
+		}
+		o.pushed++
+		e.ord = o.pushed
+		e.frame = make([]byte, 0, cost)
+		e.frame = append(e.frame, f.Body...)
+		if e.seq != 0 {
+			e.frame = binary.AppendUvarint(e.frame, SeqField<<3)
+			e.frame = binary.AppendUvarint(e.frame, uint64(e.seq))
+		}
+		o.log = append(o.log, e)
+		o.logBytes += cost
+	}
+	if prev != 0 && prev != st.Seq {
+		return nil, ErrState
+	}
+	o.seq = st.Seq
+	return o, nil
+}

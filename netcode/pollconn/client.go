@@ -42,7 +42,8 @@ type DialOptions struct {
 	LatestInterval time.Duration
 	// Header is added to every request.
 	Header http.Header
-	// DialContext opens TCP connections; nil means a net.Dialer.
+	// DialContext opens TCP connections; nil means a net.Dialer. In a
+	// browser (GOOS=js) requests go through fetch and this is not used.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
@@ -61,9 +62,6 @@ func (o *DialOptions) fill() {
 	}
 	if o.SendQueue <= 0 {
 		o.SendQueue = 1024
-	}
-	if o.DialContext == nil {
-		o.DialContext = (&net.Dialer{}).DialContext
 	}
 }
 
@@ -128,8 +126,7 @@ type ClientConn struct {
 // channel ends.
 func Dial(ctx context.Context, endpoint string, opt DialOptions, onFrame func([]byte), onClose func(error)) (*ClientConn, error) {
 	opt.fill()
-	tr := &http.Transport{DialContext: opt.DialContext, MaxIdleConnsPerHost: 4, IdleConnTimeout: 60 * time.Second,
-		ResponseHeaderTimeout: opt.PollTimeout}
+	tr := newTransport(opt)
 	hc := &http.Client{Transport: tr}
 	rctx, cancel := context.WithTimeout(ctx, opt.RequestTimeout)
 	defer cancel()

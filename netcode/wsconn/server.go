@@ -1,9 +1,5 @@
-// Package wsconn carries protocol frames over WebSocket (github.com/lxzan/gws):
-// one protobuf message per binary frame. The server side drains an outbox
-// link onto the socket and hands complete frames to a handler; the client
-// side dials and does the same in reverse.
-//
-// wsconn knows nothing of rooms: it imports netcode and its outbox only.
+//go:build !js
+
 package wsconn
 
 import (

@@ -517,6 +517,7 @@ type ServerMessage struct {
 	//	*ServerMessage_Draining
 	//	*ServerMessage_Redirect
 	//	*ServerMessage_MatchEnded
+	//	*ServerMessage_Move
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -733,6 +734,15 @@ func (x *ServerMessage) GetMatchEnded() *MatchEnded {
 	return nil
 }
 
+func (x *ServerMessage) GetMove() *Move {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Move); ok {
+			return x.Move
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -808,6 +818,13 @@ type ServerMessage_MatchEnded struct {
 	MatchEnded *MatchEnded `protobuf:"bytes,19,opt,name=match_ended,json=matchEnded,proto3,oneof"`
 }
 
+type ServerMessage_Move struct {
+	// Pushed (fleets) when this server hands the session and its room to
+	// another server: resume there. Only to a client whose Hello had
+	// follows_moves.
+	Move *Move `protobuf:"bytes,22,opt,name=move,proto3,oneof"`
+}
+
 func (*ServerMessage_Welcome) isServerMessage_Body() {}
 
 func (*ServerMessage_Error) isServerMessage_Body() {}
@@ -842,6 +859,8 @@ func (*ServerMessage_Redirect) isServerMessage_Body() {}
 
 func (*ServerMessage_MatchEnded) isServerMessage_Body() {}
 
+func (*ServerMessage_Move) isServerMessage_Body() {}
+
 // Hello must be the first message on a connection.
 type Hello struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -861,8 +880,12 @@ type Hello struct {
 	// Fleet: the client follows a Redirect answering its JoinRoom. A server of
 	// a fleet only seats a client without it in rooms it hosts itself.
 	FollowsRedirects bool `protobuf:"varint,60,opt,name=follows_redirects,json=followsRedirects,proto3" json:"follows_redirects,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Fleet: the client follows a Move (a drain hands its session and room to
+	// another server). A server never moves a session without it: such a
+	// client gets the drain of a lone server.
+	FollowsMoves  bool `protobuf:"varint,61,opt,name=follows_moves,json=followsMoves,proto3" json:"follows_moves,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -937,6 +960,13 @@ func (x *Hello) GetFollowsRedirects() bool {
 	return false
 }
 
+func (x *Hello) GetFollowsMoves() bool {
+	if x != nil {
+		return x.FollowsMoves
+	}
+	return false
+}
+
 // Welcome answers Hello.
 type Welcome struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -966,7 +996,17 @@ type Welcome struct {
 	HeartbeatTimeoutMs uint32 `protobuf:"varint,26,opt,name=heartbeat_timeout_ms,json=heartbeatTimeoutMs,proto3" json:"heartbeat_timeout_ms,omitempty"`
 	// The games this server hosts; the first is its default (quick join and
 	// CreateRoom without a game).
-	Games         []string `protobuf:"bytes,27,rep,name=games,proto3" json:"games,omitempty"`
+	Games []string `protobuf:"bytes,27,rep,name=games,proto3" json:"games,omitempty"`
+	// True when this resume reached the server the session was moved to (a
+	// Move, or a restore after its server stopped): same session, seat,
+	// sequence numbers and token chain; what the client missed follows.
+	Moved bool `protobuf:"varint,28,opt,name=moved,proto3" json:"moved,omitempty"`
+	// Fleets: the WebSocket URLs of the other live servers of the fleet. A
+	// client whose server cannot be reached at all (it crashed) resumes at
+	// one of these: the fleet restores a crashed server's rooms elsewhere
+	// from their checkpoints, and any server answers a resume for such a
+	// session with a Move to where it is now (PROTOCOL.md section 16.4).
+	Peers         []string `protobuf:"bytes,29,rep,name=peers,proto3" json:"peers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1081,6 +1121,20 @@ func (x *Welcome) GetHeartbeatTimeoutMs() uint32 {
 func (x *Welcome) GetGames() []string {
 	if x != nil {
 		return x.Games
+	}
+	return nil
+}
+
+func (x *Welcome) GetMoved() bool {
+	if x != nil {
+		return x.Moved
+	}
+	return false
+}
+
+func (x *Welcome) GetPeers() []string {
+	if x != nil {
+		return x.Peers
 	}
 	return nil
 }
@@ -2393,7 +2447,11 @@ type Heartbeat struct {
 	Time uint64 `protobuf:"varint,1,opt,name=time,proto3" json:"time,omitempty"`
 	// Server to client: the last round-trip time measured on this connection,
 	// microseconds (0 before the first).
-	RttUs         uint32 `protobuf:"varint,2,opt,name=rtt_us,json=rttUs,proto3" json:"rtt_us,omitempty"`
+	RttUs uint32 `protobuf:"varint,2,opt,name=rtt_us,json=rttUs,proto3" json:"rtt_us,omitempty"`
+	// Server to client, fleets: the other live servers' WebSocket URLs, as in
+	// Welcome.peers, when they changed since this connection's last
+	// heartbeat (empty otherwise: keep the list you have).
+	Peers         []string `protobuf:"bytes,3,rep,name=peers,proto3" json:"peers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2440,6 +2498,13 @@ func (x *Heartbeat) GetRttUs() uint32 {
 		return x.RttUs
 	}
 	return 0
+}
+
+func (x *Heartbeat) GetPeers() []string {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
 }
 
 // Ack carries only an acknowledgement (ClientMessage.ack_seq or
@@ -2769,6 +2834,77 @@ func (x *Redirect) GetSpectate() bool {
 	return false
 }
 
+// Move is pushed (unsequenced, request_id 0) as the last frame of a
+// connection when the server hands the session, with its room, to another
+// server of the fleet (a drain). The client resumes there exactly as after
+// a lost connection: Hello{resume_token, last_seq, last_tick} to address,
+// with the newest token it holds. The room continues at the same tick; the
+// seat, player id, sequence numbers and unacknowledged frames carried
+// over. PROTOCOL.md section 16.
+type Move struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The WebSocket URL of the server that now hosts the session
+	// (ws://host:port/ws); its polling URL derives from it as usual.
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	RoomId  string `protobuf:"bytes,2,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// The tick the room stopped at on this server; the next snapshot is a
+	// delta from it when the client decoded it, else a full one.
+	Tick          uint32 `protobuf:"varint,3,opt,name=tick,proto3" json:"tick,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Move) Reset() {
+	*x = Move{}
+	mi := &file_session_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Move) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Move) ProtoMessage() {}
+
+func (x *Move) ProtoReflect() protoreflect.Message {
+	mi := &file_session_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Move.ProtoReflect.Descriptor instead.
+func (*Move) Descriptor() ([]byte, []int) {
+	return file_session_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *Move) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Move) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *Move) GetTick() uint32 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
 // MatchEnded is pushed (reliable) to every member when the room's match
 // ends; the room then closes (ERROR_CODE_ROOM_CLOSED follows, not fatal).
 type MatchEnded struct {
@@ -2784,7 +2920,7 @@ type MatchEnded struct {
 
 func (x *MatchEnded) Reset() {
 	*x = MatchEnded{}
-	mi := &file_session_proto_msgTypes[32]
+	mi := &file_session_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2796,7 +2932,7 @@ func (x *MatchEnded) String() string {
 func (*MatchEnded) ProtoMessage() {}
 
 func (x *MatchEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[32]
+	mi := &file_session_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2809,7 +2945,7 @@ func (x *MatchEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchEnded.ProtoReflect.Descriptor instead.
 func (*MatchEnded) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{32}
+	return file_session_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *MatchEnded) GetRoomId() string {
@@ -2844,7 +2980,7 @@ type Standing struct {
 
 func (x *Standing) Reset() {
 	*x = Standing{}
-	mi := &file_session_proto_msgTypes[33]
+	mi := &file_session_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2856,7 +2992,7 @@ func (x *Standing) String() string {
 func (*Standing) ProtoMessage() {}
 
 func (x *Standing) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[33]
+	mi := &file_session_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2869,7 +3005,7 @@ func (x *Standing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Standing.ProtoReflect.Descriptor instead.
 func (*Standing) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{33}
+	return file_session_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Standing) GetPlayerId() uint32 {
@@ -2920,7 +3056,7 @@ const file_session_proto_rawDesc = "" +
 	" \x01(\v2\x15.session.v3.HeartbeatH\x00R\theartbeat\x12#\n" +
 	"\x03ack\x18\v \x01(\v2\x0f.session.v3.AckH\x00R\x03ack\x12#\n" +
 	"\x03bye\x18\f \x01(\v2\x0f.session.v3.ByeH\x00R\x03byeB\x06\n" +
-	"\x04body\"\x9a\a\n" +
+	"\x04body\"\xc2\a\n" +
 	"\rServerMessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x0f \x01(\rR\trequestId\x12\x10\n" +
@@ -2944,15 +3080,17 @@ const file_session_proto_rawDesc = "" +
 	"\bdraining\x18\x11 \x01(\v2\x14.session.v3.DrainingH\x00R\bdraining\x122\n" +
 	"\bredirect\x18\x12 \x01(\v2\x14.session.v3.RedirectH\x00R\bredirect\x129\n" +
 	"\vmatch_ended\x18\x13 \x01(\v2\x16.session.v3.MatchEndedH\x00R\n" +
-	"matchEndedB\x06\n" +
-	"\x04body\"\xce\x01\n" +
+	"matchEnded\x12&\n" +
+	"\x04move\x18\x16 \x01(\v2\x10.session.v3.MoveH\x00R\x04moveB\x06\n" +
+	"\x04body\"\xf3\x01\n" +
 	"\x05Hello\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
 	"\fresume_token\x18\x14 \x01(\fR\vresumeToken\x12\x19\n" +
 	"\blast_seq\x18\x15 \x01(\rR\alastSeq\x12\x1b\n" +
 	"\tlast_tick\x18\x16 \x01(\rR\blastTick\x12+\n" +
-	"\x11follows_redirects\x18< \x01(\bR\x10followsRedirects\"\x98\x03\n" +
+	"\x11follows_redirects\x18< \x01(\bR\x10followsRedirects\x12#\n" +
+	"\rfollows_moves\x18= \x01(\bR\ffollowsMoves\"\xc4\x03\n" +
 	"\aWelcome\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x1b\n" +
 	"\ttick_rate\x18\x02 \x01(\rR\btickRate\x12#\n" +
@@ -2966,7 +3104,9 @@ const file_session_proto_rawDesc = "" +
 	"\ahold_ms\x18\x18 \x01(\rR\x06holdMs\x12!\n" +
 	"\fheartbeat_ms\x18\x19 \x01(\rR\vheartbeatMs\x120\n" +
 	"\x14heartbeat_timeout_ms\x18\x1a \x01(\rR\x12heartbeatTimeoutMs\x12\x14\n" +
-	"\x05games\x18\x1b \x03(\tR\x05games\"b\n" +
+	"\x05games\x18\x1b \x03(\tR\x05games\x12\x14\n" +
+	"\x05moved\x18\x1c \x01(\bR\x05moved\x12\x14\n" +
+	"\x05peers\x18\x1d \x03(\tR\x05peers\"b\n" +
 	"\x05Error\x12)\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x15.session.v3.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
@@ -3049,10 +3189,11 @@ const file_session_proto_rawDesc = "" +
 	"\bEventAck\x12\x15\n" +
 	"\x06ack_id\x18\x01 \x01(\rR\x05ackId\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"6\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"L\n" +
 	"\tHeartbeat\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x04R\x04time\x12\x15\n" +
-	"\x06rtt_us\x18\x02 \x01(\rR\x05rttUs\"\x05\n" +
+	"\x06rtt_us\x18\x02 \x01(\rR\x05rttUs\x12\x14\n" +
+	"\x05peers\x18\x03 \x03(\tR\x05peers\"\x05\n" +
 	"\x03Ack\"\x05\n" +
 	"\x03Bye\"I\n" +
 	"\x05Token\x12!\n" +
@@ -3071,7 +3212,11 @@ const file_session_proto_rawDesc = "" +
 	"\vreservation\x18\x03 \x01(\tR\vreservation\x12\x1d\n" +
 	"\n" +
 	"expires_ms\x18\x04 \x01(\x04R\texpiresMs\x12\x1a\n" +
-	"\bspectate\x18\x05 \x01(\bR\bspectate\"s\n" +
+	"\bspectate\x18\x05 \x01(\bR\bspectate\"M\n" +
+	"\x04Move\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x17\n" +
+	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\x12\n" +
+	"\x04tick\x18\x03 \x01(\rR\x04tick\"s\n" +
 	"\n" +
 	"MatchEnded\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x18\n" +
@@ -3128,7 +3273,7 @@ func file_session_proto_rawDescGZIP() []byte {
 }
 
 var file_session_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_session_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_session_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_session_proto_goTypes = []any{
 	(ErrorCode)(0),        // 0: session.v3.ErrorCode
 	(*ClientMessage)(nil), // 1: session.v3.ClientMessage
@@ -3163,8 +3308,9 @@ var file_session_proto_goTypes = []any{
 	(*ChatLine)(nil),      // 30: session.v3.ChatLine
 	(*Draining)(nil),      // 31: session.v3.Draining
 	(*Redirect)(nil),      // 32: session.v3.Redirect
-	(*MatchEnded)(nil),    // 33: session.v3.MatchEnded
-	(*Standing)(nil),      // 34: session.v3.Standing
+	(*Move)(nil),          // 33: session.v3.Move
+	(*MatchEnded)(nil),    // 34: session.v3.MatchEnded
+	(*Standing)(nil),      // 35: session.v3.Standing
 }
 var file_session_proto_depIdxs = []int32{
 	3,  // 0: session.v3.ClientMessage.hello:type_name -> session.v3.Hello
@@ -3195,21 +3341,22 @@ var file_session_proto_depIdxs = []int32{
 	29, // 25: session.v3.ServerMessage.token:type_name -> session.v3.Token
 	31, // 26: session.v3.ServerMessage.draining:type_name -> session.v3.Draining
 	32, // 27: session.v3.ServerMessage.redirect:type_name -> session.v3.Redirect
-	33, // 28: session.v3.ServerMessage.match_ended:type_name -> session.v3.MatchEnded
-	0,  // 29: session.v3.Error.code:type_name -> session.v3.ErrorCode
-	7,  // 30: session.v3.RoomList.rooms:type_name -> session.v3.RoomInfo
-	7,  // 31: session.v3.RoomCreated.room:type_name -> session.v3.RoomInfo
-	7,  // 32: session.v3.Joined.room:type_name -> session.v3.RoomInfo
-	13, // 33: session.v3.Joined.schema:type_name -> session.v3.Schema
-	14, // 34: session.v3.Schema.kinds:type_name -> session.v3.EntityKind
-	15, // 35: session.v3.EntityKind.fields:type_name -> session.v3.Field
-	20, // 36: session.v3.Roster.players:type_name -> session.v3.PlayerInfo
-	34, // 37: session.v3.MatchEnded.standings:type_name -> session.v3.Standing
-	38, // [38:38] is the sub-list for method output_type
-	38, // [38:38] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	34, // 28: session.v3.ServerMessage.match_ended:type_name -> session.v3.MatchEnded
+	33, // 29: session.v3.ServerMessage.move:type_name -> session.v3.Move
+	0,  // 30: session.v3.Error.code:type_name -> session.v3.ErrorCode
+	7,  // 31: session.v3.RoomList.rooms:type_name -> session.v3.RoomInfo
+	7,  // 32: session.v3.RoomCreated.room:type_name -> session.v3.RoomInfo
+	7,  // 33: session.v3.Joined.room:type_name -> session.v3.RoomInfo
+	13, // 34: session.v3.Joined.schema:type_name -> session.v3.Schema
+	14, // 35: session.v3.Schema.kinds:type_name -> session.v3.EntityKind
+	15, // 36: session.v3.EntityKind.fields:type_name -> session.v3.Field
+	20, // 37: session.v3.Roster.players:type_name -> session.v3.PlayerInfo
+	35, // 38: session.v3.MatchEnded.standings:type_name -> session.v3.Standing
+	39, // [39:39] is the sub-list for method output_type
+	39, // [39:39] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_session_proto_init() }
@@ -3249,6 +3396,7 @@ func file_session_proto_init() {
 		(*ServerMessage_Draining)(nil),
 		(*ServerMessage_Redirect)(nil),
 		(*ServerMessage_MatchEnded)(nil),
+		(*ServerMessage_Move)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3256,7 +3404,7 @@ func file_session_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_session_proto_rawDesc), len(file_session_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   34,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -35,6 +35,11 @@ type Config struct {
 	NotifyEvery time.Duration
 	// Poll is how often rooms are checked for players. Default 100 ms.
 	Poll time.Duration
+	// Move, if not nil, hands the running rooms to other servers (a
+	// fleet: gateway.Server.MoveRooms) before the clients left are told of
+	// the drain; it returns how many rooms moved and how many stay. Nil:
+	// every room stays and runs out its grace here.
+	Move func(ctx context.Context) (moved, stayed int)
 	// Logger receives lifecycle logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -73,7 +78,7 @@ func (s *State) Left() time.Duration {
 }
 
 // Run drains: it marks s draining, stops l taking players and rooms,
-// notifies n at once and every NotifyEvery, closes each room whose players
+// hands the rooms to other servers (Config.Move), notifies n at once and every NotifyEvery, closes each room whose players
 // have all left, and returns when Grace has passed, when no room is left,
 // or when ctx ends. It starts no goroutine.
 func Run(ctx context.Context, s *State, l Lobby, n Notifier, cfg Config) {
@@ -82,7 +87,13 @@ func Run(ctx context.Context, s *State, l Lobby, n Notifier, cfg Config) {
 	deadline := start.Add(cfg.Grace)
 	s.deadline.Store(deadline.UnixNano())
 	l.StopAccepting()
-	told := n.NotifyDraining(cfg.Grace)
+	left := cfg.Grace
+	if cfg.Move != nil {
+		moved, stayed := cfg.Move(ctx)
+		cfg.Logger.Info("rooms handed to other servers", "moved", moved, "stayed", stayed, "took", time.Since(start).Round(time.Millisecond))
+		left = time.Until(deadline)
+	}
+	told := n.NotifyDraining(left)
 	cfg.Logger.Info("draining", "grace", cfg.Grace, "rooms", len(l.Rooms()), "clients_told", told)
 
 	poll := time.NewTicker(cfg.Poll)

@@ -1,7 +1,8 @@
 // Package e2e tests the server's operating side from outside, as an operator
 // and an orchestrator see it: the real server binary (bots/serverproc), real
 // bots (bots/swarm), Prometheus scrapes, signals, and a real browser on the
-// dashboard. It holds tests only.
+// dashboard and playing at /play (directly, through nginx, across a
+// restart). It holds tests only.
 package e2e
 
 import (

@@ -125,7 +125,9 @@ func TestFleetQuickJoinSpreadsOverNodes(t *testing.T) {
 	require.False(t, rep.Failed(), "bots failed: %v", rep.ErrorList)
 	assert.Equal(t, bots, rep.Connected)
 	assert.Equal(t, 2*bots/3, rep.Redirected, "the bots seated on the two other servers got there by redirect")
-	assert.InDelta(t, 30, rep.SnapshotsPerBotS, 6, "redirected or not, every bot plays")
+	// Every bot plays, redirected or not: a rate far from zero (30 on an
+	// idle machine; a loaded one delivers fewer, so no tight bound).
+	assert.Greater(t, rep.SnapshotsPerBotS, 5.0, "redirected or not, every bot plays")
 }
 
 // TestFleetKilledNodeLeavesDirectory: a server killed without a drain is
@@ -319,10 +321,11 @@ func TestFleetSurvivesRedisOutage(t *testing.T) {
 }
 
 // TestFleetDrainingNodeLeavesDirectoryAtOnce: a server told to stop leaves
-// the directory at once (nobody else is sent there) while its match runs.
+// the directory at once (nobody else is sent there) while its match runs
+// (without hand-off: with it the match would move away at once).
 func TestFleetDrainingNodeLeavesDirectoryAtOnce(t *testing.T) {
 	rd := redistest.Start(t)
-	nodes := startFleet(t, rd, 2, "-room-size", "4", "-drain-grace", "20s")
+	nodes := startFleet(t, rd, 2, "-room-size", "4", "-drain-grace", "20s", "-handoff=false")
 	a, b := nodes[0], nodes[1]
 	var snaps atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

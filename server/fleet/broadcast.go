@@ -60,7 +60,12 @@ func (n *Node) publishLoop() {
 func (n *Node) receive() {
 	ch := n.sub.Channel(redis.WithChannelHealthCheckInterval(2 * n.cfg.Heartbeat))
 	var ev sessionpb.Event
+	mine := n.nodeChannel(n.id)
 	for m := range ch {
+		if m.Channel == mine {
+			n.notice(m.Payload)
+			continue
+		}
 		from, body, ok := strings.Cut(m.Payload, "\n")
 		if !ok || from == n.id {
 			continue

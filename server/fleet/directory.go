@@ -23,6 +23,8 @@ import (
 //	pending:<id>     sorted set: reservation -> expiry; seats promised and
 //	                 not yet counted in players
 //	seat:<token>     string: a reservation for another node, or "used"
+//	alive:<id>       string: set by every heartbeat of the node, in the
+//	                 directory or draining; expires with the node
 //	broadcast        pub/sub channel of fleet-wide events
 //
 // Scripts read the clock with TIME, so the servers' clocks do not matter.

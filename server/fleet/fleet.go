@@ -96,6 +96,22 @@ type Config struct {
 	// session here (gateway.EmitLocal). Called on the node's subscriber
 	// goroutine, one at a time. Nil drops them.
 	Deliver func(name string, payload []byte)
+	// Adopt restores a room another server hands over (a bundle made by
+	// that server's gateway; gateway.Server.Adopt). Called on a goroutine
+	// of the node, at most 8 at once. Nil: this node takes no hand-offs.
+	Adopt func(bundle []byte) error
+	// HandoffBytes bounds a hand-off bundle, sent or adopted. Default 8 MiB.
+	HandoffBytes int
+	// Checkpoint, if not nil, returns this server's rooms saved now (room
+	// id to bundle, as for Adopt); the node stores them in Redis every
+	// CheckpointEvery, on a goroutine of its own. Nil: no checkpoints.
+	Checkpoint func() map[string][]byte
+	// CheckpointEvery is how often rooms are checkpointed. Default 1 s.
+	CheckpointEvery time.Duration
+	// Restore restores a room from a checkpoint of a server whose
+	// heartbeat lapsed (gateway.Server.Restore). Called on the heartbeat
+	// goroutine, at most 4 per heartbeat. Nil: this node restores none.
+	Restore func(bundle []byte) error
 	// Logger receives lifecycle logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -122,6 +138,12 @@ func (c *Config) Fill() {
 	}
 	if c.Prefix == "" {
 		c.Prefix = "arena:"
+	}
+	if c.HandoffBytes <= 0 {
+		c.HandoffBytes = 8 << 20
+	}
+	if c.CheckpointEvery <= 0 {
+		c.CheckpointEvery = time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -198,6 +220,13 @@ type Node struct {
 
 	heartbeats, failures                           atomic.Uint64
 	broadcastsOut, broadcastsIn, broadcastsDropped atomic.Uint64
+
+	adopting                        chan struct{} // hand-offs being adopted; bounded (maxAdopting)
+	handedOut, adopted, adoptFailed atomic.Uint64
+	peers                           atomic.Pointer[[]string]
+	checkpoints, checkpointBytes    atomic.Uint64
+	checkpointFailures              atomic.Uint64
+	restored, restoreFailed         atomic.Uint64
 }
 
 var (
@@ -216,7 +245,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("fleet: Redis URL: %w", err)
 	}
 	n := &Node{cfg: cfg, id: "n" + randomHex(6), log: cfg.Logger, published: map[string]bool{}, stop: make(chan struct{}),
-		outbox: make(chan string, outboundBroadcasts)}
+		outbox: make(chan string, outboundBroadcasts), adopting: make(chan struct{}, maxAdopting)}
 	opt.ClientName = "arena-" + n.id
 	opt.DialTimeout = cfg.OpTimeout
 	opt.ReadTimeout = cfg.OpTimeout
@@ -246,8 +275,11 @@ func (n *Node) Start(ctx context.Context) {
 	n.beat(ctx)
 	n.log.Info("fleet: node started", "redis", n.rdb.Options().Addr, "addr", n.cfg.Addr, "mode", n.cfg.Mode,
 		"heartbeat", n.cfg.Heartbeat, "ttl", n.cfg.TTL, "in_directory", n.healthy.Load())
-	n.sub = n.rdb.Subscribe(context.Background(), n.channel())
+	n.sub = n.rdb.Subscribe(context.Background(), n.channel(), n.nodeChannel(n.id))
 	n.wg.Go(n.heartbeatLoop)
+	if n.cfg.Checkpoint != nil {
+		n.wg.Go(n.checkpointLoop)
+	}
 	n.wg.Go(n.publishLoop)
 	n.wg.Go(n.receive)
 }
@@ -265,6 +297,10 @@ func (n *Node) heartbeatLoop() {
 			// than a beat, and the node is still listed meanwhile.
 			ctx, cancel := context.WithTimeout(context.Background(), max(n.cfg.TTL/2, n.cfg.OpTimeout))
 			n.beat(ctx)
+			if n.healthy.Load() {
+				n.refreshPeers(ctx)
+				n.claim(ctx)
+			}
 			cancel()
 		}
 	}
@@ -292,8 +328,9 @@ func (n *Node) publish(ctx context.Context) error {
 	n.pubMu.Lock()
 	defer n.pubMu.Unlock()
 	if n.left.Load() {
-		// Out of the directory: only keep track of Redis for placements.
-		return n.rdb.Ping(ctx).Err()
+		// Out of the directory, still alive (its rooms' checkpoints are
+		// not for others to restore while it drains).
+		return n.rdb.Set(ctx, n.cfg.Prefix+"alive:"+n.id, "1", n.cfg.TTL).Err()
 	}
 	// Take the settled reservations before listing the rooms: a player
 	// seated before this point is counted by the listing.
@@ -369,6 +406,9 @@ func (n *Node) Close() {
 		_ = n.sub.Close()
 	}
 	n.wg.Wait()
+	if n.cfg.Checkpoint != nil {
+		n.checkpoint(nil) // a server that stops on purpose leaves nothing to restore
+	}
 	_ = n.rdb.Close()
 }
 
@@ -380,6 +420,14 @@ type Stats struct {
 	BroadcastsOut     uint64 // broadcasts published
 	BroadcastsIn      uint64 // broadcasts from other servers delivered here
 	BroadcastsDropped uint64 // broadcasts not published (Redis away, or the queue full)
+	HandedOut         uint64 // rooms another node adopted from this one
+	Adopted           uint64 // rooms this node adopted from others
+	AdoptFailed       uint64 // hand-offs this node refused or could not take
+	Checkpoints       uint64 // room checkpoints stored
+	CheckpointBytes   uint64 // their bytes
+	CheckpointFailed  uint64 // checkpoint rounds Redis did not take
+	Restored          uint64 // rooms restored here from a dead node's checkpoints
+	RestoreFailed     uint64 // of which could not be restored
 }
 
 // Stats returns the node's counters.
@@ -388,6 +436,9 @@ func (n *Node) Stats() Stats {
 		Heartbeats: n.heartbeats.Load(), Failures: n.failures.Load(),
 		InDirectory:   n.healthy.Load() && !n.left.Load(),
 		BroadcastsOut: n.broadcastsOut.Load(), BroadcastsIn: n.broadcastsIn.Load(), BroadcastsDropped: n.broadcastsDropped.Load(),
+		HandedOut: n.handedOut.Load(), Adopted: n.adopted.Load(), AdoptFailed: n.adoptFailed.Load(),
+		Checkpoints: n.checkpoints.Load(), CheckpointBytes: n.checkpointBytes.Load(), CheckpointFailed: n.checkpointFailures.Load(),
+		Restored: n.restored.Load(), RestoreFailed: n.restoreFailed.Load(),
 	}
 }
 

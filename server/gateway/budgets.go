@@ -134,6 +134,14 @@ func (b *addrBudgets) reserveSession(ip string) error {
 	return nil
 }
 
+// adoptSession counts a session adopted from another server (a hand-off)
+// against ip, whatever its budget: it was admitted there.
+func (b *addrBudgets) adoptSession(ip string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.getLocked(ip).sessions++
+}
+
 // releaseSession returns the session slot of the address that created it.
 func (b *addrBudgets) releaseSession(ip string) {
 	b.mu.Lock()

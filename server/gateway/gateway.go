@@ -78,6 +78,21 @@ type Config struct {
 	// joins may be redirected, EmitAll reaches every server. Default nil:
 	// the server runs alone.
 	Fleet Directory
+	// Mover, if not nil, hands rooms to other servers of the fleet when
+	// this one drains (MoveRooms, handoff.go). Default nil: a drain ends
+	// the matches as on a lone server.
+	Mover Mover
+	// HandoffTimeout bounds one room's hand-off, from freezing it to the
+	// other server's answer; past it the room ticks on here. Default 2 s.
+	HandoffTimeout time.Duration
+	// Locator, if not nil, records the sessions this server adopts and
+	// finds where the fleet moved or restored a session this server does
+	// not hold, so that a resume that comes here is sent there (and
+	// Welcome lists the other servers). Default nil.
+	Locator Locator
+	// HandoffBytes bounds a room's hand-off bundle (its saved match and
+	// its sessions' unacknowledged frames). Default 8 MiB.
+	HandoffBytes int
 	// Limits are the rate, connection, budget and origin limits (limits.go,
 	// budgets.go).
 	Limits Limits
@@ -121,6 +136,12 @@ func (c *Config) Fill() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.HandoffTimeout <= 0 {
+		c.HandoffTimeout = 2 * time.Second
+	}
+	if c.HandoffBytes <= 0 {
+		c.HandoffBytes = 8 << 20
 	}
 	if c.SendBuffer == 0 {
 		c.SendBuffer = 64 << 10
@@ -168,11 +189,19 @@ type Server struct {
 	unknownEvents     atomic.Uint64
 	framesDropped     atomic.Uint64 // client frames dropped unread for a rate
 	rtt               rttStats
+
+	movesMu     sync.Mutex // guards moves
+	moves       MoveStats
+	movingLinks sync.WaitGroup // one per moved session's connection, until it wrote its Move
+	moving      atomic.Int64   // of which not done
 }
 
 type endedSession struct {
-	id  token.SessionID
-	why string
+	id      token.SessionID
+	why     string
+	movedTo string // the server it was handed to, if it was (handoff.go)
+	roomID  string
+	tick    uint32
 }
 
 // maxEnded bounds the memory of why sessions ended (oldest forgotten first).
@@ -275,9 +304,9 @@ var (
 	errTooManySessions = errors.New("gateway: too many sessions")
 )
 
-func (s *Server) newSession(name, ip string, redirects bool) (*session, error) {
+func (s *Server) newSession(name, ip string, redirects, moves bool) (*session, error) {
 	p := &session{
-		srv: s, id: token.NewSessionID(), name: name, ip: ip, redirects: redirects,
+		srv: s, id: token.NewSessionID(), name: name, ip: ip, redirects: redirects, moves: moves,
 		out: outbox.NewLimits(outbox.Limits{Frames: s.cfg.ReliableQueue, Bytes: s.cfg.ReliableBytes, Held: s.cfg.HeldEvents}),
 		lim: newSessionLimits(&s.cfg.Limits),
 	}
@@ -299,16 +328,16 @@ func (s *Server) newSession(name, ip string, redirects bool) (*session, error) {
 }
 
 // lookup finds a live session, or says why it ended.
-func (s *Server) lookup(id token.SessionID) (*session, string) {
+func (s *Server) lookup(id token.SessionID) (*session, endedSession) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p := s.sessions[id]; p != nil {
-		return p, ""
+		return p, endedSession{}
 	}
 	if e := s.ended[id]; e != nil {
-		return nil, e.Value.(endedSession).why
+		return nil, e.Value.(endedSession)
 	}
-	return nil, "unknown session (the server may have restarted)"
+	return nil, endedSession{why: "unknown session (the server may have restarted)"}
 }
 
 // forget removes an ended session and remembers why it ended.
@@ -321,7 +350,8 @@ func (s *Server) forget(p *session, reason error) {
 	delete(s.sessions, p.id)
 	s.budget.releaseSession(p.ip)
 	s.census.retireSession(p)
-	s.ended[p.id] = s.endOrder.PushBack(endedSession{p.id, describe(reason, s.cfg.Hold)})
+	s.ended[p.id] = s.endOrder.PushBack(endedSession{id: p.id, why: describe(reason, s.cfg.Hold),
+		movedTo: p.movedTo, roomID: p.movedRoom, tick: p.movedTick})
 	if s.endOrder.Len() > maxEnded {
 		old := s.endOrder.Remove(s.endOrder.Front()).(endedSession)
 		delete(s.ended, old.id)

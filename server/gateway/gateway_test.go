@@ -30,6 +30,7 @@ import (
 
 // testServer is a real gateway on a real loopback port.
 type testServer struct {
+	srv  *http.Server
 	gw   *Server
 	lob  *lobby.Lobby
 	addr string
@@ -69,7 +70,7 @@ func startServerWith(t *testing.T, lobCfg lobby.Config, cfg Config) *testServer 
 		_ = lob.Close(ctx, nil)
 	})
 	addr := ln.Addr().String()
-	return &testServer{gw: gw, lob: lob, addr: addr, url: "ws://" + addr + "/ws"}
+	return &testServer{gw: gw, lob: lob, addr: addr, url: "ws://" + addr + "/ws", srv: srv}
 }
 
 // player is a client that counts what it receives.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ func (s *Server) heartbeat(c *conn) {
 	hello := time.NewTimer(time.Until(c.opened.Add(s.cfg.Limits.HelloTimeout)))
 	defer hello.Stop()
 	skipped := busyHeartbeats - 1 // the first heartbeat goes at once: a round trip early on
+	var told []string             // the peers this connection was last told of
 	for {
 		select {
 		case <-c.link.Done():
@@ -57,8 +59,12 @@ func (s *Server) heartbeat(c *conn) {
 			p.mu.Lock()
 			ack := p.clientSeq
 			p.mu.Unlock()
+			var peers []string
+			if cur := s.peers(); !slices.Equal(cur, told) {
+				peers, told = cur, cur
+			}
 			c.link.Send(netcode.Marshal(&sessionpb.ServerMessage{AckSeq: ack, Body: &sessionpb.ServerMessage_Heartbeat{Heartbeat: &sessionpb.Heartbeat{
-				Time: uint64(now.UnixNano()), RttUs: uint32(min(c.rtt.Load()/1000, 1<<32-1)),
+				Time: uint64(now.UnixNano()), RttUs: uint32(min(c.rtt.Load()/1000, 1<<32-1)), Peers: peers,
 			}}}))
 		}
 	}

@@ -68,6 +68,9 @@ type session struct {
 	display atomic.Pointer[string] // the name, for other goroutines (admin views, tests)
 	// redirects: the client follows a Redirect (Hello.follows_redirects).
 	redirects bool
+	// moves: the client follows a Move (Hello.follows_moves): a drain may
+	// hand the session to another server (handoff.go).
+	moves bool
 
 	// frameMu serializes frame handling: after a transport switch, the old
 	// connection's last frames may race the new one's first.
@@ -80,6 +83,7 @@ type session struct {
 	clientSeq uint32        // highest ClientMessage.seq processed; guarded by frameMu and mu
 	ackedOut  uint32        // clientSeq last acknowledged to the client; guarded by frameMu
 	ackSeen   uint32        // highest ClientMessage.ack_seq handed to the outbox; guarded by frameMu
+	seqGap    bool          // restored from a checkpoint: the next client seq may skip; guarded by frameMu
 
 	mu        sync.Mutex // guards the fields below
 	link      *outbox.Link
@@ -97,6 +101,11 @@ type session struct {
 	confirmed bool
 	issuedAt  time.Time
 	nextAck   uint32                              // last Event.ack_id given out
+	movedTo   string                              // the server this session was handed to (ended here) ...
+	movedRoom string                              // ... with this room ...
+	movedTick uint32                              // ... frozen at this tick
+	movedIn   bool                                // adopted from another server; not resumed here yet
+	restored  bool                                // restored from a checkpoint; not resumed here yet
 	acks      map[uint32]chan *sessionpb.EventAck // EmitAck callers waiting
 }
 
@@ -193,7 +202,7 @@ func (c *conn) handshake(rid uint32, h *sessionpb.Hello) error {
 		c.srv.cfg.Metrics.HandshakeFailed(metrics.HandshakeBadHello)
 		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_HANDSHAKE, "%v", err))
 	}
-	s, err := c.srv.newSession(name, c.ip, h.GetFollowsRedirects())
+	s, err := c.srv.newSession(name, c.ip, h.GetFollowsRedirects(), h.GetFollowsMoves())
 	if errors.Is(err, errAddressSessions) {
 		c.srv.cfg.Metrics.BudgetRefused(metrics.BudgetSessionsPerAddress)
 		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_OVER_BUDGET,
@@ -211,7 +220,7 @@ func (c *conn) handshake(rid uint32, h *sessionpb.Hello) error {
 	s.link, s.kind = c.link, c.kind
 	s.mu.Unlock()
 	c.sess.Store(s)
-	c.link.Send(c.srv.welcome(rid, s, tok, exp, false, 0))
+	c.link.Send(netcode.Marshal(c.srv.welcome(rid, s, tok, exp, false, 0)))
 	c.srv.tellDraining(c.link)
 	s.out.Attach(c.link, 0)
 	c.srv.log.Debug("session started", "session", s.id.String(), "name", name, "transport", c.kind)
@@ -235,10 +244,33 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 		srv.resumeFailures.Add(1)
 		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_TOKEN_INVALID, "resume token is not valid for this server"))
 	}
-	s, why := srv.lookup(claims.Session)
+	s, gone := srv.lookup(claims.Session)
+	if s == nil && gone.movedTo != "" {
+		// Handed to another server while this client was away: send it
+		// there, as the Move it missed would have.
+		c.link.Close(moveFrame(gone.movedTo, gone.roomID, gone.tick), errMovedAway)
+		return errMovedAway
+	}
+	if s == nil && gone.id == (token.SessionID{}) && srv.cfg.Locator != nil {
+		// Maybe another server of the fleet holds it (its server crashed
+		// and it was restored elsewhere, or it moved): send the client
+		// there, or have it retry while the fleet restores it.
+		ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.JoinTimeout)
+		addr, roomID, tick, err := srv.cfg.Locator.Locate(ctx, claims.Session.String())
+		cancel()
+		if err == nil && addr != "" {
+			c.link.Close(moveFrame(addr, roomID, tick), errMovedAway)
+			return errMovedAway
+		}
+		srv.resumeFailures.Add(1)
+		e := netcode.Errorf(sessionpb.ErrorCode_ERROR_CODE_FLEET_UNAVAILABLE,
+			"no server of the fleet holds this session now (%s); retry within the hold window", gone.why)
+		c.link.Close(e.Frame(0), e)
+		return e
+	}
 	if s == nil {
 		srv.resumeFailures.Add(1)
-		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended: %s; the seat is gone, start a new session", why))
+		return c.refuseHandshake(netcode.Fatalf(sessionpb.ErrorCode_ERROR_CODE_SESSION_EXPIRED, "session ended: %s; the seat is gone, start a new session", gone.why))
 	}
 	// Serialize with frame handling: a takeover must not interleave with a
 	// frame of the old connection.
@@ -265,6 +297,9 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 		s.hold = nil
 	}
 	s.lastUsed, s.confirmed = claims.Gen, false
+	s.nextGen = max(s.nextGen, claims.Gen+1) // a restored session's client may hold newer tokens
+	restored := s.restored
+	s.restored = false
 	tok, exp := s.issueLocked()
 	s.minGen = s.nextGen - 1 // only the token just issued stays valid
 	s.link, s.kind = c.link, c.kind
@@ -275,13 +310,33 @@ func (c *conn) resume(rid uint32, h *sessionpb.Hello) error {
 	}
 	c.sess.Store(s)
 	if m := s.member(); m != nil {
-		if h.GetLastTick() != 0 {
+		if h.GetLastTick() != 0 && !restored {
+			// (After a restore from a checkpoint, the client's newest tick
+			// is of the crashed server's match: the room here may hold
+			// another state under that number.)
 			m.Ack(h.GetLastTick())
+		} else {
+			m.ForgetAck() // the client holds no state (a reloaded page): a full snapshot first
 		}
 		m.SetHeld(false)
 	}
-	c.link.Send(srv.welcome(rid, s, tok, exp, true, s.clientSeq))
+	s.mu.Lock()
+	moved := s.movedIn
+	s.movedIn = false
+	s.mu.Unlock()
+	w := srv.welcome(rid, s, tok, exp, true, s.clientSeq)
+	if moved {
+		w.GetWelcome().Moved = true
+	}
+	c.link.Send(netcode.Marshal(w))
 	s.ackedOut = s.clientSeq
+	if restored {
+		// What the client got from the crashed server after the
+		// checkpoint is gone: number on from what it has, and take its
+		// reliable frames from wherever it goes on.
+		s.out.Resync(h.GetLastSeq())
+		s.seqGap = true
+	}
 	s.out.Attach(c.link, h.GetLastSeq())
 	srv.resumes.Add(1)
 	srv.cfg.Metrics.Resumed()
@@ -299,13 +354,13 @@ func (s *session) issueLocked() ([]byte, time.Time) {
 	return tok, exp
 }
 
-func (srv *Server) welcome(rid uint32, s *session, tok []byte, exp time.Time, resumed bool, ackSeq uint32) []byte {
-	return netcode.Marshal(&sessionpb.ServerMessage{RequestId: rid, AckSeq: ackSeq, Body: &sessionpb.ServerMessage_Welcome{Welcome: &sessionpb.Welcome{
+func (srv *Server) welcome(rid uint32, s *session, tok []byte, exp time.Time, resumed bool, ackSeq uint32) *sessionpb.ServerMessage {
+	return (&sessionpb.ServerMessage{RequestId: rid, AckSeq: ackSeq, Body: &sessionpb.ServerMessage_Welcome{Welcome: &sessionpb.Welcome{
 		ProtocolVersion: netcode.ProtocolVersion, TickRate: srv.cfg.TickRate, SnapshotRate: srv.cfg.SnapshotRate,
 		Server: srv.cfg.ServerName, SessionId: s.id.String(), ResumeToken: tok, TokenExpiresMs: uint64(exp.UnixMilli()),
 		Resumed: resumed, HoldMs: uint32(srv.cfg.Hold.Milliseconds()),
 		HeartbeatMs: uint32(srv.cfg.Heartbeat.Milliseconds()), HeartbeatTimeoutMs: uint32(srv.cfg.HeartbeatTimeout.Milliseconds()),
-		Games: srv.lobby.Games(),
+		Games: srv.lobby.Games(), Peers: srv.peers(),
 	}}})
 }
 
@@ -416,6 +471,14 @@ func (s *session) handle(c *conn, msg *sessionpb.ClientMessage) error {
 		s.out.Ack(a)
 	}
 	if seq := msg.GetSeq(); seq != 0 {
+		if s.seqGap && seq > s.clientSeq {
+			// The first reliable frame after a restore from a checkpoint:
+			// the crashed server processed those before it.
+			s.seqGap = false
+			s.mu.Lock()
+			s.clientSeq = seq - 1
+			s.mu.Unlock()
+		}
 		switch {
 		case seq <= s.clientSeq:
 			return nil // already processed before a resume; its reply is in the log

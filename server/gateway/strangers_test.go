@@ -318,8 +318,8 @@ func endReason(t *testing.T, ts *testServer, w *sessionpb.Welcome) sessionpb.Err
 	copy(id[:], b)
 	var why string
 	require.Eventually(t, func() bool {
-		var p *session
-		p, why = ts.gw.lookup(id)
+		p, gone := ts.gw.lookup(id)
+		why = gone.why
 		return p == nil
 	}, 5*time.Second, 5*time.Millisecond, "the session ended")
 	code, _, _ := strings.Cut(why, ":")

@@ -2,6 +2,7 @@ package lobby
 
 import (
 	"context"
+	"errors"
 
 	"github.com/arenaserver/arena/server/room"
 )
@@ -39,3 +40,36 @@ func (l *Lobby) JoinOpenFor(ctx context.Context, owner, id string, capacity int,
 	}
 	return l.Join(ctx, id, req)
 }
+
+// Adopt opens room id from a saved match of the named game (a hand-off
+// from another server, room.RestoreWith with wire) and lists it here. It
+// fails with ErrClosed while draining, ErrTooManyRooms, ErrUnknownGame, or
+// when a room with that id is open here already (ErrExists).
+func (l *Lobby) Adopt(id, gameName string, saved []byte, wire func(i int, m *room.Member) room.Wiring) (*room.Room, error) {
+	g, err := l.game(gameName)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.closed:
+		return nil, ErrClosed
+	case len(l.rooms) >= l.cfg.MaxRooms:
+		return nil, ErrTooManyRooms
+	case l.rooms[id] != nil:
+		return nil, ErrExists
+	}
+	cfg := l.cfg.Room
+	cfg.Game = g
+	r, err := room.RestoreWith(id, cfg, saved, l.forget, wire)
+	if err != nil {
+		return nil, err
+	}
+	l.rooms[id] = r
+	l.gen.Add(1)
+	return r, nil
+}
+
+// ErrExists means a room with the id is open here already.
+var ErrExists = errors.New("lobby: a room with this id is open here")

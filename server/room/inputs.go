@@ -53,6 +53,11 @@ type inputQueue struct {
 	surplus  bool
 
 	drops *atomic.Uint64 // if not nil, also counts the drops (the room's); set before use
+
+	// resync: the next batch's first number moves the applied number up
+	// to just before it (a room restored from a checkpoint: the client's
+	// inputs the crashed server applied after it are gone with that play).
+	resync bool
 }
 
 const (
@@ -100,6 +105,20 @@ func (v *Verdict) Add(u Verdict) {
 func (q *inputQueue) add(firstSeq uint32, ins []game.Input) (v Verdict) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.resync && len(ins) > 0 {
+		q.resync = false
+		if firstSeq > q.applied+1 {
+			q.applied = firstSeq - 1
+			k := 0
+			for i := range q.pending[:q.n] {
+				if q.pending[i].seq > q.applied {
+					q.pending[k] = q.pending[i]
+					k++
+				}
+			}
+			q.n = k
+		}
+	}
 	for i, in := range ins {
 		seq := firstSeq + uint32(i)
 		if seq < firstSeq || seq <= q.applied || seq == 0 {

@@ -99,6 +99,7 @@ type Room struct {
 	lastStats   time.Time
 	tally       tally
 	viewAcc     uint32
+	released    bool // a Frozen's Release: the room ends with ErrMoved
 }
 
 // TickStats summarises recent tick durations (the last 256 ticks, refreshed
@@ -298,9 +299,10 @@ type Member struct {
 	leaving   atomic.Bool
 
 	// Owned by the room goroutine.
-	inputAck uint32
-	removed  bool
-	held     bool // the connection is lost; the seat is held
+	inputAck  uint32
+	removed   bool
+	savedHeld bool // restore: the held flag the member was saved with
+	held      bool // the connection is lost; the seat is held
 	// unflushed: frames were pushed held (pushHeld) and not yet written
 	// with a snapshot or flushed.
 	unflushed bool
@@ -360,6 +362,11 @@ func (m *Member) Ack(tick uint32) {
 		}
 	}
 }
+
+// ForgetAck drops the member's acknowledged baseline: its next snapshot is
+// a full one. For a client that resumed without the states it had decoded
+// (Hello.last_tick 0). Safe for concurrent use.
+func (m *Member) ForgetAck() { m.acked.Store(0) }
 
 // InputsDropped is how many of this member's inputs were dropped because its
 // queue was full.
@@ -454,6 +461,9 @@ func (r *Room) loop() error {
 		}
 		t0 := time.Now()
 		ended := r.tick()
+		if r.released {
+			return ErrMoved
+		}
 		work := time.Since(t0)
 		r.record(t0, work, period)
 		if r.cfg.OnTick != nil {
@@ -506,6 +516,9 @@ func (r *Room) tick() (ended bool) {
 		select {
 		case f := <-r.ctrl:
 			f()
+			if r.released {
+				return false // handed off (Freeze): not one more step
+			}
 			continue
 		default:
 		}
@@ -624,10 +637,13 @@ func (r *Room) broadcastPolicy(frame []byte, except *Member, p outbox.Policy) {
 func (r *Room) closeMembers(reason error) {
 	code := sessionpb.ErrorCode_ERROR_CODE_ROOM_CLOSED
 	frame := netcode.ErrorFrame(0, code, false, reason.Error())
+	moved := errors.Is(reason, ErrMoved) // the server that moved them tells them
 	for _, m := range r.members {
-		_ = m.out.Push(frame)
+		if !moved {
+			_ = m.out.Push(frame)
+		}
 		m.removed = true
-		if m.onRemoved != nil {
+		if m.onRemoved != nil && !moved {
 			m.onRemoved(reason)
 		}
 		if m.spectator {

@@ -175,7 +175,7 @@ func restore(id string, cfg Config, saved []byte, onClose func(*Room)) (*Room, e
 		m.player = game.PlayerID(rd.u())
 		m.name = rd.str()
 		m.spectator = rd.flag()
-		rd.flag() // held when saved; held now in any case
+		m.savedHeld = rd.flag() // Restore holds every member; RestoreWith keeps this
 		m.acked.Store(uint32(rd.u()))
 		q := &m.inputs
 		q.applied = uint32(rd.u())

@@ -1,3 +1,5 @@
+//go:build !js
+
 // Package wstest is a raw WebSocket client for tests: it speaks the wire
 // format byte by byte, so a test can send what no well-behaved library
 // would (bad lengths, reserved bits, unmasked frames, half frames) or stop

@@ -42,7 +42,8 @@ function renderOverview(o) {
     const bar = el("div", { class: "bar" + (r.p99_ms > r.budget_ms ? " over" : "") },
       el("div", { class: "p99", style: `width:${p99}%` }), el("div", { class: "p50", style: `width:${p50}%` }));
     const row = el("tr", { "data-room-id": r.id, "data-players": String(r.player_count) },
-      el("td", {}, r.id, el("div", { class: "game" }, r.game)),
+      el("td", {}, r.id, el("div", { class: "game" }, r.game, " · ",
+        el("a", { class: "play", href: "/play?room=" + encodeURIComponent(r.id), target: "_blank", rel: "noopener" }, "play in a tab"))),
       el("td", { class: "players" }, el("b", { class: "count" }, `${r.player_count}/${r.capacity}`),
         r.spectators ? ` +${r.spectators} watching` : "", el("div", { class: "names" }, r.players.join(", "))),
       el("td", {}, String(r.tick)),

@@ -39,6 +39,7 @@ for _ = 1, s do
   redis.call('ZREM', P .. 'pending:' .. ARGV[i], ARGV[i + 1])
   i = i + 2
 end
+redis.call('SET', P .. 'alive:' .. node, '1', 'PX', ttl)
 local nk = P .. 'node:' .. node
 redis.call('HSET', nk, 'addr', addr, 'mode', mode, 'size', size, 'rooms', n, 'players', players)
 redis.call('PEXPIRE', nk, ttl)
