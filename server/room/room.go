@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -434,7 +435,7 @@ func (r *Room) run() {
 // the schedule ahead rather than bursting.
 func (r *Room) loop() error {
 	period := time.Second / time.Duration(r.cfg.TickRate)
-	start := alignedStart(time.Now(), period)
+	start := alignedStart(time.Now(), period, r.id)
 	timer := time.NewTimer(period)
 	defer timer.Stop()
 	for n := int64(1); ; n++ {
@@ -484,13 +485,28 @@ func (r *Room) loop() error {
 	}
 }
 
+// tickSlots is how many instants of each tick period rooms tick at.
+const tickSlots = 2
+
 // alignedStart is the instant a room's schedule counts from: now rounded
 // down to a multiple of period on the wall clock, keeping now's monotonic
-// reading (the schedule after it ignores wall-clock steps). Rooms of one
-// tick rate then tick at the same instants, so a process hosting many
-// rooms wakes once per tick for all of them instead of once per room.
-func alignedStart(now time.Time, period time.Duration) time.Time {
-	return now.Add(-now.Sub(now.Truncate(period)))
+// reading (the schedule after it ignores wall-clock steps), then moved to
+// one of tickSlots evenly spaced slots of the period, chosen by the room's
+// id. Rooms of one tick rate then tick at tickSlots instants a period, so
+// a process hosting many rooms wakes a few times per tick for all of them
+// instead of once per room, while each wake-up's burst of work is half
+// the rooms'. (One instant for all was cheaper still, but made every
+// room's tick coincide with any stall, such as a collection after a
+// panic elsewhere, so their tick times' tail moved together.)
+func alignedStart(now time.Time, period time.Duration, id string) time.Time {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	slot := time.Duration(h.Sum32()%tickSlots) * (period / tickSlots)
+	start := now.Add(-now.Sub(now.Truncate(period))).Add(slot)
+	if start.After(now) {
+		start = start.Add(-period)
+	}
+	return start
 }
 
 // tick is one step of the match: requests, inputs, events, Step,
