@@ -101,3 +101,23 @@ func TestCompactionNeverTouchesWhatAClientMayHaveSeen(t *testing.T) {
 	next.Take(&b)
 	assert.Equal(t, [][]byte{seqd("e1", 2), seqd("e2", 3), seqd("r2", 4), seqd("e4", 5)}, b.Frames)
 }
+
+// TestResumeHasRoomAfterAFullHeldBacklog: a held session whose events
+// filled what it may keep is not refused the first frame after its
+// resume: the held backlog takes at most half the log, whatever Held says.
+func TestResumeHasRoomAfterAFullHeldBacklog(t *testing.T) {
+	o := NewLimits(Limits{Frames: 8, Held: 64})
+	first := NewLink()
+	o.Attach(first, 0)
+	o.Detach(first) // held from here
+	for i := range 20 {
+		require.NoError(t, o.PushPolicy(fmt.Appendf(nil, "event %d", i), Bounded))
+	}
+	assert.Equal(t, 4, o.Unacked(), "half of the 8 frames")
+	l := NewLink()
+	o.Attach(l, 0)
+	for i := range 4 {
+		require.NoError(t, o.PushPolicy(fmt.Appendf(nil, "after %d", i), Keep), "frame %d after the resume", i)
+	}
+	assert.ErrorIs(t, o.PushPolicy([]byte("one too many"), Keep), ErrFull, "the log's own bound still holds")
+}

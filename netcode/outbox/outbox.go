@@ -65,7 +65,8 @@ type Limits struct {
 	Bytes int
 	// Held bounds the unsent frames of policy Bounded kept while no link
 	// drains the outbox: past it the oldest is dropped and counted.
-	// Default DefaultHeld.
+	// Default DefaultHeld; at most half of Frames, so a resumed session is
+	// not cut at its first new frame for a backlog it could not yet ack.
 	Held int
 }
 
@@ -145,6 +146,9 @@ func NewLimits(lim Limits) *Outbox {
 	if lim.Held <= 0 {
 		lim.Held = DefaultHeld
 	}
+	// A held session's backlog fills at most half the log, so a resume has
+	// room for the frames that follow it before the client's first ack.
+	lim.Held = min(lim.Held, max(1, lim.Frames/2))
 	o := &Outbox{lim: lim, done: make(chan struct{})}
 	o.spare.init()
 	o.cur = &o.spare

@@ -42,7 +42,8 @@ type Config struct {
 	ReliableBytes int
 	// HeldEvents is how many events a held session keeps for its resume:
 	// past it the oldest it has not seen are dropped (counted), so a room's
-	// chat never ends a held session. Default 64 (outbox.DefaultHeld).
+	// chat never ends a held session. Default 64 (outbox.DefaultHeld), at
+	// most half of ReliableQueue (room for what follows a resume).
 	HeldEvents int
 	// JoinTimeout bounds a join request. Default 5 s.
 	JoinTimeout time.Duration
