@@ -231,37 +231,13 @@ func (o *Outbox) writeDirectLocked(snap []byte) bool {
 // Push queues a reliable frame with policy Keep: PushPolicy(frame, Keep).
 func (o *Outbox) Push(frame []byte) error { return o.PushPolicy(frame, Keep) }
 
-// PushHeld queues a reliable frame like PushPolicy but does not wake the
-// link's writer: the producer promises to call Flush (or OfferSnapshot,
-// which writes the held frames together with the snapshot) before it waits
-// for anything. A room pushes the frames of one tick this way, so that a
-// member gets everything of a tick in one write.
-func (o *Outbox) PushHeld(frame []byte, p Policy) error { return o.push(frame, p, false) }
-
-// Flush writes the reliable frames no link has taken through the current
-// link's direct path in one write, or wakes the link's writer for them
-// when that path cannot take them. It does nothing when nothing waits.
-func (o *Outbox) Flush() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.sent == len(o.log) && !o.hasSnap {
-		return
-	}
-	if o.hasSnap || !o.writeDirectLocked(nil) {
-		o.signal()
-	}
-}
-
 // PushPolicy queues a copy of frame as a reliable frame; frame stays the
 // caller's. The first link that takes it numbers it (appending field
 // SeqField). It returns ErrFull when the unacknowledged frames are at
 // their limit and the policies leave nothing to compact (a Bounded frame
 // pushed while detached never gets ErrFull: the oldest unsent one is
 // dropped instead), and ErrClosed after Close.
-func (o *Outbox) PushPolicy(frame []byte, p Policy) error { return o.push(frame, p, true) }
-
-// push is PushPolicy; wake says whether to wake the link's writer.
-func (o *Outbox) push(frame []byte, p Policy, wake bool) error {
+func (o *Outbox) PushPolicy(frame []byte, p Policy) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
@@ -291,9 +267,7 @@ func (o *Outbox) push(frame []byte, p Policy, wake bool) error {
 	if detached {
 		o.compactLocked()
 	}
-	if wake {
-		o.signal()
-	}
+	o.signal()
 	return nil
 }
 

@@ -301,62 +301,6 @@ func TestDirectWriteWhenNothingWaits(t *testing.T) {
 	assert.Equal(t, uint64(5), frames, "direct writes count as taken")
 }
 
-func TestHeldFramesGoInOneWrite(t *testing.T) {
-	o := New(0)
-	l := NewLink()
-	var writes [][][]byte
-	accept := true
-	l.SetDirect(func(fs [][]byte) bool {
-		if !accept {
-			return false
-		}
-		var w [][]byte
-		for _, f := range fs {
-			w = append(w, append([]byte(nil), f...))
-		}
-		writes = append(writes, w)
-		return true
-	})
-	o.Attach(l, 0)
-	var b Batch
-	l.Take(&b)
-	<-l.Ready() // Attach's signal
-
-	// A tick without a snapshot: its frames go out together on Flush.
-	require.NoError(t, o.PushHeld([]byte("a"), Bounded))
-	require.NoError(t, o.PushHeld([]byte("b"), Keep))
-	select {
-	case <-l.Ready():
-		t.Fatal("a held push woke the writer")
-	default:
-	}
-	o.Flush()
-	require.Len(t, writes, 1)
-	assert.Equal(t, [][]byte{numbered("a", 1), numbered("b", 2)}, writes[0])
-	o.Flush()
-	assert.Len(t, writes, 1, "a flush with nothing waiting writes nothing")
-
-	// A snapshot tick: the held frame rides with the snapshot.
-	require.NoError(t, o.PushHeld([]byte("c"), Bounded))
-	o.OfferSnapshot([]byte("s"))
-	o.Flush()
-	require.Len(t, writes, 2)
-	assert.Equal(t, [][]byte{numbered("c", 3), []byte("s")}, writes[1])
-
-	// When the direct path refuses, Flush wakes the writer instead.
-	accept = false
-	require.NoError(t, o.PushHeld([]byte("d"), Keep))
-	o.Flush()
-	select {
-	case <-l.Ready():
-	default:
-		t.Fatal("a refused flush did not wake the writer")
-	}
-	l.Take(&b)
-	require.Len(t, b.Frames, 1)
-	assert.Equal(t, numbered("d", 4), b.Frames[0])
-}
-
 // numbered is body as a link sends it: with sequence number seq appended
 // (field SeqField).
 func numbered(body string, seq uint32) []byte {

@@ -122,29 +122,9 @@ func (r *Room) push(m *Member, frame []byte) { r.pushPolicy(m, frame, outbox.Kee
 // pushPolicy queues a frame with policy p (events are outbox.Bounded: a
 // held member keeps the newest few and its seat).
 func (r *Room) pushPolicy(m *Member, frame []byte, p outbox.Policy) {
-	if err := r.pushHeld(m, frame, p); errors.Is(err, outbox.ErrFull) {
+	if err := m.out.PushPolicy(frame, p); errors.Is(err, outbox.ErrFull) {
 		r.cutSlow(m)
 		r.sweep(ErrSlowConsumer)
-	}
-}
-
-// pushHeld queues frame for m without waking its writer
-// (outbox.PushHeld): the tick writes it with m's snapshot, or flushes it
-// at its end (flushHeld), so a member gets a tick's frames in one write.
-// It runs on the room goroutine.
-func (r *Room) pushHeld(m *Member, frame []byte, p outbox.Policy) error {
-	m.unflushed = true
-	return m.out.PushHeld(frame, p)
-}
-
-// flushHeld writes what pushHeld queued for the members this tick did not
-// send a snapshot to.
-func (r *Room) flushHeld() {
-	for _, m := range r.members {
-		if m.unflushed {
-			m.unflushed = false
-			m.out.Flush()
-		}
 	}
 }
 

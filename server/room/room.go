@@ -301,11 +301,8 @@ type Member struct {
 	// Owned by the room goroutine.
 	inputAck  uint32
 	removed   bool
-	savedHeld bool // restore: the held flag the member was saved with
-	held      bool // the connection is lost; the seat is held
-	// unflushed: frames were pushed held (pushHeld) and not yet written
-	// with a snapshot or flushed.
-	unflushed bool
+	savedHeld bool         // restore: the held flag the member was saved with
+	held      bool         // the connection is lost; the seat is held
 	scratch   pendingInput // the input the match is reading
 	// With a game that filters what members see (game.Viewer): what this
 	// member saw of each history slot, and its hash.
@@ -542,10 +539,8 @@ func (r *Room) tick() (ended bool) {
 	}
 	if res, ok := r.ctx.Ended(); ok {
 		r.end(res)
-		r.flushHeld()
 		return true
 	}
-	r.flushHeld()
 	return false
 }
 
@@ -587,10 +582,6 @@ func (r *Room) sweep(reason error) {
 			kept = append(kept, m)
 			continue
 		}
-		if m.unflushed {
-			m.unflushed = false
-			m.out.Flush()
-		}
 		if m.spectator {
 			r.watchers.Add(-1)
 		} else {
@@ -623,7 +614,7 @@ func (r *Room) broadcastPolicy(frame []byte, except *Member, p outbox.Policy) {
 		if m == except || m.removed {
 			continue
 		}
-		if err := r.pushHeld(m, frame, p); errors.Is(err, outbox.ErrFull) {
+		if err := m.out.PushPolicy(frame, p); errors.Is(err, outbox.ErrFull) {
 			r.cutSlow(m)
 			slow = true
 		}

@@ -77,7 +77,7 @@ func (r *Room) pushRoster(to []*Member, frame []byte) {
 			continue
 		}
 		r.rosterState.frames++
-		if err := r.pushHeld(m, frame, outbox.Latest); errors.Is(err, outbox.ErrFull) {
+		if err := m.out.PushPolicy(frame, outbox.Latest); errors.Is(err, outbox.ErrFull) {
 			r.cutSlow(m)
 			slow = true
 		}

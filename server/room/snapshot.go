@@ -59,7 +59,6 @@ func (r *Room) snapshot(tick uint32) {
 		if r.cfg.Totals != nil {
 			r.tally.frame(len(r.frame))
 		}
-		m.unflushed = false // the snapshot goes after the held frames, in one write if it can
 		if !m.out.OfferSnapshot(r.frame) {
 			m.removed = true // its connection closed; drop the seat below
 			gone = true
