@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,8 +90,15 @@ func startNginx(t *testing.T, backend string, upgrade bool) string {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
+		// TERM: nginx's fast shutdown takes its workers down too; a killed
+		// master would leave them running, holding the port.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
 		_ = out.Close()
 	})
 	deadline := time.Now().Add(5 * time.Second)
