@@ -86,7 +86,7 @@ func TestSIGTERMDrainsThenExits(t *testing.T) {
 	elapsed := time.Since(start)
 	assert.GreaterOrEqual(t, elapsed, grace-200*time.Millisecond, "matches may run the whole grace")
 	t.Logf("exited %v after SIGTERM (grace %v)", elapsed.Round(time.Millisecond), grace)
-	for _, p := range []*rawPlayer{a, b, lobbyOnly} {
+	for i, p := range []*rawPlayer{a, b, lobbyOnly} {
 		select {
 		case <-p.conn.Done():
 		case <-time.After(2 * time.Second):
@@ -98,7 +98,7 @@ func TestSIGTERMDrainsThenExits(t *testing.T) {
 		bye := p.find(func(m *sessionpb.ServerMessage) bool {
 			return m.GetError().GetCode() == sessionpb.ErrorCode_ERROR_CODE_SHUTTING_DOWN && m.GetError().GetFatal()
 		})
-		assert.NotNil(t, bye, "an Error{SHUTTING_DOWN} precedes the close")
+		assert.NotNil(t, bye, "player %d: an Error{SHUTTING_DOWN} precedes the close; last messages: %v", i, p.last(4))
 	}
 	assert.GreaterOrEqual(t, len(a.drainings()), 1)
 	log := srv.Log()

@@ -196,6 +196,17 @@ func (p *rawPlayer) find(f func(*sessionpb.ServerMessage) bool) *sessionpb.Serve
 	return nil
 }
 
+// last describes the player's n newest messages (for failure messages).
+func (p *rawPlayer) last(n int) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, m := range p.msgs[max(0, len(p.msgs)-n):] {
+		out = append(out, fmt.Sprintf("%T %v", m.Body, m.GetError()))
+	}
+	return out
+}
+
 func (p *rawPlayer) drainings() []uint32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
