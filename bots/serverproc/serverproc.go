@@ -15,9 +15,24 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
+
+// Terminate asks a child process to stop (SIGTERM, which lets nginx,
+// redis-server and this server take their own workers and connections
+// down) and waits until exited is closed; a process still running after
+// grace is killed, and waited for too.
+func Terminate(p *os.Process, exited <-chan struct{}, grace time.Duration) {
+	_ = p.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		_ = p.Kill()
+		<-exited
+	}
+}
 
 // Build compiles the server package ("github.com/arenaserver/arena/server" unless pkg is set) into
 // dir and returns the binary's path.

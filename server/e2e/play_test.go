@@ -601,13 +601,7 @@ http {
 		once.Do(func() {
 			// TERM: a fast shutdown that closes every connection (a killed
 			// master would leave its workers serving them).
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
+			serverproc.Terminate(cmd.Process, done, 5*time.Second)
 		})
 	}
 	t.Cleanup(stop)

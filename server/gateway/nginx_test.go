@@ -8,13 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arenaserver/arena/bots/serverproc"
 	"github.com/arenaserver/arena/server/room"
 )
 
@@ -87,18 +87,13 @@ func startNginx(t *testing.T, backend string, upgrade bool) string {
 	require.NoError(t, err)
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		// TERM: nginx's fast shutdown takes its workers down too; a killed
 		// master would leave them running, holding the port.
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		serverproc.Terminate(cmd.Process, done, 5*time.Second)
 		_ = out.Close()
 	})
 	deadline := time.Now().Add(5 * time.Second)
@@ -109,10 +104,10 @@ func startNginx(t *testing.T, backend string, upgrade bool) string {
 			return "ws://" + listen + "/ws"
 		}
 		select {
-		case err := <-done:
+		case <-done:
 			log, _ := os.ReadFile(filepath.Join(dir, "stderr"))
 			elog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited: %v\n%s\n%s", err, log, elog)
+			t.Fatalf("nginx exited: %v\n%s\n%s", waitErr, log, elog)
 		default:
 		}
 		require.True(t, time.Now().Before(deadline), "nginx did not listen on %s", listen)

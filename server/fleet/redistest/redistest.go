@@ -15,9 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/arenaserver/arena/bots/serverproc"
 )
 
 // Server is one redis-server process (restartable on the same port).
@@ -131,13 +132,7 @@ func (s *Server) Stop() {
 	if cmd == nil {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
+	serverproc.Terminate(cmd.Process, done, 5*time.Second)
 }
 
 // Restart starts a new, empty redis-server on the same port (after Stop:
