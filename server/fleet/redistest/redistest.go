@@ -15,10 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
-
-	"github.com/arenaserver/arena/bots/serverproc"
 )
 
 // Server is one redis-server process (restartable on the same port).
@@ -132,7 +131,13 @@ func (s *Server) Stop() {
 	if cmd == nil {
 		return
 	}
-	serverproc.Terminate(cmd.Process, done, 5*time.Second)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }
 
 // Restart starts a new, empty redis-server on the same port (after Stop:
